@@ -1,0 +1,40 @@
+// Package tenantkeys supplies per-tenant keys to dynaseal.
+package tenantkeys
+
+import (
+	"context"
+	"errors"
+
+	"github.com/dynaseal/dynaseal/attrcrypt"
+)
+
+// Provider answers the two questions a data path asks: which key seals a new
+// item of a tenant, and which key opens an item sealed earlier. It is the only
+// interface the table layer needs, so an application role that holds a
+// Provider needs read and decrypt rights only. Implementations are safe for
+// concurrent use.
+type Provider interface {
+	// CurrentKey returns the active key version of (tenant, class) for
+	// sealing. class "" is the default class.
+	CurrentKey(ctx context.Context, tenant, class string) (attrcrypt.Key, error)
+	// Key returns exactly the version named by ref, for opening.
+	Key(ctx context.Context, ref attrcrypt.KeyRef) (attrcrypt.Key, error)
+}
+
+// Sentinel errors shared by every provider; test with errors.Is.
+var (
+	// ErrKeyNotFound: no key exists for the tenant, class or version asked for.
+	ErrKeyNotFound = errors.New("tenantkeys: key not found")
+	// ErrKeyShredded: the tenant's keys were destroyed on purpose; its data
+	// can never be read again. Distinct from not found and from tampering.
+	ErrKeyShredded = errors.New("tenantkeys: tenant key was shredded")
+	// ErrKeyDisabled: the key exists but is disabled (by an admin, or its
+	// wrapping KMS key is disabled or scheduled for deletion).
+	ErrKeyDisabled = errors.New("tenantkeys: key is disabled")
+	// ErrKMSUnavailable: the key wrapping service (KMS) could not be reached
+	// or throttled us, and no cached key could answer.
+	ErrKMSUnavailable = errors.New("tenantkeys: key management service unavailable")
+	// ErrConflict: a concurrent create or rotate won the conditional write;
+	// nothing was overwritten. Retry to see the winner's result.
+	ErrConflict = errors.New("tenantkeys: concurrent key change")
+)
