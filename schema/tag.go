@@ -1,0 +1,129 @@
+package schema
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dynaseal/dynaseal/attrcrypt"
+)
+
+// SealTagKey is the struct tag key dynaseal reads.
+const SealTagKey = "seal"
+
+// DynamoTagKey is the struct tag key attributevalue reads.
+const DynamoTagKey = "dynamodbav"
+
+// SealTag is a parsed `seal` struct tag.
+type SealTag struct {
+	PartitionKey bool
+	SortKey      bool
+	Tenant       bool
+	Version      bool
+	// Action is what happens to the attribute; ActionSign unless the tag
+	// says encrypt or plain.
+	Action attrcrypt.Action
+}
+
+// ParseSealTag parses the value of a `seal` tag. The empty string is a
+// signed attribute. Options are comma separated; an unknown, repeated or
+// contradictory option is an error.
+func ParseSealTag(tag string) (SealTag, error) {
+	var st SealTag
+	if strings.TrimSpace(tag) == "" {
+		return st, nil
+	}
+	seen := map[string]bool{}
+	actions := 0
+	for _, opt := range strings.Split(tag, ",") {
+		opt = strings.TrimSpace(opt)
+		if opt == "" {
+			return st, fmt.Errorf("empty option in seal tag %q", tag)
+		}
+		if seen[opt] {
+			return st, fmt.Errorf("option %q repeated in seal tag %q", opt, tag)
+		}
+		seen[opt] = true
+		switch opt {
+		case "pk":
+			st.PartitionKey = true
+		case "sk":
+			st.SortKey = true
+		case "tenant":
+			st.Tenant = true
+		case "version":
+			st.Version = true
+		case "encrypt":
+			st.Action = attrcrypt.ActionEncrypt
+			actions++
+		case "plain":
+			st.Action = attrcrypt.ActionPlain
+			actions++
+		case "sign":
+			st.Action = attrcrypt.ActionSign
+			actions++
+		default:
+			return st, fmt.Errorf("unknown option %q in seal tag %q (want pk, sk, tenant, version, encrypt, sign or plain)", opt, tag)
+		}
+	}
+	if actions > 1 {
+		return st, fmt.Errorf("seal tag %q names more than one of encrypt, sign, plain", tag)
+	}
+	if st.PartitionKey && st.SortKey {
+		return st, fmt.Errorf("seal tag %q marks one field as both pk and sk", tag)
+	}
+	return st, nil
+}
+
+// DynamoTag is a parsed `dynamodbav` struct tag, read exactly as
+// attributevalue reads it: the first element is the name ("-" skips the
+// field) and unknown options are ignored.
+type DynamoTag struct {
+	Name          string
+	Ignore        bool
+	OmitEmpty     bool
+	OmitEmptyElem bool
+	NullEmpty     bool
+	NullEmptyElem bool
+	AsString      bool
+	AsBinarySet   bool
+	AsNumberSet   bool
+	AsStringSet   bool
+	AsUnixTime    bool
+}
+
+// ParseDynamoTag parses the value of a `dynamodbav` tag.
+func ParseDynamoTag(tag string) DynamoTag {
+	var t DynamoTag
+	if tag == "" {
+		return t
+	}
+	parts := strings.Split(tag, ",")
+	if parts[0] == "-" {
+		t.Ignore = true
+	} else {
+		t.Name = parts[0]
+	}
+	for _, opt := range parts[1:] {
+		switch opt {
+		case "omitempty":
+			t.OmitEmpty = true
+		case "omitemptyelem":
+			t.OmitEmptyElem = true
+		case "nullempty":
+			t.NullEmpty = true
+		case "nullemptyelem":
+			t.NullEmptyElem = true
+		case "string":
+			t.AsString = true
+		case "binaryset":
+			t.AsBinarySet = true
+		case "numberset":
+			t.AsNumberSet = true
+		case "stringset":
+			t.AsStringSet = true
+		case "unixtime":
+			t.AsUnixTime = true
+		}
+	}
+	return t
+}
