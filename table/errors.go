@@ -1,0 +1,99 @@
+package table
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/tenantkeys"
+)
+
+// Sentinel errors; test with errors.Is. No error of this package contains an
+// attribute value, plaintext or key material.
+var (
+	// ErrNotFound: no item has the key.
+	ErrNotFound = errors.New("table: item not found")
+	// ErrTampered: the item failed verification. It is attrcrypt.ErrTampered
+	// itself; errors.As with *attrcrypt.TamperError gives the reason.
+	ErrTampered = attrcrypt.ErrTampered
+	// ErrWrongTenant: the item belongs to another tenant than the scope's,
+	// or an item to write names another tenant than the scope's.
+	ErrWrongTenant = errors.New("table: item belongs to another tenant")
+	// ErrKeyMissing: no key exists for the tenant (tenantkeys.ErrKeyNotFound).
+	ErrKeyMissing = tenantkeys.ErrKeyNotFound
+	// ErrKeyShredded: the tenant's keys were destroyed; its items can never
+	// be read again (tenantkeys.ErrKeyShredded). Not a tamper error.
+	ErrKeyShredded = tenantkeys.ErrKeyShredded
+	// ErrConflict: a conditional write lost to a concurrent write (the
+	// version or the item changed since it was read).
+	ErrConflict = errors.New("table: concurrent modification")
+	// ErrSchemaMismatch: the stored item's recorded actions disagree with
+	// the reader's schema beyond the migration policy (attrcrypt.ErrSchemaMismatch).
+	ErrSchemaMismatch = attrcrypt.ErrSchemaMismatch
+	// ErrAlreadyExists: Create found an item with the same key.
+	ErrAlreadyExists = errors.New("table: item already exists")
+	// ErrInvalidCursor: a query cursor failed authentication, or belongs to
+	// another tenant, table or query.
+	ErrInvalidCursor = errors.New("table: invalid cursor")
+	// ErrItemTooLarge: the sealed item exceeds DynamoDB's 400 KB item limit;
+	// nothing was sent.
+	ErrItemTooLarge = errors.New("table: sealed item exceeds DynamoDB's 400 KB limit")
+	// ErrNoTenant: the scope has no tenant (empty tenant, or none in the
+	// context).
+	ErrNoTenant = errors.New("table: no tenant in scope")
+	// ErrKeyChanged: an Update function changed the item's primary key.
+	ErrKeyChanged = errors.New("table: update changed the primary key")
+	// ErrIndexProjection: the index does not project what a verified,
+	// tenant-scoped query needs.
+	ErrIndexProjection = errors.New("table: index projection cannot be verified")
+	// ErrTooManyOps: a transaction has more operations than DynamoDB allows (100).
+	ErrTooManyOps = errors.New("table: too many operations in one transaction")
+)
+
+// ItemError is the error of one item of a batch, query or scan. Key is the
+// item's primary key (key attributes are signed plaintext, never encrypted);
+// Error() never prints it.
+type ItemError struct {
+	Key Key
+	Err error
+}
+
+func (e *ItemError) Error() string { return "table: item: " + e.Err.Error() }
+
+// Unwrap returns the item's error.
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// BatchError reports what a batch call could not do. Nothing is dropped:
+// every key DynamoDB left unprocessed after the last attempt is in
+// Unprocessed, every item that failed on its own is in Failed.
+type BatchError struct {
+	// Unprocessed are the keys of reads or writes DynamoDB still returned
+	// as unprocessed after the last attempt, or that were never sent because
+	// a call failed (Err).
+	Unprocessed []Key
+	// Failed are items that failed individually (tampered, wrong tenant,
+	// too large, key errors).
+	Failed []ItemError
+	// Err is the call error that stopped the batch, if any.
+	Err error
+}
+
+func (e *BatchError) Error() string {
+	msg := fmt.Sprintf("table: batch incomplete: %d unprocessed, %d failed", len(e.Unprocessed), len(e.Failed))
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap exposes Err and every item error to errors.Is and errors.As.
+func (e *BatchError) Unwrap() []error {
+	var errs []error
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	for i := range e.Failed {
+		errs = append(errs, &e.Failed[i])
+	}
+	return errs
+}
