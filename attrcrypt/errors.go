@@ -7,14 +7,18 @@ import "errors"
 // value, plaintext or key material; messages may name attributes.
 var (
 	// ErrTampered: the item failed verification (commitment, signature,
-	// attribute authentication, attribute set). Use errors.As with
+	// attribute authentication, attribute set, header). Use errors.As with
 	// *TamperError for the reason.
 	ErrTampered = errors.New("attrcrypt: item failed verification")
 	// ErrUnsupportedVersion: the header names a format version this reader
 	// does not implement.
 	ErrUnsupportedVersion = errors.New("attrcrypt: unsupported format version")
-	// ErrMalformed: the header or an encrypted value cannot be parsed, or
-	// the input item is not sealable (for example it uses a reserved name).
+	// ErrMalformed: an attribute value is not a valid DynamoDB value (nil,
+	// unknown member type, a number DynamoDB would refuse, a set with
+	// duplicates, nesting deeper than DynamoDB allows), or the item given to
+	// Seal is not sealable (it uses a reserved name or lacks the tenant
+	// attribute). A sealed item whose reserved attributes do not parse is
+	// reported as ErrTampered with ReasonHeader or ReasonSignature instead.
 	ErrMalformed = errors.New("attrcrypt: malformed item")
 	// ErrWrongTenant: the item's tenant attribute names another tenant than
 	// the key offered to open it.
@@ -22,4 +26,64 @@ var (
 	// ErrSchemaMismatch: the actions recorded in the header disagree with
 	// the reader's actions in a way the configured policy does not allow.
 	ErrSchemaMismatch = errors.New("attrcrypt: stored actions differ from the reader's schema")
+	// ErrInvalidKey: the key offered to Seal or Open is unusable: all-zero
+	// material, version 0, an empty tenant or a class longer than 255 bytes.
+	ErrInvalidKey = errors.New("attrcrypt: invalid key")
+	// ErrInvalidConfig: NewSealer was given a Config it cannot use.
+	ErrInvalidConfig = errors.New("attrcrypt: invalid configuration")
 )
+
+// Reasons carried by TamperError.Reason. They are stable strings so logs and
+// metrics can group failures.
+const (
+	// ReasonCommitment: the key commitment in the header does not match the
+	// key offered (wrong key, wrong key version, or header salt/commitment/key
+	// reference edited). Checked before anything is decrypted.
+	ReasonCommitment = "commitment"
+	// ReasonSignature: the item signature is missing, malformed or does not
+	// match the item (an attribute, the table, the tenant or the header was
+	// changed).
+	ReasonSignature = "signature"
+	// ReasonHeader: the header attribute is missing, not binary, truncated or
+	// otherwise unparsable.
+	ReasonHeader = "header"
+	// ReasonAttributeSet: the item's signed/encrypted attributes do not match
+	// the count the header records (an attribute was added or removed), or
+	// the tenant attribute is missing or not a string.
+	ReasonAttributeSet = "attribute-set"
+	// ReasonAttribute: one encrypted attribute failed AES-GCM authentication
+	// or its stored form is invalid. TamperError.Attribute names it.
+	ReasonAttribute = "attribute"
+)
+
+// TamperError describes why an item failed verification. It wraps
+// ErrTampered, so errors.Is(err, ErrTampered) holds; use errors.As to read
+// the reason. It never holds attribute values or key material.
+type TamperError struct {
+	// Reason is one of the Reason* constants.
+	Reason string
+	// Attribute names the attribute concerned, when one is known.
+	Attribute string
+	// detail is a fixed, value-free explanation.
+	detail string
+}
+
+// Error renders the reason, the attribute name if any, and a value-free
+// explanation.
+func (e *TamperError) Error() string {
+	msg := ErrTampered.Error() + ": " + e.Reason
+	if e.Attribute != "" {
+		msg += " (attribute " + quote(e.Attribute) + ")"
+	}
+	if e.detail != "" {
+		msg += ": " + e.detail
+	}
+	return msg
+}
+
+// Unwrap returns ErrTampered.
+func (e *TamperError) Unwrap() error { return ErrTampered }
+
+func tamper(reason, attr, detail string) error {
+	return &TamperError{Reason: reason, Attribute: attr, detail: detail}
+}

@@ -1,0 +1,426 @@
+package attrcrypt
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Type codes of the canonical encoding (FORMAT.md, "Canonical encoding").
+// The same code is the first byte of a stored encrypted value.
+const (
+	codeS    byte = 0x01
+	codeN    byte = 0x02
+	codeB    byte = 0x03
+	codeBOOL byte = 0x04
+	codeNULL byte = 0x05
+	codeL    byte = 0x06
+	codeM    byte = 0x07
+	codeSS   byte = 0x08
+	codeNS   byte = 0x09
+	codeBS   byte = 0x0A
+)
+
+// maxDepth is DynamoDB's nesting limit for documents (lists and maps).
+const maxDepth = 32
+
+var (
+	errNilValue   = errors.New("nil or unknown attribute value type")
+	errNullFalse  = errors.New("NULL attribute with value false")
+	errDuplicate  = errors.New("set contains duplicate elements")
+	errTooDeep    = errors.New("nesting deeper than 32 levels")
+	errPayload    = errors.New("invalid canonical payload")
+	errNotCanonic = errors.New("payload not in canonical form")
+)
+
+func typeCode(av types.AttributeValue) (byte, error) {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		return codeS, nil
+	case *types.AttributeValueMemberN:
+		return codeN, nil
+	case *types.AttributeValueMemberB:
+		return codeB, nil
+	case *types.AttributeValueMemberBOOL:
+		return codeBOOL, nil
+	case *types.AttributeValueMemberNULL:
+		if !v.Value {
+			return 0, errNullFalse
+		}
+		return codeNULL, nil
+	case *types.AttributeValueMemberL:
+		return codeL, nil
+	case *types.AttributeValueMemberM:
+		return codeM, nil
+	case *types.AttributeValueMemberSS:
+		return codeSS, nil
+	case *types.AttributeValueMemberNS:
+		return codeNS, nil
+	case *types.AttributeValueMemberBS:
+		return codeBS, nil
+	}
+	return 0, errNilValue
+}
+
+// encoder builds canonical encodings. Its scratch stacks make sorting set
+// elements and map keys allocation-free once warmed up; it is pooled and
+// must not be shared between goroutines.
+type encoder struct {
+	strs []string // stack of set elements / map keys being sorted
+	bs   [][]byte // stack of binary set elements
+	nb   []byte   // canonical number text of NS elements
+	offs []span   // spans into nb
+}
+
+type span struct{ lo, hi int }
+
+func appendLP(dst, b []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(b)))
+	return append(dst, b...)
+}
+
+func appendLPString(dst []byte, s string) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(s)))
+	return append(dst, s...)
+}
+
+// appendValue appends enc(av): type code then body.
+func (e *encoder) appendValue(dst []byte, av types.AttributeValue, depth int) ([]byte, error) {
+	code, err := typeCode(av)
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, code)
+	return e.appendBody(dst, av, depth)
+}
+
+// appendBody appends the canonical body of av (enc without the type code).
+func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]byte, error) {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		return appendLPString(dst, v.Value), nil
+	case *types.AttributeValueMemberN:
+		at := len(dst)
+		dst = append(dst, 0, 0, 0, 0)
+		var err error
+		dst, err = appendCanonicalNumber(dst, v.Value)
+		if err != nil {
+			return dst, err
+		}
+		binary.BigEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
+		return dst, nil
+	case *types.AttributeValueMemberB:
+		return appendLP(dst, v.Value), nil
+	case *types.AttributeValueMemberBOOL:
+		if v.Value {
+			return append(dst, 1), nil
+		}
+		return append(dst, 0), nil
+	case *types.AttributeValueMemberNULL:
+		return dst, nil
+	case *types.AttributeValueMemberL:
+		if depth >= maxDepth {
+			return dst, errTooDeep
+		}
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
+		for _, el := range v.Value {
+			var err error
+			if dst, err = e.appendValue(dst, el, depth+1); err != nil {
+				return dst, err
+			}
+		}
+		return dst, nil
+	case *types.AttributeValueMemberM:
+		if depth >= maxDepth {
+			return dst, errTooDeep
+		}
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
+		base := len(e.strs)
+		for k := range v.Value {
+			e.strs = append(e.strs, k)
+		}
+		slices.Sort(e.strs[base:])
+		for i := base; i < len(e.strs); i++ {
+			k := e.strs[i]
+			dst = appendLPString(dst, k)
+			var err error
+			if dst, err = e.appendValue(dst, v.Value[k], depth+1); err != nil {
+				e.strs = e.strs[:base]
+				return dst, err
+			}
+		}
+		clear(e.strs[base:])
+		e.strs = e.strs[:base]
+		return dst, nil
+	case *types.AttributeValueMemberSS:
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
+		base := len(e.strs)
+		e.strs = append(e.strs, v.Value...)
+		s := e.strs[base:]
+		slices.Sort(s)
+		var err error
+		for i, x := range s {
+			if i > 0 && s[i-1] == x {
+				err = errDuplicate
+				break
+			}
+			dst = appendLPString(dst, x)
+		}
+		clear(e.strs[base:])
+		e.strs = e.strs[:base]
+		return dst, err
+	case *types.AttributeValueMemberNS:
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
+		nbBase, offBase := len(e.nb), len(e.offs)
+		for _, x := range v.Value {
+			lo := len(e.nb)
+			var err error
+			if e.nb, err = appendCanonicalNumber(e.nb, x); err != nil {
+				e.nb, e.offs = e.nb[:nbBase], e.offs[:offBase]
+				return dst, err
+			}
+			e.offs = append(e.offs, span{lo, len(e.nb)})
+		}
+		o := e.offs[offBase:]
+		nb := e.nb
+		slices.SortFunc(o, func(a, b span) int { return bytes.Compare(nb[a.lo:a.hi], nb[b.lo:b.hi]) })
+		var err error
+		for i, sp := range o {
+			if i > 0 && bytes.Equal(nb[o[i-1].lo:o[i-1].hi], nb[sp.lo:sp.hi]) {
+				err = errDuplicate
+				break
+			}
+			dst = appendLP(dst, nb[sp.lo:sp.hi])
+		}
+		e.nb, e.offs = e.nb[:nbBase], e.offs[:offBase]
+		return dst, err
+	case *types.AttributeValueMemberBS:
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
+		base := len(e.bs)
+		e.bs = append(e.bs, v.Value...)
+		s := e.bs[base:]
+		slices.SortFunc(s, bytes.Compare)
+		var err error
+		for i, x := range s {
+			if i > 0 && bytes.Equal(s[i-1], x) {
+				err = errDuplicate
+				break
+			}
+			dst = appendLP(dst, x)
+		}
+		clear(e.bs[base:])
+		e.bs = e.bs[:base]
+		return dst, err
+	}
+	return dst, errNilValue
+}
+
+// appendPayload appends the plaintext that Seal encrypts for av: the raw
+// bytes of S and B, the canonical text of N, and the canonical body for every
+// other type.
+func (e *encoder) appendPayload(dst []byte, av types.AttributeValue) ([]byte, error) {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		return append(dst, v.Value...), nil
+	case *types.AttributeValueMemberN:
+		return appendCanonicalNumber(dst, v.Value)
+	case *types.AttributeValueMemberB:
+		return append(dst, v.Value...), nil
+	}
+	if _, err := typeCode(av); err != nil {
+		return dst, err
+	}
+	return e.appendBody(dst, av, 0)
+}
+
+// decodePayload rebuilds the attribute value of type code from a decrypted
+// payload. S and N payloads are handled by the caller (they share one string
+// allocation); this handles every code. It accepts only canonical payloads.
+func decodePayload(code byte, p []byte) (types.AttributeValue, error) {
+	switch code {
+	case codeS:
+		return &types.AttributeValueMemberS{Value: string(p)}, nil
+	case codeN:
+		return decodeNumber(string(p))
+	case codeB:
+		if p == nil {
+			p = []byte{}
+		}
+		return &types.AttributeValueMemberB{Value: p}, nil
+	}
+	d := decoder{b: p}
+	v, err := d.body(code, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.b) != 0 {
+		return nil, errPayload
+	}
+	return v, nil
+}
+
+func decodeNumber(s string) (types.AttributeValue, error) {
+	if !isCanonicalNumber(s) {
+		return nil, errNotCanonic
+	}
+	return &types.AttributeValueMemberN{Value: s}, nil
+}
+
+// isCanonicalNumber reports whether s is valid number text in canonical form.
+func isCanonicalNumber(s string) bool {
+	var buf [192]byte
+	c, err := appendCanonicalNumber(buf[:0], s)
+	return err == nil && string(c) == s
+}
+
+type decoder struct{ b []byte }
+
+func (d *decoder) u32() (int, error) {
+	if len(d.b) < 4 {
+		return 0, errPayload
+	}
+	n := binary.BigEndian.Uint32(d.b)
+	d.b = d.b[4:]
+	if uint64(n) > uint64(len(d.b)) && n > 0 {
+		// every length or count is bounded by the remaining bytes (each
+		// element takes at least one byte), which caps allocations.
+		return 0, errPayload
+	}
+	return int(n), nil
+}
+
+func (d *decoder) bytesLP() ([]byte, error) {
+	n, err := d.u32()
+	if err != nil {
+		return nil, err
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v, nil
+}
+
+func (d *decoder) value(depth int) (types.AttributeValue, error) {
+	if len(d.b) < 1 {
+		return nil, errPayload
+	}
+	code := d.b[0]
+	d.b = d.b[1:]
+	return d.body(code, depth)
+}
+
+func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
+	switch code {
+	case codeS:
+		b, err := d.bytesLP()
+		if err != nil {
+			return nil, err
+		}
+		return &types.AttributeValueMemberS{Value: string(b)}, nil
+	case codeN:
+		b, err := d.bytesLP()
+		if err != nil {
+			return nil, err
+		}
+		return decodeNumber(string(b))
+	case codeB:
+		b, err := d.bytesLP()
+		if err != nil {
+			return nil, err
+		}
+		return &types.AttributeValueMemberB{Value: slices.Clip(b)}, nil
+	case codeBOOL:
+		if len(d.b) < 1 || d.b[0] > 1 {
+			return nil, errPayload
+		}
+		v := d.b[0] == 1
+		d.b = d.b[1:]
+		return &types.AttributeValueMemberBOOL{Value: v}, nil
+	case codeNULL:
+		return &types.AttributeValueMemberNULL{Value: true}, nil
+	case codeL:
+		if depth >= maxDepth {
+			return nil, errTooDeep
+		}
+		n, err := d.u32()
+		if err != nil {
+			return nil, err
+		}
+		l := make([]types.AttributeValue, n)
+		for i := range l {
+			if l[i], err = d.value(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		return &types.AttributeValueMemberL{Value: l}, nil
+	case codeM:
+		if depth >= maxDepth {
+			return nil, errTooDeep
+		}
+		n, err := d.u32()
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]types.AttributeValue, n)
+		prev := ""
+		for i := range n {
+			k, err := d.bytesLP()
+			if err != nil {
+				return nil, err
+			}
+			ks := string(k)
+			if i > 0 && ks <= prev {
+				return nil, errNotCanonic
+			}
+			prev = ks
+			if m[ks], err = d.value(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		return &types.AttributeValueMemberM{Value: m}, nil
+	case codeSS, codeNS:
+		n, err := d.u32()
+		if err != nil {
+			return nil, err
+		}
+		s := make([]string, n)
+		for i := range s {
+			b, err := d.bytesLP()
+			if err != nil {
+				return nil, err
+			}
+			s[i] = string(b)
+			if i > 0 && strings.Compare(s[i-1], s[i]) >= 0 {
+				return nil, errNotCanonic
+			}
+			if code == codeNS {
+				if !isCanonicalNumber(s[i]) {
+					return nil, errNotCanonic
+				}
+			}
+		}
+		if code == codeNS {
+			return &types.AttributeValueMemberNS{Value: s}, nil
+		}
+		return &types.AttributeValueMemberSS{Value: s}, nil
+	case codeBS:
+		n, err := d.u32()
+		if err != nil {
+			return nil, err
+		}
+		s := make([][]byte, n)
+		for i := range s {
+			if s[i], err = d.bytesLP(); err != nil {
+				return nil, err
+			}
+			if i > 0 && bytes.Compare(s[i-1], s[i]) >= 0 {
+				return nil, errNotCanonic
+			}
+		}
+		return &types.AttributeValueMemberBS{Value: s}, nil
+	}
+	return nil, errPayload
+}

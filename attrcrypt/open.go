@@ -1,0 +1,348 @@
+package attrcrypt
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/subtle"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// OpenResult reports how Open reconciled the actions recorded in the header
+// with the reader's Config. For an item sealed under the reader's own
+// schema it is the zero value apart from Ref.
+type OpenResult struct {
+	// Ref is the key reference the item was sealed under: the tenant
+	// attribute and the header's class and version.
+	Ref KeyRef
+	// Drift lists, sorted by name, every attribute whose stored action
+	// differs from the reader's (see FORMAT.md, "Schema drift"). Nil when
+	// there is none.
+	Drift []Drift
+	// MigrationUsed reports that Open returned at least one attribute only
+	// because Config.AllowPlaintextMigration is set.
+	MigrationUsed bool
+}
+
+// NeedsReseal reports whether the item should be sealed again under the
+// reader's schema (its stored actions differ from the reader's).
+func (r OpenResult) NeedsReseal() bool { return len(r.Drift) > 0 }
+
+// Drift describes one attribute whose stored action differs from the
+// reader's action.
+type Drift struct {
+	// Name is the attribute name.
+	Name string
+	// Stored is the action the item was sealed with for this attribute.
+	Stored Action
+	// Reader is the reader's action for it.
+	Reader Action
+	// Verified reports that the value was covered by the verified
+	// signature. It is false only for attributes stored plain that the
+	// reader wants signed or encrypted (returned under migration mode).
+	Verified bool
+}
+
+// KeyRef returns the key reference an item was sealed under without any
+// cryptography: Tenant from the tenant attribute, Class and Version from the
+// header. Use it to fetch the right key version before Open; nothing it
+// returns is verified until Open succeeds.
+//
+// A missing or unparsable header is ErrTampered (ReasonHeader); a header of
+// another format version is ErrUnsupportedVersion; a missing or non-string
+// tenant attribute is ErrTampered (ReasonAttributeSet).
+func (s *Sealer) KeyRef(item map[string]types.AttributeValue) (KeyRef, error) {
+	tv, ok := item[s.tenantAttr].(*types.AttributeValueMemberS)
+	if !ok {
+		return KeyRef{}, tamper(ReasonAttributeSet, s.tenantAttr, "tenant attribute missing or not a string")
+	}
+	h, err := itemHeader(item)
+	if err != nil {
+		return KeyRef{}, err
+	}
+	return KeyRef{Tenant: tv.Value, Class: h.class, Version: h.keyVersion}, nil
+}
+
+func itemHeader(item map[string]types.AttributeValue) (header, error) {
+	hv, ok := item[HeaderAttribute].(*types.AttributeValueMemberB)
+	if !ok {
+		return header{}, tamper(ReasonHeader, HeaderAttribute, "header attribute missing or not binary")
+	}
+	h, err := parseHeader(hv.Value)
+	if err == errVersion {
+		return h, fmt.Errorf("%w: header names format version %d, this reader implements %d", ErrUnsupportedVersion, h.version, FormatVersion)
+	}
+	if err != nil {
+		return h, tamper(ReasonHeader, HeaderAttribute, err.Error())
+	}
+	return h, nil
+}
+
+// Open verifies a sealed item and returns it decrypted, without the
+// reserved attributes, as a new map (item is not modified). The order of
+// checks is fixed (FORMAT.md, "Open"):
+//
+//  1. the tenant attribute must equal key.Ref.Tenant (ErrWrongTenant), before
+//     any cryptography;
+//  2. the header must parse (ErrUnsupportedVersion, or ErrTampered with
+//     ReasonHeader) and the signature must be 32 bytes (ReasonSignature);
+//  3. the key commitment is checked in constant time, with the header's key
+//     class and version equal to the key's (ReasonCommitment);
+//  4. the covered attribute set is rebuilt and must have the header's count
+//     (ReasonAttributeSet);
+//  5. the signature is checked in constant time (ReasonSignature);
+//  6. the schema-drift policy is applied (ErrSchemaMismatch);
+//  7. encrypted attributes are decrypted (ReasonAttribute on failure).
+//
+// Numbers inside encrypted attributes come back in canonical text (see
+// CanonicalNumber), which may differ from the text written but has the same
+// value, exactly as DynamoDB itself rewrites numbers; sets come back in
+// canonical order. Signed and plain attributes are returned as stored.
+func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string]types.AttributeValue, OpenResult, error) {
+	var res OpenResult
+	if err := checkKey(&key); err != nil {
+		return nil, res, err
+	}
+	tv, ok := item[s.tenantAttr].(*types.AttributeValueMemberS)
+	if !ok {
+		return nil, res, tamper(ReasonAttributeSet, s.tenantAttr, "tenant attribute missing or not a string")
+	}
+	if tv.Value != key.Ref.Tenant {
+		return nil, res, fmt.Errorf("%w: tenant attribute %q does not match the key's tenant", ErrWrongTenant, s.tenantAttr)
+	}
+	h, err := itemHeader(item)
+	if err != nil {
+		return nil, res, err
+	}
+	res.Ref = KeyRef{Tenant: tv.Value, Class: h.class, Version: h.keyVersion}
+	sv, ok := item[SignatureAttribute].(*types.AttributeValueMemberB)
+	if !ok || len(sv.Value) != macSize {
+		return nil, res, tamper(ReasonSignature, SignatureAttribute, "signature attribute missing, not binary or not 32 bytes")
+	}
+	hdr := item[HeaderAttribute].(*types.AttributeValueMemberB).Value
+
+	st := getScratch()
+	defer putScratch(st)
+
+	// Key commitment, before anything else uses the derived keys.
+	if err := deriveKeys(&st.keys, &key, h.salt); err != nil {
+		return nil, res, fmt.Errorf("attrcrypt: deriving item keys: %w", err)
+	}
+	commitOK := subtle.ConstantTimeCompare(st.keys.commit[:], h.commitment)
+	if commitOK != 1 || h.class != key.Ref.Class || h.keyVersion != key.Ref.Version {
+		return nil, res, tamper(ReasonCommitment, "", fmt.Sprintf(
+			"the key offered (class %q, version %d) is not the key the item was sealed with (header names class %q, version %d), or the header was altered",
+			key.Ref.Class, key.Ref.Version, h.class, h.keyVersion))
+	}
+
+	// Covered set: item − reserved − stored-plain − reader-plain; if the
+	// count differs from the header's, once more without the reader's
+	// plain names (the reader moved a signed attribute to plain).
+	readerPlainSkipped := false
+	for name := range item {
+		if IsReserved(name) || h.isStoredPlain(name) {
+			continue
+		}
+		if s.action(name) == ActionPlain {
+			readerPlainSkipped = true
+			continue
+		}
+		st.names = append(st.names, name)
+	}
+	if len(st.names) != h.n && readerPlainSkipped {
+		st.names = st.names[:0]
+		for name := range item {
+			if !IsReserved(name) && !h.isStoredPlain(name) {
+				st.names = append(st.names, name)
+			}
+		}
+	}
+	if len(st.names) != h.n {
+		return nil, res, tamper(ReasonAttributeSet, "", fmt.Sprintf(
+			"item has %d signed or encrypted attributes, header records %d (an attribute was added or removed)", len(st.names), h.n))
+	}
+	slices.Sort(st.names)
+	nEnc, ptLen := 0, 0
+	for i, name := range st.names {
+		a := h.action(i)
+		st.acts = append(st.acts, a)
+		av := item[name]
+		st.avs = append(st.avs, av)
+		if a == ActionEncrypt {
+			nEnc++
+			if b, ok := av.(*types.AttributeValueMemberB); ok && len(b.Value) >= 17 {
+				ptLen += len(b.Value) - 17
+			}
+		}
+	}
+
+	// Signature.
+	st.buf, err = s.appendMACInput(st.buf[:0], &st.enc, key.Ref.Tenant, hdr, st.names, st.acts, st.avs)
+	if err != nil {
+		return nil, res, err
+	}
+	var mac [macSize]byte
+	computeMAC(&mac, st.keys.mac[:], st.buf)
+	if subtle.ConstantTimeCompare(mac[:], sv.Value) != 1 {
+		return nil, res, tamper(ReasonSignature, "", "signature does not match the item")
+	}
+
+	// Schema-drift policy (the item is authentic from here on).
+	for i, name := range st.names {
+		stored, reader := st.acts[i], s.action(name)
+		if stored == reader {
+			continue
+		}
+		if stored == ActionSign && reader == ActionEncrypt {
+			if !s.migrate {
+				return nil, res, fmt.Errorf("%w: attribute %q is stored signed in plaintext but the reader encrypts it (Config.AllowPlaintextMigration reads it for resealing)", ErrSchemaMismatch, name)
+			}
+			res.MigrationUsed = true
+		}
+		res.Drift = append(res.Drift, Drift{Name: name, Stored: stored, Reader: reader, Verified: true})
+	}
+	for _, name := range h.plain {
+		if _, present := item[name]; !present {
+			continue
+		}
+		reader := s.action(name)
+		if reader == ActionPlain {
+			continue
+		}
+		if !s.migrate {
+			return nil, res, fmt.Errorf("%w: attribute %q is stored plain (unsigned) but the reader wants it %s (Config.AllowPlaintextMigration reads it unverified)", ErrSchemaMismatch, name, reader)
+		}
+		res.MigrationUsed = true
+		res.Drift = append(res.Drift, Drift{Name: name, Stored: ActionPlain, Reader: reader})
+	}
+	if len(h.plain) > 0 && len(res.Drift) > 1 {
+		slices.SortFunc(res.Drift, func(a, b Drift) int {
+			if a.Name < b.Name {
+				return -1
+			}
+			if a.Name > b.Name {
+				return 1
+			}
+			return 0
+		})
+	}
+
+	out := make(map[string]types.AttributeValue, len(item)-2)
+	for name, av := range item {
+		if !IsReserved(name) {
+			out[name] = av
+		}
+	}
+	if nEnc == 0 {
+		return out, res, nil
+	}
+
+	// Decryption: one buffer for every plaintext, one string for every S
+	// and N value.
+	block, err := aes.NewCipher(st.keys.enc[:])
+	if err != nil {
+		return nil, res, fmt.Errorf("attrcrypt: %w", err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, res, fmt.Errorf("attrcrypt: %w", err)
+	}
+	pt := make([]byte, ptLen)
+	at := 0
+	var nonce [12]byte
+	for i, name := range st.names {
+		if st.acts[i] != ActionEncrypt {
+			continue
+		}
+		b, ok := st.avs[i].(*types.AttributeValueMemberB)
+		if !ok || len(b.Value) < 17 {
+			return nil, res, tamper(ReasonAttribute, name, "encrypted attribute is not binary or too short")
+		}
+		code := b.Value[0]
+		if code < codeS || code > codeBS {
+			return nil, res, tamper(ReasonAttribute, name, "encrypted attribute records an unknown type")
+		}
+		n := len(b.Value) - 17
+		binary.BigEndian.PutUint32(nonce[8:], uint32(i))
+		st.aad = s.appendAAD(st.aad[:0], code, key.Ref.Tenant, name)
+		if _, err := gcm.Open(pt[at:at:at+n], nonce[:], b.Value[1:], st.aad); err != nil {
+			clear(pt)
+			return nil, res, tamper(ReasonAttribute, name, "encrypted attribute failed authentication")
+		}
+		st.offs = append(st.offs, span{at, at + n})
+		at += n
+	}
+	// S and N share one string; others decode from pt.
+	var strs string
+	var svals []types.AttributeValueMemberS
+	var nvals []types.AttributeValueMemberN
+	nS, nN := 0, 0
+	for i := range st.names {
+		if st.acts[i] == ActionEncrypt {
+			switch st.avs[i].(*types.AttributeValueMemberB).Value[0] {
+			case codeS:
+				nS++
+			case codeN:
+				nN++
+			}
+		}
+	}
+	if nS+nN > 0 {
+		strs = string(pt)
+		svals = make([]types.AttributeValueMemberS, nS)
+		nvals = make([]types.AttributeValueMemberN, nN)
+	}
+	k, is, in := 0, 0, 0
+	for i, name := range st.names {
+		if st.acts[i] != ActionEncrypt {
+			continue
+		}
+		code := st.avs[i].(*types.AttributeValueMemberB).Value[0]
+		sp := st.offs[k]
+		k++
+		switch code {
+		case codeS:
+			svals[is].Value = strs[sp.lo:sp.hi]
+			out[name] = &svals[is]
+			is++
+		case codeN:
+			v := strs[sp.lo:sp.hi]
+			if !isCanonicalNumber(v) {
+				clear(pt)
+				return nil, res, tamper(ReasonAttribute, name, "decrypted number is not canonical")
+			}
+			nvals[in].Value = v
+			out[name] = &nvals[in]
+			in++
+		default:
+			v, err := decodePayload(code, pt[sp.lo:sp.hi:sp.hi])
+			if err != nil {
+				clear(pt)
+				return nil, res, tamper(ReasonAttribute, name, "decrypted value is not a canonical encoding: "+err.Error())
+			}
+			out[name] = v
+		}
+	}
+	if nS+nN > 0 && !anyBinary(st) {
+		clear(pt) // every S/N was copied into strs; nothing aliases pt
+	}
+	return out, res, nil
+}
+
+// anyBinary reports whether some decrypted value may alias the plaintext
+// buffer (B values and documents holding B values do).
+func anyBinary(st *scratch) bool {
+	for i := range st.names {
+		if st.acts[i] == ActionEncrypt {
+			switch st.avs[i].(*types.AttributeValueMemberB).Value[0] {
+			case codeS, codeN:
+			default:
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,301 @@
+package attrcrypt
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+func TestSealOpenReference(t *testing.T) {
+	s := refSealer(t)
+	key := testKey(refTenant, "", 1)
+	in := refItem()
+	orig := cloneItem(in)
+	sealed, err := s.Seal(in, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqualItems(t, in, orig) // Seal must not modify its input
+	for _, name := range []string{"name", "email", "ssn", "notes"} {
+		b, ok := sealed[name].(*types.AttributeValueMemberB)
+		if !ok {
+			t.Fatalf("%s stored as %T, want B", name, sealed[name])
+		}
+		if b.Value[0] != codeS {
+			t.Errorf("%s stored type byte %#x, want %#x", name, b.Value[0], codeS)
+		}
+		if bytes.Contains(b.Value, []byte(in[name].(*types.AttributeValueMemberS).Value)) {
+			t.Errorf("%s ciphertext contains the plaintext", name)
+		}
+	}
+	for _, name := range []string{"tenant", "id", "plan", "created", "score", "tags"} {
+		if sealed[name] != in[name] {
+			t.Errorf("signed attribute %s changed by Seal", name)
+		}
+	}
+	if _, ok := sealed[HeaderAttribute]; !ok {
+		t.Fatal("no header attribute")
+	}
+	if sig := sealed[SignatureAttribute].(*types.AttributeValueMemberB).Value; len(sig) != 32 {
+		t.Fatalf("signature length %d", len(sig))
+	}
+	got, res, err := s.Open(sealed, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NeedsReseal() || res.MigrationUsed || res.Ref != key.Ref {
+		t.Errorf("unexpected OpenResult %+v", res)
+	}
+	assertEqualItems(t, got, orig)
+
+	overhead := ItemSize(sealed) - ItemSize(orig)
+	t.Logf("reference item: %d bytes plain, %d bytes sealed, overhead %d bytes", ItemSize(orig), ItemSize(sealed), overhead)
+	if overhead >= 200 {
+		t.Errorf("overhead %d bytes, budget < 200", overhead)
+	}
+	if want := 3 + headerLen("", 10, encodePlainNames(nil)) + 3 + 32 + 4*17; overhead != want {
+		t.Errorf("overhead %d, want %d", overhead, want)
+	}
+}
+
+func TestRoundTripEveryType(t *testing.T) {
+	values := map[string]types.AttributeValue{
+		"s":       S("hello, 世界"),
+		"s_empty": S(""),
+		"n_int":   N("42"),
+		"n_neg":   N("-0.000125"),
+		"n_big":   N("99999999999999999999999999999999999999"),
+		"n_tiny":  N("1E-130"),
+		"n_huge":  N("9.9999999999999999999999999999999999999E+125"),
+		"b":       B([]byte{0, 1, 2, 0xff}),
+		"b_empty": B([]byte{}),
+		"bool_t":  &types.AttributeValueMemberBOOL{Value: true},
+		"bool_f":  &types.AttributeValueMemberBOOL{Value: false},
+		"null":    &types.AttributeValueMemberNULL{Value: true},
+		"ss":      SS("b", "a", "c"),
+		"ss_one":  SS(""),
+		"ns":      NS("3", "1", "2.5", "-7"),
+		"bs":      &types.AttributeValueMemberBS{Value: [][]byte{{3}, {1, 2}, {}}},
+		"l_empty": &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
+		"m_empty": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}},
+		"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{
+			S("x"), N("1"), &types.AttributeValueMemberNULL{Value: true},
+			&types.AttributeValueMemberL{Value: []types.AttributeValue{B([]byte("in"))}},
+			SS("z", "y"),
+		}},
+		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+			"b": &types.AttributeValueMemberBOOL{Value: true},
+			"a": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+				"deep": &types.AttributeValueMemberL{Value: []types.AttributeValue{NS("10", "9"), &types.AttributeValueMemberBS{Value: [][]byte{{9}, {8}}}}},
+				"":     S("empty key"),
+			}},
+		}},
+	}
+	for _, action := range []Action{ActionEncrypt, ActionSign} {
+		t.Run(action.String(), func(t *testing.T) {
+			actions := map[string]Action{}
+			item := map[string]types.AttributeValue{"tenant": S("t1"), "id": S("x")}
+			for k, v := range values {
+				actions[k] = action
+				item[k] = v
+			}
+			s, err := NewSealer(Config{Table: "tbl", TenantAttribute: "tenant", Actions: actions})
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := testKey("t1", "", 1)
+			sealed, err := s.Seal(item, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if action == ActionEncrypt {
+				for k := range values {
+					if _, ok := sealed[k].(*types.AttributeValueMemberB); !ok {
+						t.Errorf("%s not stored as B", k)
+					}
+				}
+			}
+			got, _, err := s.Open(sealed, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := canonicalItem(t, item)
+			if action == ActionSign {
+				want = item // signed values come back as stored
+			}
+			assertEqualItems(t, got, want)
+		})
+	}
+}
+
+// canonicalItem returns what Open yields for encrypted values: numbers in
+// canonical text, sets in canonical order.
+func canonicalItem(t *testing.T, item map[string]types.AttributeValue) map[string]types.AttributeValue {
+	t.Helper()
+	out := make(map[string]types.AttributeValue, len(item))
+	var e encoder
+	for k, v := range item {
+		code, err := typeCode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.appendPayload(nil, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cv, err := decodePayload(code, p)
+		if err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+		out[k] = cv
+	}
+	return out
+}
+
+func TestRoundTripCanonicalisesEncryptedValues(t *testing.T) {
+	s, _ := NewSealer(Config{Table: "tbl", TenantAttribute: "tenant", Actions: map[string]Action{"n": ActionEncrypt, "ns": ActionEncrypt, "ss": ActionEncrypt}})
+	key := testKey("t1", "", 1)
+	sealed, err := s.Seal(map[string]types.AttributeValue{"tenant": S("t1"), "n": N("0012.50"), "ns": NS("1E3", "-0.0", "2"), "ss": SS("b", "a")}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.Open(sealed, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqualItems(t, got, map[string]types.AttributeValue{"tenant": S("t1"), "n": N("12.5"), "ns": NS("0", "1000", "2"), "ss": SS("a", "b")})
+}
+
+func TestRoundTripLargeAndNearLimit(t *testing.T) {
+	s, _ := NewSealer(Config{Table: "tbl", TenantAttribute: "tenant", Actions: map[string]Action{"big": ActionEncrypt, "bin": ActionEncrypt}})
+	key := testKey("t1", "", 1)
+	base := map[string]types.AttributeValue{"tenant": S("t1"), "bin": B(bytes.Repeat([]byte{7}, 1000))}
+	overhead := func() int {
+		item := cloneItem(base)
+		item["big"] = S("")
+		sealed, err := s.Seal(item, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ItemSize(sealed) - len("big")
+	}()
+	item := cloneItem(base)
+	item["big"] = S(strings.Repeat("x", MaxItemSize-overhead-len("big")))
+	sealed, err := s.Seal(item, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sz := ItemSize(sealed); sz != MaxItemSize {
+		t.Fatalf("sealed size %d, want exactly %d", sz, MaxItemSize)
+	}
+	got, _, err := s.Open(sealed, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqualItems(t, got, item)
+	item["big"] = S(strings.Repeat("x", MaxItemSize-overhead-len("big")+1))
+	sealed, err = s.Seal(item, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ItemSize(sealed) <= MaxItemSize {
+		t.Fatal("one more byte should exceed the limit")
+	}
+}
+
+func TestSealRefusesBadInput(t *testing.T) {
+	s := refSealer(t)
+	key := testKey(refTenant, "", 1)
+	cases := map[string]struct {
+		mutate func(map[string]types.AttributeValue)
+		want   error
+	}{
+		"reserved name":     {func(m map[string]types.AttributeValue) { m["__x"] = S("v") }, ErrMalformed},
+		"header name":       {func(m map[string]types.AttributeValue) { m[HeaderAttribute] = B(nil) }, ErrMalformed},
+		"tenant missing":    {func(m map[string]types.AttributeValue) { delete(m, "tenant") }, ErrMalformed},
+		"tenant not S":      {func(m map[string]types.AttributeValue) { m["tenant"] = N("1") }, ErrMalformed},
+		"other tenant":      {func(m map[string]types.AttributeValue) { m["tenant"] = S("tenant-0043") }, ErrWrongTenant},
+		"bad number signed": {func(m map[string]types.AttributeValue) { m["score"] = N("12abc") }, ErrMalformed},
+		"bad number enc":    {func(m map[string]types.AttributeValue) { m["ssn"] = N("1e999") }, ErrMalformed},
+		"nil value":         {func(m map[string]types.AttributeValue) { m["plan"] = nil }, ErrMalformed},
+		"NULL false":        {func(m map[string]types.AttributeValue) { m["name"] = &types.AttributeValueMemberNULL{} }, ErrMalformed},
+		"dup SS":            {func(m map[string]types.AttributeValue) { m["tags"] = SS("a", "a") }, ErrMalformed},
+		"dup NS by value":   {func(m map[string]types.AttributeValue) { m["tags"] = NS("1.5", "1.50") }, ErrMalformed},
+		"dup BS": {func(m map[string]types.AttributeValue) {
+			m["notes"] = &types.AttributeValueMemberBS{Value: [][]byte{{1}, {1}}}
+		}, ErrMalformed},
+		"too deep":        {func(m map[string]types.AttributeValue) { m["notes"] = deepList(40) }, ErrMalformed},
+		"too many digits": {func(m map[string]types.AttributeValue) { m["score"] = N(strings.Repeat("1", 39)) }, ErrMalformed},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			item := refItem()
+			c.mutate(item)
+			_, err := s.Seal(item, key)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+		})
+	}
+	bad := key
+	bad.Zero()
+	if _, err := s.Seal(refItem(), bad); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("zero key: %v", err)
+	}
+	bad = key
+	bad.Ref.Version = 0
+	if _, err := s.Seal(refItem(), bad); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("version 0: %v", err)
+	}
+}
+
+func deepList(n int) types.AttributeValue {
+	var v types.AttributeValue = S("leaf")
+	for range n {
+		v = &types.AttributeValueMemberL{Value: []types.AttributeValue{v}}
+	}
+	return v
+}
+
+func TestDepthLimitMatchesDynamoDB(t *testing.T) {
+	s, _ := NewSealer(Config{Table: "tbl", TenantAttribute: "tenant", Actions: map[string]Action{"d": ActionEncrypt}})
+	key := testKey("t1", "", 1)
+	// 32 levels of documents is DynamoDB's maximum; it must work.
+	item := map[string]types.AttributeValue{"tenant": S("t1"), "d": deepList(32)}
+	sealed, err := s.Seal(item, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.Open(sealed, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqualItems(t, got, item)
+	item["d"] = deepList(33)
+	if _, err := s.Seal(item, key); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("33 levels: %v", err)
+	}
+}
+
+func TestNewSealerValidates(t *testing.T) {
+	cases := map[string]Config{
+		"no table":         {TenantAttribute: "t"},
+		"no tenant":        {Table: "x"},
+		"reserved tenant":  {Table: "x", TenantAttribute: "__t"},
+		"reserved action":  {Table: "x", TenantAttribute: "t", Actions: map[string]Action{"__a": ActionSign}},
+		"tenant encrypted": {Table: "x", TenantAttribute: "t", Actions: map[string]Action{"t": ActionEncrypt}},
+		"tenant plain":     {Table: "x", TenantAttribute: "t", Actions: map[string]Action{"t": ActionPlain}},
+		"unknown action":   {Table: "x", TenantAttribute: "t", Actions: map[string]Action{"a": Action(9)}},
+	}
+	for name, cfg := range cases {
+		if _, err := NewSealer(cfg); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%s: err = %v, want ErrInvalidConfig", name, err)
+		}
+	}
+	if !IsReserved(HeaderAttribute) || !IsReserved(SignatureAttribute) || !IsReserved("__anything") || IsReserved("_h") || IsReserved("h__") {
+		t.Error("IsReserved disagrees with the documented prefix rule")
+	}
+}

@@ -1,0 +1,350 @@
+package attrcrypt
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Config describes one item type to a Sealer.
+type Config struct {
+	// Table is the logical table name bound into every signature. It
+	// defaults to nothing: the caller sets it, usually to the physical
+	// table name, and keeps it when a table is restored under a new name so
+	// its items still open.
+	Table string
+	// TenantAttribute names the string (S) attribute holding the tenant id.
+	// It is always signed and never encrypted; Seal and Open compare it with
+	// the key's tenant.
+	TenantAttribute string
+	// Actions gives the action of each attribute. Attributes absent from
+	// the map are signed (ActionSign). The Sealer copies the map.
+	Actions map[string]Action
+	// AllowPlaintextMigration lets Open return attributes the reader marks
+	// for protection but that were stored with less: stored signed in
+	// plaintext but now ActionEncrypt (verified, returned as stored), and
+	// stored plain but now ActionSign or ActionEncrypt (returned
+	// unverified). Without it both are refused with ErrSchemaMismatch.
+	// Every use is reported in OpenResult. Enable it only while migrating,
+	// and reseal what it reports.
+	AllowPlaintextMigration bool
+}
+
+// Option tunes a Sealer.
+type Option func(*Sealer)
+
+// WithRandom makes Seal read its salts from r instead of crypto/rand.
+//
+// It exists for test vectors only: a fixed reader makes Seal deterministic so
+// committed vectors can be checked byte for byte. Never use it in
+// production: a repeated salt repeats per-item keys and AES-GCM nonces.
+func WithRandom(r io.Reader) Option {
+	return func(s *Sealer) { s.rand = r }
+}
+
+// Sealer seals and opens items of one type. It is immutable after
+// NewSealer and safe for concurrent use by many goroutines.
+type Sealer struct {
+	table      string
+	tenantAttr string
+	actions    map[string]Action
+	plainNames []string // sorted names the config marks plain
+	plainRaw   []byte   // their header encoding, count included
+	migrate    bool
+	rand       io.Reader // nil: crypto/rand
+}
+
+// NewSealer validates cfg and returns a Sealer. It fails, wrapping
+// ErrInvalidConfig, when the table or tenant attribute is empty, when a
+// name is reserved (IsReserved), when an action is unknown, or when the
+// tenant attribute is not ActionSign.
+func NewSealer(cfg Config, opts ...Option) (*Sealer, error) {
+	if cfg.Table == "" {
+		return nil, fmt.Errorf("%w: empty table name", ErrInvalidConfig)
+	}
+	if cfg.TenantAttribute == "" {
+		return nil, fmt.Errorf("%w: empty tenant attribute", ErrInvalidConfig)
+	}
+	if IsReserved(cfg.TenantAttribute) {
+		return nil, fmt.Errorf("%w: tenant attribute %q uses the reserved prefix %q", ErrInvalidConfig, cfg.TenantAttribute, ReservedPrefix)
+	}
+	s := &Sealer{
+		table:      cfg.Table,
+		tenantAttr: cfg.TenantAttribute,
+		actions:    make(map[string]Action, len(cfg.Actions)),
+		migrate:    cfg.AllowPlaintextMigration,
+	}
+	for name, a := range cfg.Actions {
+		if IsReserved(name) {
+			return nil, fmt.Errorf("%w: attribute %q uses the reserved prefix %q", ErrInvalidConfig, name, ReservedPrefix)
+		}
+		if name == "" {
+			return nil, fmt.Errorf("%w: empty attribute name", ErrInvalidConfig)
+		}
+		switch a {
+		case ActionSign, ActionEncrypt:
+		case ActionPlain:
+			s.plainNames = append(s.plainNames, name)
+		default:
+			return nil, fmt.Errorf("%w: attribute %q has unknown action %d", ErrInvalidConfig, name, uint8(a))
+		}
+		s.actions[name] = a
+	}
+	if a := s.action(cfg.TenantAttribute); a != ActionSign {
+		return nil, fmt.Errorf("%w: tenant attribute %q must be signed, not %s", ErrInvalidConfig, cfg.TenantAttribute, a)
+	}
+	slices.Sort(s.plainNames)
+	s.plainRaw = encodePlainNames(s.plainNames)
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// action returns the configured action of name (ActionSign by default).
+func (s *Sealer) action(name string) Action {
+	if a, ok := s.actions[name]; ok {
+		return a
+	}
+	return ActionSign
+}
+
+func errMalformed(attr string, detail string) error {
+	if attr == "" {
+		return fmt.Errorf("%w: %s", ErrMalformed, detail)
+	}
+	return fmt.Errorf("%w: attribute %q: %s", ErrMalformed, attr, detail)
+}
+
+func checkKey(key *Key) error {
+	switch {
+	case key.Ref.Tenant == "":
+		return fmt.Errorf("%w: empty tenant", ErrInvalidKey)
+	case key.Ref.Version == 0:
+		return fmt.Errorf("%w: version 0", ErrInvalidKey)
+	case len(key.Ref.Class) > maxClassLen:
+		return fmt.Errorf("%w: class longer than %d bytes", ErrInvalidKey, maxClassLen)
+	case key.IsZero():
+		return fmt.Errorf("%w: key material is unset (all zero)", ErrInvalidKey)
+	}
+	return nil
+}
+
+// scratch holds per-call buffers, pooled so steady-state calls allocate
+// only what they return.
+type scratch struct {
+	enc   encoder
+	names []string
+	avs   []types.AttributeValue
+	acts  []Action
+	buf   []byte // MAC input
+	pay   []byte // payloads before encryption
+	offs  []span
+	aad   []byte
+	keys  itemKeys
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+const maxPooledBuf = 64 << 10
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+func putScratch(st *scratch) {
+	st.keys.zero()
+	clear(st.names)
+	clear(st.avs)
+	st.names, st.avs, st.acts, st.offs = st.names[:0], st.avs[:0], st.acts[:0], st.offs[:0]
+	if cap(st.buf) > maxPooledBuf {
+		st.buf = nil
+	}
+	if cap(st.pay) > maxPooledBuf {
+		st.pay = nil
+	}
+	clear(st.pay) // plaintext copies
+	st.buf, st.pay, st.aad = st.buf[:0], st.pay[:0], st.aad[:0]
+	scratchPool.Put(st)
+}
+
+// Seal returns a sealed copy of item: every attribute the config marks
+// ActionEncrypt replaced by its ciphertext (a B value), plus the header
+// (HeaderAttribute) and signature (SignatureAttribute) attributes. item is
+// not modified; values that are not encrypted are shared with it, not
+// copied.
+//
+// item[TenantAttribute] must be an S value equal to key.Ref.Tenant
+// (ErrWrongTenant otherwise; ErrMalformed when absent). Seal refuses
+// reserved names and invalid values with ErrMalformed and unusable keys
+// with ErrInvalidKey. Errors name attributes, never values.
+func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string]types.AttributeValue, error) {
+	if err := checkKey(&key); err != nil {
+		return nil, err
+	}
+	tv, ok := item[s.tenantAttr].(*types.AttributeValueMemberS)
+	if !ok {
+		return nil, errMalformed(s.tenantAttr, "tenant attribute missing or not a string")
+	}
+	if tv.Value != key.Ref.Tenant {
+		return nil, fmt.Errorf("%w: tenant attribute %q does not match the key's tenant", ErrWrongTenant, s.tenantAttr)
+	}
+
+	st := getScratch()
+	defer putScratch(st)
+
+	// Covered attributes, sorted by name.
+	for name := range item {
+		if IsReserved(name) {
+			return nil, errMalformed(name, "name uses the reserved prefix "+quote(ReservedPrefix))
+		}
+		if s.action(name) != ActionPlain {
+			st.names = append(st.names, name)
+		}
+	}
+	slices.Sort(st.names)
+	n := len(st.names)
+
+	// Payloads of encrypted attributes, and validation of the others.
+	nEnc := 0
+	encLen := 0
+	for _, name := range st.names {
+		a := s.action(name)
+		st.acts = append(st.acts, a)
+		if a != ActionEncrypt {
+			continue
+		}
+		av := item[name]
+		lo := len(st.pay)
+		var err error
+		if st.pay, err = st.enc.appendPayload(st.pay, av); err != nil {
+			return nil, errMalformed(name, err.Error())
+		}
+		st.offs = append(st.offs, span{lo, len(st.pay)})
+		nEnc++
+		encLen += 1 + len(st.pay) - lo + 16
+	}
+
+	// One allocation for every byte Seal stores: header, signature,
+	// ciphertexts.
+	hLen := headerLen(key.Ref.Class, n, s.plainRaw)
+	slab := make([]byte, hLen+macSize+encLen)
+	hdr := slab[:hLen:hLen]
+	sig := slab[hLen : hLen+macSize : hLen+macSize]
+	putHeader(hdr, key.Ref.Class, key.Ref.Version, st.acts, s.plainRaw)
+	salt := hdr[saltOffset(len(key.Ref.Class)):][:saltSize]
+	if s.rand != nil {
+		if _, err := io.ReadFull(s.rand, salt); err != nil {
+			return nil, fmt.Errorf("attrcrypt: reading salt: %w", err)
+		}
+	} else {
+		_, _ = rand.Read(salt) // never fails (Go 1.24+)
+	}
+	if err := deriveKeys(&st.keys, &key, salt); err != nil {
+		return nil, fmt.Errorf("attrcrypt: deriving item keys: %w", err)
+	}
+	copy(hdr[commitOffset(len(key.Ref.Class)):], st.keys.commit[:])
+
+	bvals := make([]types.AttributeValueMemberB, nEnc+2)
+	bvals[0].Value = hdr
+	bvals[1].Value = sig
+	if nEnc > 0 {
+		block, err := aes.NewCipher(st.keys.enc[:])
+		if err != nil {
+			return nil, fmt.Errorf("attrcrypt: %w", err)
+		}
+		gcm, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("attrcrypt: %w", err)
+		}
+		at := hLen + macSize
+		k := 0
+		var nonce [12]byte
+		for i, name := range st.names {
+			if st.acts[i] != ActionEncrypt {
+				continue
+			}
+			code, _ := typeCode(item[name]) // validated by appendPayload
+			p := st.pay[st.offs[k].lo:st.offs[k].hi]
+			out := slab[at : at+1+len(p)+16 : at+1+len(p)+16]
+			out[0] = code
+			copy(out[1:], p)
+			binary.BigEndian.PutUint32(nonce[8:], uint32(i))
+			st.aad = s.appendAAD(st.aad[:0], code, key.Ref.Tenant, name)
+			gcm.Seal(out[1:1], nonce[:], out[1:1+len(p)], st.aad)
+			bvals[2+k].Value = out
+			at += len(out)
+			k++
+		}
+	}
+
+	// Values as stored, for the signature.
+	k := 0
+	for i, name := range st.names {
+		if st.acts[i] == ActionEncrypt {
+			st.avs = append(st.avs, &bvals[2+k])
+			k++
+		} else {
+			st.avs = append(st.avs, item[name])
+		}
+	}
+	var err error
+	st.buf, err = s.appendMACInput(st.buf[:0], &st.enc, key.Ref.Tenant, hdr, st.names, st.acts, st.avs)
+	if err != nil {
+		// Only a signed value can fail here (encrypted ones were checked).
+		return nil, err
+	}
+	var mac [macSize]byte
+	computeMAC(&mac, st.keys.mac[:], st.buf)
+	copy(sig, mac[:])
+
+	out := make(map[string]types.AttributeValue, len(item)+2)
+	for name, av := range item {
+		out[name] = av
+	}
+	for i, name := range st.names {
+		out[name] = st.avs[i]
+	}
+	out[HeaderAttribute] = &bvals[0]
+	out[SignatureAttribute] = &bvals[1]
+	return out, nil
+}
+
+// appendAAD appends the AES-GCM associated data of one encrypted attribute:
+// version ‖ type code ‖ lp(table) ‖ lp(tenant) ‖ lp(name).
+func (s *Sealer) appendAAD(dst []byte, code byte, tenant, name string) []byte {
+	dst = append(dst, FormatVersion, code)
+	dst = appendLPString(dst, s.table)
+	dst = appendLPString(dst, tenant)
+	return appendLPString(dst, name)
+}
+
+// macDomain starts every MAC input.
+const macDomain = "dynaseal/attrcrypt/v1 item signature"
+
+// appendMACInput appends the signature input (FORMAT.md, "Signature"):
+//
+//	macDomain ‖ 0x00 ‖ lp(table) ‖ lp(tenant) ‖ lp(header) ‖ u32(n) ‖
+//	for each covered attribute in name order: lp(name) ‖ action ‖ enc(stored value)
+func (s *Sealer) appendMACInput(dst []byte, e *encoder, tenant string, hdr []byte, names []string, acts []Action, avs []types.AttributeValue) ([]byte, error) {
+	dst = append(dst, macDomain...)
+	dst = append(dst, 0)
+	dst = appendLPString(dst, s.table)
+	dst = appendLPString(dst, tenant)
+	dst = appendLP(dst, hdr)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(names)))
+	for i, name := range names {
+		dst = appendLPString(dst, name)
+		dst = append(dst, byte(acts[i]))
+		var err error
+		if dst, err = e.appendValue(dst, avs[i], 0); err != nil {
+			return dst, errMalformed(name, err.Error())
+		}
+	}
+	return dst, nil
+}
