@@ -38,3 +38,19 @@ var (
 	// nothing was overwritten. Retry to see the winner's result.
 	ErrConflict = errors.New("tenantkeys: concurrent key change")
 )
+
+// More sentinel errors; test with errors.Is.
+var (
+	// ErrKeyCorrupt: a wrapped tenant key failed authentication when
+	// unwrapped (it was altered, or moved to another tenant, class or
+	// version, whose encryption context no longer matches). Distinct from
+	// ErrKeyShredded and ErrKeyNotFound.
+	ErrKeyCorrupt = errors.New("tenantkeys: wrapped key failed authentication")
+	// ErrAccessDenied: the key wrapping service refused the caller (for
+	// example a KMS key policy or grant does not allow the operation for
+	// this tenant's encryption context).
+	ErrAccessDenied = errors.New("tenantkeys: access to the wrapping key denied")
+	// ErrInvalidName: a tenant id or key class is not acceptable (empty
+	// tenant, too long, or characters the key store cannot encode).
+	ErrInvalidName = errors.New("tenantkeys: invalid tenant or class name")
+)

@@ -1,0 +1,345 @@
+package tenantkeys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dynaseal/dynaseal/attrcrypt"
+)
+
+// Cache defaults.
+const (
+	// DefaultCacheTTL is how long a cached key is served before the
+	// provider is asked again.
+	DefaultCacheTTL = 5 * time.Minute
+	// DefaultCacheEntries bounds the number of cached keys.
+	DefaultCacheEntries = 10000
+)
+
+// errLoadPanicked is what goroutines waiting on a load see when the
+// provider panicked in the loading goroutine (which re-panics).
+var errLoadPanicked = errors.New("tenantkeys: key provider panicked")
+
+// cacheKey hashes without allocating: two strings and an integer. Version
+// 0 names the current-key entry of (tenant, class).
+type cacheKey struct {
+	tenant, class string
+	version       uint32
+}
+
+type entry struct {
+	key        cacheKey
+	k          attrcrypt.Key
+	expires    int64 // clock nanoseconds
+	prev, next *entry
+}
+
+type call struct {
+	done    chan struct{}
+	k       attrcrypt.Key
+	err     error
+	waiters int
+}
+
+// CacheStats are a Cache's counters since it was made.
+type CacheStats struct {
+	// Hits counts lookups answered from the cache.
+	Hits uint64
+	// Misses counts lookups the cache could not answer itself, including
+	// those that waited for another goroutine's load.
+	Misses uint64
+	// Loads counts calls to the underlying provider. Over a Store each is
+	// one key store read and one unwrap (one KMS Decrypt with KMSWrapper),
+	// however many goroutines asked at once.
+	Loads uint64
+	// LoadErrors counts loads that failed.
+	LoadErrors uint64
+	// Evictions counts entries dropped to respect the size bound or by
+	// Purge and Flush; Expirations counts entries dropped at their TTL.
+	// Either way their key bytes were zeroed.
+	Evictions, Expirations uint64
+	// Entries is the number of keys held now.
+	Entries int
+}
+
+// Cache is a Provider that remembers keys from another Provider.
+//
+//   - Bounded: at most WithMaxEntries keys. Every entry lives for the same
+//     TTL, so entries are kept in expiry order; when the cache is full the
+//     entry closest to expiry is evicted (for a constant TTL that is the
+//     oldest inserted).
+//   - TTL (WithTTL) for every entry, current-key entries included, so a
+//     rotation, disable or shred done by another process, or a revoked KMS
+//     key, is noticed within one TTL. A warm cache keeps serving through a
+//     KMS outage until the TTL; a cold one fails with the provider's error
+//     (wrapping ErrKMSUnavailable for a KMS outage).
+//   - One load per key however many goroutines ask at once (an internal
+//     singleflight); the others wait for its result or their context.
+//   - Key bytes of a dropped entry (expired, evicted, purged) are zeroed.
+//     Expired entries are dropped at the next lookup of any key, as every
+//     lookup first drops expired entries from the head of the expiry
+//     order. Copies already returned to callers are theirs to zero.
+//   - Errors are not cached: the next lookup asks the provider again. A
+//     load that reports ErrKeyShredded purges every entry of that tenant.
+//
+// Clock: the cache reads the clock (time.Now unless WithClock) once per
+// lookup. Over a cached key a lookup takes a mutex, one map lookup with a
+// struct key and one clock read, and allocates nothing.
+//
+// A Cache is safe for concurrent use.
+type Cache struct {
+	p    Provider
+	now  func() time.Time
+	ttl  int64
+	max  int
+	opts options
+
+	mu       sync.Mutex
+	m        map[cacheKey]*entry
+	head     *entry // expires first
+	tail     *entry
+	inflight map[cacheKey]*call
+	st       CacheStats
+}
+
+var _ Provider = (*Cache)(nil)
+
+// NewCache returns a Cache in front of p. Options: WithTTL,
+// WithMaxEntries, WithClock, WithAudit (evict events).
+func NewCache(p Provider, opts ...Option) *Cache {
+	o := buildOptions(opts)
+	return &Cache{
+		p:        p,
+		now:      o.now,
+		ttl:      int64(o.ttl),
+		max:      o.maxEntries,
+		opts:     o,
+		m:        make(map[cacheKey]*entry),
+		inflight: make(map[cacheKey]*call),
+	}
+}
+
+// CurrentKey implements Provider.
+func (c *Cache) CurrentKey(ctx context.Context, tenant, class string) (attrcrypt.Key, error) {
+	return c.get(ctx, cacheKey{tenant: tenant, class: class})
+}
+
+// Key implements Provider.
+func (c *Cache) Key(ctx context.Context, ref attrcrypt.KeyRef) (attrcrypt.Key, error) {
+	if ref.Version == 0 {
+		return attrcrypt.Key{}, fmt.Errorf("%w: key version 0 does not exist", ErrKeyNotFound)
+	}
+	return c.get(ctx, cacheKey{tenant: ref.Tenant, class: ref.Class, version: ref.Version})
+}
+
+// Stats returns the cache's counters.
+func (c *Cache) Stats() CacheStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.st
+	s.Entries = len(c.m)
+	return s
+}
+
+// Purge drops (and zeroes) every cached key of tenant, for example after
+// an admin in this process rotated, disabled or shredded it.
+func (c *Cache) Purge(tenant string) {
+	c.mu.Lock()
+	var dropped []cacheKey
+	for k, e := range c.m {
+		if k.tenant == tenant {
+			c.removeLocked(e)
+			c.st.Evictions++
+			dropped = append(dropped, k)
+		}
+	}
+	c.mu.Unlock()
+	c.emitEvicted(dropped)
+}
+
+// Flush drops (and zeroes) every cached key.
+func (c *Cache) Flush() {
+	c.mu.Lock()
+	var dropped []cacheKey
+	for k, e := range c.m {
+		c.removeLocked(e)
+		c.st.Evictions++
+		dropped = append(dropped, k)
+	}
+	c.mu.Unlock()
+	c.emitEvicted(dropped)
+}
+
+func (c *Cache) emitEvicted(keys []cacheKey) {
+	if c.opts.audit == nil || len(keys) == 0 {
+		return
+	}
+	t := c.now()
+	for _, k := range keys {
+		c.opts.audit(context.Background(), Event{Type: EventEvict, Ref: attrcrypt.KeyRef{Tenant: k.tenant, Class: k.class, Version: k.version}, Time: t})
+	}
+}
+
+func (c *Cache) get(ctx context.Context, k cacheKey) (attrcrypt.Key, error) {
+	for {
+		now := c.now().UnixNano()
+		c.mu.Lock()
+		var expired []cacheKey
+		if c.head != nil && c.head.expires <= now {
+			expired = c.expireLocked(now)
+		}
+		if e, ok := c.m[k]; ok && e.expires > now {
+			c.st.Hits++
+			key := e.k
+			c.mu.Unlock()
+			return key, nil
+		}
+		c.st.Misses++
+		if cl, ok := c.inflight[k]; ok {
+			cl.waiters++
+			c.mu.Unlock()
+			c.emitEvicted(expired)
+			key, err, retry := c.wait(ctx, cl)
+			if retry {
+				continue
+			}
+			return key, err
+		}
+		cl := &call{done: make(chan struct{})}
+		c.inflight[k] = cl
+		c.mu.Unlock()
+		c.emitEvicted(expired)
+		return c.load(ctx, k, cl)
+	}
+}
+
+// wait waits for another goroutine's load. retry is true when that load
+// failed only because its caller's context ended while ours is live.
+func (c *Cache) wait(ctx context.Context, cl *call) (key attrcrypt.Key, err error, retry bool) {
+	select {
+	case <-cl.done:
+	case <-ctx.Done():
+		c.mu.Lock()
+		cl.waiters--
+		c.mu.Unlock()
+		return attrcrypt.Key{}, ctx.Err(), false
+	}
+	c.mu.Lock()
+	key, err = cl.k, cl.err
+	cl.waiters--
+	if cl.waiters == 0 {
+		cl.k.Zero()
+	}
+	c.mu.Unlock()
+	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() == nil {
+		return attrcrypt.Key{}, nil, true
+	}
+	return key, err, false
+}
+
+func (c *Cache) load(ctx context.Context, k cacheKey, cl *call) (key attrcrypt.Key, err error) {
+	finished := false
+	defer func() {
+		if !finished {
+			c.finish(k, cl, attrcrypt.Key{}, errLoadPanicked)
+		}
+	}()
+	if k.version == 0 {
+		key, err = c.p.CurrentKey(ctx, k.tenant, k.class)
+	} else {
+		key, err = c.p.Key(ctx, attrcrypt.KeyRef{Tenant: k.tenant, Class: k.class, Version: k.version})
+	}
+	finished = true
+	if err == nil && (key.Ref.Tenant != k.tenant || key.Ref.Class != k.class || k.version != 0 && key.Ref.Version != k.version) {
+		key.Zero()
+		err = fmt.Errorf("%w: provider returned %s for tenant %q class %q version %d", ErrKeyCorrupt, key.Ref, k.tenant, classLabel(k.class), k.version)
+		key = attrcrypt.Key{}
+	}
+	c.finish(k, cl, key, err)
+	return key, err
+}
+
+func (c *Cache) finish(k cacheKey, cl *call, key attrcrypt.Key, err error) {
+	now := c.now().UnixNano()
+	var dropped []cacheKey
+	c.mu.Lock()
+	c.st.Loads++
+	if err != nil {
+		c.st.LoadErrors++
+		if errors.Is(err, ErrKeyShredded) {
+			for ck, e := range c.m {
+				if ck.tenant == k.tenant {
+					c.removeLocked(e)
+					c.st.Evictions++
+					dropped = append(dropped, ck)
+				}
+			}
+		}
+	} else {
+		dropped = c.insertLocked(k, key, now, dropped)
+		if k.version == 0 {
+			// The current key also answers Key(ref) for its version.
+			dropped = c.insertLocked(cacheKey{tenant: k.tenant, class: k.class, version: key.Ref.Version}, key, now, dropped)
+		}
+	}
+	delete(c.inflight, k)
+	if cl.waiters > 0 {
+		cl.k, cl.err = key, err
+	}
+	close(cl.done)
+	c.mu.Unlock()
+	c.emitEvicted(dropped)
+}
+
+func (c *Cache) insertLocked(k cacheKey, key attrcrypt.Key, now int64, dropped []cacheKey) []cacheKey {
+	if old, ok := c.m[k]; ok {
+		c.removeLocked(old)
+	}
+	for len(c.m) >= c.max && c.head != nil {
+		dropped = append(dropped, c.head.key)
+		c.removeLocked(c.head)
+		c.st.Evictions++
+	}
+	e := &entry{key: k, k: key, expires: now + c.ttl, prev: c.tail}
+	if c.tail != nil {
+		c.tail.next = e
+	} else {
+		c.head = e
+	}
+	c.tail = e
+	c.m[k] = e
+	return dropped
+}
+
+// expireLocked drops expired entries from the head of the expiry order.
+func (c *Cache) expireLocked(now int64) []cacheKey {
+	var dropped []cacheKey
+	for c.head != nil && c.head.expires <= now {
+		dropped = append(dropped, c.head.key)
+		c.removeLocked(c.head)
+		c.st.Expirations++
+	}
+	return dropped
+}
+
+// removeLocked unlinks e, deletes it from the map and zeroes its key.
+func (c *Cache) removeLocked(e *entry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		c.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		c.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+	if c.m[e.key] == e {
+		delete(c.m, e.key)
+	}
+	e.k.Zero()
+}
