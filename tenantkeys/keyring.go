@@ -61,11 +61,17 @@ type Keyring struct {
 // ParseKeyring parses the text form described on Keyring.
 func ParseKeyring(text []byte) (*Keyring, error) {
 	kr := &Keyring{aeads: make(map[string]cipher.AEAD)}
-	entries := strings.FieldsFunc(string(text), func(r rune) bool { return r == '\n' || r == '\r' || r == ';' })
+	var entries []string
+	for _, line := range strings.FieldsFunc(string(text), func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		entries = append(entries, strings.Split(line, ";")...)
+	}
 	var raw [][2]string
 	for _, e := range entries {
 		e = strings.TrimSpace(e)
-		if e == "" || strings.HasPrefix(e, "#") {
+		if e == "" {
 			continue
 		}
 		var id, key string
@@ -212,7 +218,7 @@ func GenerateMasterKeyFile(path string) (*Keyring, error) {
 		return nil, err
 	}
 	defer clear(text)
-	content := append([]byte("# dynaseal local master keyring: <id> <hex key>; newest last. Keep secret.\n"), text...)
+	content := append([]byte("# dynaseal local master keyring: one \"<id> <hex key>\" per line, newest last. Keep secret.\n"), text...)
 	defer clear(content)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {

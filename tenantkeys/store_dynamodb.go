@@ -175,6 +175,9 @@ func parseTomb(item map[string]types.AttributeValue) (*tombstone, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: tombstone floor is malformed", ErrKeyCorrupt)
 			}
+			if c == DefaultClassLabel { // "" cannot be a DynamoDB map key
+				c = ""
+			}
 			t.floor[c] = uint32(x)
 		}
 	}
@@ -490,7 +493,7 @@ func (b *ddbBackend) raiseFloor(ctx context.Context, tenant string, maxima map[s
 			Key:                       itemKey(tenant, skTombstone),
 			UpdateExpression:          aws.String("SET #fl.#k = :v"),
 			ConditionExpression:       aws.String("attribute_not_exists(#fl.#k) OR #fl.#k < :v"),
-			ExpressionAttributeNames:  map[string]string{"#fl": attrFloor, "#k": class},
+			ExpressionAttributeNames:  map[string]string{"#fl": attrFloor, "#k": classLabel(class)},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": nAttr(int64(v))},
 		})
 		var ccf *types.ConditionalCheckFailedException

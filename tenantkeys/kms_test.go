@@ -1,0 +1,133 @@
+package tenantkeys_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/itest/kmslocal"
+	"github.com/dynaseal/dynaseal/tenantkeys"
+)
+
+func startKMS(t testing.TB) *kmslocal.Server {
+	t.Helper()
+	s, err := kmslocal.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestKMSWrapperTenantIsolation(t *testing.T) {
+	ctx := context.Background()
+	s := startKMS(t)
+	w := tenantkeys.NewKMSWrapper(s.Client(), tenantkeys.SharedKey(s.CreateKey("shared")))
+	ka, wa, err := w.GenerateKey(ctx, ref("tenant-a", "", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _, err := w.GenerateKey(ctx, ref("tenant-b", "", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ka.Material == kb.Material {
+		t.Fatal("tenants A and B got the same material")
+	}
+	// A's wrapped key does not unwrap under B's (or another class's or
+	// version's) encryption context.
+	for _, r := range []attrcrypt.KeyRef{ref("tenant-b", "", 1), ref("tenant-a", "payments", 1), ref("tenant-a", "", 2)} {
+		if _, err := w.Unwrap(ctx, r, wa); !errors.Is(err, tenantkeys.ErrKeyCorrupt) {
+			t.Errorf("unwrap A's key as %s: err = %v, want ErrKeyCorrupt", r, err)
+		}
+	}
+	got, err := w.Unwrap(ctx, ref("tenant-a", "", 1), wa)
+	if err != nil || got.Material != ka.Material || got.Ref != ref("tenant-a", "", 1) {
+		t.Fatalf("unwrap as A: %v", err)
+	}
+	// The context is exactly EncryptionContext(ref): a plain KMS Decrypt
+	// with it succeeds, so key policies can rely on its keys.
+	out, err := s.Client().Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: wa.Blob, EncryptionContext: map[string]string{
+		"tenant": "tenant-a", "class": "default", "version": "1", "purpose": "dynaseal-tenant-key",
+	}})
+	if err != nil || !bytes.Equal(out.Plaintext, ka.Material[:]) {
+		t.Fatalf("raw Decrypt with the documented context: %v", err)
+	}
+}
+
+func TestKMSWrapperKeySelection(t *testing.T) {
+	ctx := context.Background()
+	s := startKMS(t)
+	keyA := s.CreateKey("tenant a")
+	if err := s.SetAlias("alias/tenant-a", keyA); err != nil {
+		t.Fatal(err)
+	}
+	byok := s.CreateKey("tenant c's own key")
+	w := tenantkeys.NewKMSWrapper(s.Client(), tenantkeys.KeyMap(map[string]string{"c": kmslocal.KeyARN(byok)}, tenantkeys.AliasPattern("alias/tenant-{tenant}")))
+	wa, err := w.GenerateWrapped(ctx, ref("a", "", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wa.KeyID != kmslocal.KeyARN(keyA) {
+		t.Fatalf("alias pattern chose %s, want %s", wa.KeyID, kmslocal.KeyARN(keyA))
+	}
+	wc, err := w.GenerateWrapped(ctx, ref("c", "", 1))
+	if err != nil || wc.KeyID != kmslocal.KeyARN(byok) {
+		t.Fatalf("key map chose %s (%v)", wc.KeyID, err)
+	}
+	// No alias for tenant b: KMS NotFound maps to ErrKeyNotFound.
+	if _, err := w.GenerateWrapped(ctx, ref("b", "", 1)); !errors.Is(err, tenantkeys.ErrKeyNotFound) {
+		t.Fatalf("missing alias: err = %v", err)
+	}
+	strict := tenantkeys.NewKMSWrapper(s.Client(), tenantkeys.KeyMap(map[string]string{"c": byok}, nil))
+	if _, err := strict.GenerateWrapped(ctx, ref("a", "", 1)); !errors.Is(err, tenantkeys.ErrKeyNotFound) {
+		t.Fatalf("tenant missing from map: err = %v", err)
+	}
+	// Disabling one tenant's key affects that tenant only.
+	if _, err := s.Client().DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(byok)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Unwrap(ctx, ref("c", "", 1), wc); !errors.Is(err, tenantkeys.ErrKeyDisabled) {
+		t.Fatalf("disabled BYOK key: err = %v, want ErrKeyDisabled", err)
+	}
+	if _, err := w.Unwrap(ctx, ref("a", "", 1), wa); err != nil {
+		t.Fatalf("other tenant after disable: %v", err)
+	}
+	if _, err := s.Client().ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyA), PendingWindowInDays: aws.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Unwrap(ctx, ref("a", "", 1), wa); !errors.Is(err, tenantkeys.ErrKeyDisabled) {
+		t.Fatalf("key pending deletion: err = %v, want ErrKeyDisabled", err)
+	}
+}
+
+func TestKMSWrapperUnavailable(t *testing.T) {
+	ctx := context.Background()
+	s := startKMS(t)
+	w := tenantkeys.NewKMSWrapper(s.Client(), tenantkeys.SharedKey(s.CreateKey("shared")))
+	_, wr, err := w.GenerateKey(ctx, ref("t", "", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, inject := range map[string]func(){
+		"throttled":  func() { s.ThrottleRate(1) },
+		"503":        func() { s.SetOutage(kmslocal.Outage503) },
+		"connection": func() { s.SetOutage(kmslocal.OutageDrop) },
+	} {
+		inject()
+		_, err := w.Unwrap(ctx, ref("t", "", 1), wr)
+		if !errors.Is(err, tenantkeys.ErrKMSUnavailable) {
+			t.Errorf("%s: err = %v, want ErrKMSUnavailable", name, err)
+		}
+		s.ThrottleRate(0)
+		s.SetOutage(kmslocal.OutageNone)
+	}
+	if _, err := w.Unwrap(ctx, ref("t", "", 1), wr); err != nil {
+		t.Fatalf("after faults: %v", err)
+	}
+}
