@@ -153,9 +153,8 @@ func ConsistentRead() ReadOption { return func(r *readConfig) { r.consistent = t
 type WriteOption func(*writeConfig)
 
 type writeConfig struct {
-	ifVersion     *int64
-	mustExist     bool
-	ignoreVersion bool
+	ifVersion *int64
+	mustExist bool
 }
 
 // IfVersion makes a Delete (or TxDelete, TxConditionCheck) conditional on the

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
+	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -13,8 +14,6 @@ import (
 	"github.com/dynaseal/dynaseal/schema"
 	"github.com/dynaseal/dynaseal/tenantkeys"
 )
-
-var errNotImplemented = errors.New("table: not implemented yet")
 
 // Table is a handle on one DynamoDB table holding items of type T. It is
 // safe for concurrent use. Every data operation goes through a tenant Scope
@@ -27,6 +26,7 @@ type Table[T any] struct {
 	keys       tenantkeys.Provider
 	schema     *schema.Schema
 	codec      Codec[T]
+	setVersion func(*T, int64)
 	sealer     *attrcrypt.Sealer
 	cfg        config
 	indexes    map[string]Index
@@ -36,9 +36,70 @@ type Table[T any] struct {
 // New returns a handle on the DynamoDB table name holding items of type T.
 // It builds T's schema with schema.For[T] (or takes WithSchema), the
 // reflection codec (or WithCodec) and the attrcrypt sealer bound to the
-// logical table name (the physical name unless WithLogicalName).
+// logical table name (the physical name unless WithLogicalName) and the
+// schema's tenant attribute and actions.
 func New[T any](client Client, name string, keys tenantkeys.Provider, opts ...Option) (*Table[T], error) {
-	return nil, errNotImplemented
+	if client == nil || keys == nil || name == "" {
+		return nil, errors.New("table: New needs a client, a table name and a key provider")
+	}
+	cfg := config{batchAttempts: 8, backoffBase: 25 * time.Millisecond, backoffMax: 2 * time.Second, sleep: sleepCtx}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.batchAttempts < 1 {
+		cfg.batchAttempts = 1
+	}
+	t := &Table[T]{client: client, name: name, logical: name, class: cfg.keyClass, keys: keys, cfg: cfg, indexes: map[string]Index{}}
+	if cfg.logicalName != "" {
+		t.logical = cfg.logicalName
+	}
+	t.schema = cfg.schema
+	if t.schema == nil {
+		s, err := schema.For[T]()
+		if err != nil {
+			return nil, err
+		}
+		t.schema = s
+	}
+	t.pkIsTenant = t.schema.PartitionKey == t.schema.Tenant
+	switch c := cfg.codec.(type) {
+	case nil:
+		t.codec = reflectCodec[T]{}
+	case Codec[T]:
+		t.codec = c
+	default:
+		return nil, fmt.Errorf("table: codec %T does not encode the table's item type", cfg.codec)
+	}
+	if vs, ok := t.codec.(Versioner[T]); ok {
+		t.setVersion = vs.SetVersion
+	} else {
+		sv, err := versionSetter[T](t.schema)
+		if err != nil {
+			return nil, err
+		}
+		t.setVersion = sv
+	}
+	ac := attrcrypt.Config{Table: t.logical, TenantAttribute: t.schema.Tenant, Actions: t.schema.Actions()}
+	for _, f := range cfg.sealerConfig {
+		f(&ac)
+	}
+	sealer, err := attrcrypt.NewSealer(ac)
+	if err != nil {
+		return nil, fmt.Errorf("table: %w", err)
+	}
+	t.sealer = sealer
+	for _, ix := range cfg.indexes {
+		if ix.Name == "" || ix.PartitionKey == "" {
+			return nil, errors.New("table: WithIndex needs a name and a partition key")
+		}
+		switch ix.Projection {
+		case types.ProjectionTypeAll, types.ProjectionTypeKeysOnly, types.ProjectionTypeInclude:
+		default:
+			return nil, fmt.Errorf("table: index %q: unknown projection %q", ix.Name, ix.Projection)
+		}
+		t.indexes[ix.Name] = ix
+	}
+	return t, nil
 }
 
 // Name returns the physical table name.
@@ -95,181 +156,214 @@ func (s Scope[T]) Tenant() string { return s.tenant }
 // Table returns the scope's table.
 func (s Scope[T]) Table() *Table[T] { return s.t }
 
-// Get reads the item with key k. A missing item is ErrNotFound; an item of
-// another tenant is ErrWrongTenant (and no key of that tenant is fetched);
-// an item that fails verification is ErrTampered.
-func (s Scope[T]) Get(ctx context.Context, k Key, opts ...ReadOption) (*T, error) {
-	return nil, errNotImplemented
+func (s Scope[T]) check() error {
+	if s.t == nil || s.tenant == "" {
+		return ErrNoTenant
+	}
+	return nil
 }
 
-// Create writes v, which must not exist yet (ErrAlreadyExists otherwise).
-// With a version attribute, v is written with version 1 and v's version
-// field is set to 1 on success.
-func (s Scope[T]) Create(ctx context.Context, v *T) error { return errNotImplemented }
-
-// Put writes v. Without a version attribute it overwrites any item of the
-// scope's tenant with the same key. With one, it is an optimistic-locking
-// write: v's version 0 means "new item" (condition: none exists), version n
-// means "replace version n" (condition: stored version = n); the item is
-// written with version n+1, v's field is set to n+1 on success, and a lost
-// race is ErrConflict. An item whose tenant field is not the scope's tenant
-// is ErrWrongTenant; over 400 KB after sealing, ErrItemTooLarge (before any
-// call).
-func (s Scope[T]) Put(ctx context.Context, v *T) error { return errNotImplemented }
-
-// Delete deletes the item with key k. It is a no-op for a missing item
-// unless MustExist (then ErrNotFound); IfVersion makes it conditional
-// (ErrConflict when the stored version differs). When the partition key is
-// not the tenant attribute, the delete carries a condition on the tenant, so
-// it never removes another tenant's item (ErrWrongTenant).
-func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error {
-	return errNotImplemented
+// sealed is an item ready to write.
+type sealed struct {
+	item       map[string]types.AttributeValue
+	oldVersion int64 // version the item had (0: new)
+	newVersion int64
 }
 
-// Update is a read-modify-write of the whole item with key k: it reads the
-// item (strongly consistent), verifies and opens it, calls fn on it, then
-// seals and writes the whole item back on condition that it did not change
-// in between (its version, or when the schema has none, its header, which
-// is unique per write). A lost race is ErrConflict; RetryConflicts retries.
-// fn must not change the primary key (ErrKeyChanged) or the tenant
-// (ErrWrongTenant); an error from fn aborts the update and is returned.
-//
-// There is deliberately no partial UpdateItem: the signature covers every
-// signed and encrypted attribute of the item, so changing one attribute in
-// place would invalidate it, and a server-side update expression cannot
-// recompute it. Every update therefore rewrites the whole sealed item.
-func (s Scope[T]) Update(ctx context.Context, k Key, fn func(*T) error, opts ...UpdateOption) (*T, error) {
-	return nil, errNotImplemented
+// seal marshals v, checks its tenant, sets its next version and seals it.
+// bump is the version the stored item must have; -1 takes it from v.
+func (s Scope[T]) seal(ctx context.Context, v *T, stored int64) (sealed, error) {
+	if err := s.check(); err != nil {
+		return sealed{}, err
+	}
+	if v == nil {
+		return sealed{}, errors.New("table: nil item")
+	}
+	m, err := s.t.codec.Marshal(v)
+	if err != nil {
+		return sealed{}, fmt.Errorf("table: marshal %s: %w", s.t.schema.TypeName, err)
+	}
+	return s.sealMap(ctx, m, stored)
 }
 
-// Query returns the items of one partition (of the table or an index),
-// verified and opened, as an iterator over all pages. An error for one item
-// (tampered, wrong tenant) is yielded with a nil item as an *ItemError and
-// iteration continues if the caller continues; a DynamoDB error is yielded
-// last. in.Cursor starts after a page returned by QueryPage.
-func (s Scope[T]) Query(ctx context.Context, in QueryInput) iter.Seq2[*T, error] {
-	return func(yield func(*T, error) bool) { yield(nil, errNotImplemented) }
+func (s Scope[T]) sealMap(ctx context.Context, m map[string]types.AttributeValue, stored int64) (sealed, error) {
+	t := s.t
+	tv, ok := m[t.schema.Tenant].(*types.AttributeValueMemberS)
+	if !ok || tv.Value != s.tenant {
+		return sealed{}, fmt.Errorf("table: item's %s field is not the scope's tenant: %w", t.schema.Tenant, ErrWrongTenant)
+	}
+	out := sealed{}
+	if t.schema.Version != "" {
+		if stored >= 0 {
+			out.oldVersion = stored
+		} else {
+			v, err := versionOf(m, t.schema.Version)
+			if err != nil {
+				return sealed{}, err
+			}
+			out.oldVersion = v
+		}
+		out.newVersion = out.oldVersion + 1
+		m[t.schema.Version] = N(out.newVersion)
+	}
+	key, err := t.keys.CurrentKey(ctx, s.tenant, t.class)
+	if err != nil {
+		return sealed{}, fmt.Errorf("table: tenant key: %w", err)
+	}
+	item, err := t.sealer.Seal(m, key)
+	key.Zero()
+	if err != nil {
+		return sealed{}, fmt.Errorf("table: seal: %w", err)
+	}
+	if n := attrcrypt.ItemSize(item); n > attrcrypt.MaxItemSize {
+		return sealed{}, fmt.Errorf("%w: %d bytes after sealing (limit %d)", ErrItemTooLarge, n, attrcrypt.MaxItemSize)
+	}
+	out.item = item
+	return out, nil
 }
 
-// QueryPage returns one page of a query and the cursor of the next page.
-// Any item that fails verification fails the page (as *ItemError).
-func (s Scope[T]) QueryPage(ctx context.Context, in QueryInput) (Page[T], error) {
-	return Page[T]{}, errNotImplemented
+func versionOf(m map[string]types.AttributeValue, name string) (int64, error) {
+	switch v := m[name].(type) {
+	case nil, *types.AttributeValueMemberNULL:
+		return 0, nil
+	case *types.AttributeValueMemberN:
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("table: version attribute %s is not a non-negative integer", name)
+		}
+		return n, nil
+	default:
+		return 0, fmt.Errorf("table: version attribute %s is not a number", name)
+	}
 }
 
-// BatchGet reads the items with keys, any number of them, in chunks of 100,
-// retrying unprocessed keys with backoff. The result is aligned with keys:
-// result[i] is nil when keys[i] has no item. Keys still unprocessed after the
-// last attempt, and items that fail on their own (tampered, wrong tenant),
-// are reported in a *BatchError; the items that did open are still returned.
-func (s Scope[T]) BatchGet(ctx context.Context, keys []Key, opts ...ReadOption) ([]*T, error) {
-	return nil, errNotImplemented
+// open verifies and decodes a stored item. tenant is the caller's tenant;
+// "" (Scan only) takes the tenant from the item. The tenant check happens
+// before any key is fetched.
+func (t *Table[T]) open(ctx context.Context, tenant string, item map[string]types.AttributeValue) (*T, error) {
+	m, err := t.openMap(ctx, tenant, item)
+	if err != nil {
+		return nil, err
+	}
+	v := new(T)
+	if err := t.codec.Unmarshal(m, v); err != nil {
+		return nil, fmt.Errorf("table: unmarshal %s: %w", t.schema.TypeName, err)
+	}
+	return v, nil
 }
 
-// BatchWrite puts and deletes any number of items, in chunks of 25,
-// retrying unprocessed writes with backoff. BatchWriteItem takes no
-// conditions: puts are unconditional (no optimistic locking; the version
-// written is the item's version + 1) — use Put or TransactWrite when that
-// matters. Writes still unprocessed after the last attempt are returned with
-// their keys in a *BatchError, never dropped. On a table whose partition key
-// is not the tenant attribute, BatchWrite needs WithUnguardedBatchWrite.
-func (s Scope[T]) BatchWrite(ctx context.Context, puts []*T, deletes []Key) error {
-	return errNotImplemented
+func (t *Table[T]) openMap(ctx context.Context, tenant string, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	tv, ok := item[t.schema.Tenant].(*types.AttributeValueMemberS)
+	if !ok || tv.Value == "" {
+		return nil, fmt.Errorf("table: stored item has no tenant attribute %s: %w", t.schema.Tenant, ErrTampered)
+	}
+	if tenant != "" && tv.Value != tenant {
+		return nil, ErrWrongTenant
+	}
+	ref, err := t.sealer.KeyRef(item)
+	if err != nil {
+		return nil, fmt.Errorf("table: %w", err)
+	}
+	if ref.Tenant != tv.Value {
+		return nil, fmt.Errorf("table: key reference names another tenant: %w", ErrTampered)
+	}
+	key, err := t.keys.Key(ctx, ref)
+	if err != nil {
+		return nil, t.keyError(ctx, ref, err)
+	}
+	m, _, err := t.sealer.Open(item, key)
+	key.Zero()
+	if err != nil {
+		return nil, fmt.Errorf("table: open: %w", err)
+	}
+	return m, nil
 }
 
-// Scan reads the whole table, across tenants, with in.Segments parallel
-// segments. It is an admin operation (re-encryption, exports, migrations):
-// it is the one place where a key is fetched by the tenant named in the item
-// itself, since there is no caller tenant. Each item is still verified under
-// its own tenant's key. An error for one item is yielded as an *ItemError
-// with a nil item and the scan continues; a DynamoDB error ends it.
-func (t *Table[T]) Scan(ctx context.Context, in ScanInput) iter.Seq2[*T, error] {
-	return func(yield func(*T, error) bool) { yield(nil, errNotImplemented) }
+// keyError classifies a failure to fetch the key an item names. A version
+// that does not exist for a tenant that has keys can only come from an
+// edited header: that is tampering. A shredded tenant stays ErrKeyShredded.
+func (t *Table[T]) keyError(ctx context.Context, ref attrcrypt.KeyRef, err error) error {
+	if errors.Is(err, tenantkeys.ErrKeyNotFound) && !errors.Is(err, tenantkeys.ErrKeyShredded) {
+		cur, cerr := t.keys.CurrentKey(ctx, ref.Tenant, ref.Class)
+		cur.Zero()
+		switch {
+		case cerr == nil:
+			return fmt.Errorf("table: item names key version %d, which the tenant does not have: %w", ref.Version, ErrTampered)
+		case errors.Is(cerr, tenantkeys.ErrKeyShredded):
+			return fmt.Errorf("table: tenant key: %w", cerr)
+		}
+	}
+	return fmt.Errorf("table: tenant key: %w", err)
 }
 
-// TxPut is Put as one write of a transaction (see TransactWrite).
-func (s Scope[T]) TxPut(v *T) TxOp { return notImplTx{} }
-
-// TxCreate is Create as one write of a transaction; a failure of its
-// condition cancels the transaction with ErrAlreadyExists.
-func (s Scope[T]) TxCreate(v *T) TxOp { return notImplTx{} }
-
-// TxDelete is Delete as one write of a transaction.
-func (s Scope[T]) TxDelete(k Key, opts ...WriteOption) TxOp { return notImplTx{} }
-
-// TxUpdate is Update as one write of a transaction: when TransactWrite runs,
-// the item is read and opened, fn changes it, and it is written back on
-// condition that its version (or header) is unchanged.
-func (s Scope[T]) TxUpdate(k Key, fn func(*T) error) TxOp { return notImplTx{} }
-
-// TxConditionCheck requires, for the transaction to succeed, that the item
-// with key k exists, belongs to the scope's tenant and (with IfVersion) has
-// the given version.
-func (s Scope[T]) TxConditionCheck(k Key, opts ...WriteOption) TxOp { return notImplTx{} }
-
-// TxGet reads the item with key k as part of TransactGet; after TransactGet
-// returns, the result holds the opened item (or nil if none exists).
-func (s Scope[T]) TxGet(k Key) *TxRead[T] { return &TxRead[T]{} }
-
-// TxRead is one read of a TransactGet and, after it, its result.
-type TxRead[T any] struct {
-	s   Scope[T]
-	key Key
-	// Item is the opened item, or nil when none exists.
-	Item *T
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
 }
 
-func (r *TxRead[T]) txGetItem() (types.TransactGetItem, error) {
-	return types.TransactGetItem{}, errNotImplemented
+// backoff returns the full-jitter delay before retry attempt (1-based).
+func backoff(base, max time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(d) + 1))
 }
 
-func (r *TxRead[T]) txOpen(ctx context.Context, item map[string]types.AttributeValue) error {
-	return errNotImplemented
+// expr accumulates a condition or filter expression.
+type expr struct {
+	parts  []string
+	names  map[string]string
+	values map[string]types.AttributeValue
 }
 
-// TransactWrite runs ops, of one or several tables of this library, as one
-// DynamoDB transaction (at most 100 ops). A cancelled transaction is
-// ErrConflict (a version or tenant condition failed) or ErrAlreadyExists (a
-// TxCreate's item exists), wrapped in a *TxError naming the failed ops.
-func TransactWrite(ctx context.Context, client Client, ops ...TxOp) error {
-	return errNotImplemented
+func (e *expr) name(attr string) string {
+	if e.names == nil {
+		e.names = map[string]string{}
+	}
+	for k, v := range e.names {
+		if v == attr {
+			return k
+		}
+	}
+	k := "#n" + strconv.Itoa(len(e.names))
+	e.names[k] = attr
+	return k
 }
 
-// TransactGet reads the items of reads, of one or several tables, as one
-// DynamoDB transaction, and verifies and opens each into its TxRead.
-func TransactGet(ctx context.Context, client Client, reads ...TxGetOp) error {
-	return errNotImplemented
+func (e *expr) value(v types.AttributeValue) string {
+	if e.values == nil {
+		e.values = map[string]types.AttributeValue{}
+	}
+	k := ":v" + strconv.Itoa(len(e.values))
+	e.values[k] = v
+	return k
 }
 
-// TxError reports a cancelled transaction: Reasons[i] is DynamoDB's
-// cancellation code for ops[i] ("" when that op was fine).
-type TxError struct {
-	Reasons []string
-	err     error
+func (e *expr) add(part string) { e.parts = append(e.parts, part) }
+
+func (e *expr) String() *string {
+	if len(e.parts) == 0 {
+		return nil
+	}
+	s := ""
+	for i, p := range e.parts {
+		if i > 0 {
+			s += " AND "
+		}
+		s += "(" + p + ")"
+	}
+	return &s
 }
-
-func (e *TxError) Error() string { return "table: transaction cancelled: " + e.err.Error() }
-
-// Unwrap returns ErrConflict, ErrAlreadyExists or the underlying error.
-func (e *TxError) Unwrap() error { return e.err }
-
-type txBuilt struct {
-	item      types.TransactWriteItem
-	create    bool
-	onSuccess func()
-}
-
-type notImplTx struct{}
-
-func (notImplTx) buildTx(context.Context) (txBuilt, error) { return txBuilt{}, errNotImplemented }
-
-// KeyOf builds a Key from Go values with attributevalue.Marshal (the
-// reflection path). Pass nil for pk when the scope supplies the partition
-// key (the partition key is the tenant), and nil for sk when the table has
-// no sort key.
-func KeyOf(pk, sk any) (Key, error) {
-	return Key{}, errNotImplemented
-}
-
-var _ = fmt.Sprintf
-var _ = time.Second
