@@ -1,14 +1,16 @@
 package attrcrypt
 
 import (
-	"crypto/hkdf"
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/binary"
+	"encoding"
+	"hash"
+	"sync"
 )
 
-// kdfLabel starts the HKDF info string; FORMAT.md, "Key derivation".
-const kdfLabel = "dynaseal/attrcrypt/v1 item keys"
+// kdfInfo is the HKDF info string (FORMAT.md, "Key derivation"): the
+// format, its version and the purpose. It is short on purpose: with it,
+// every HKDF-Expand block is a single SHA-256 compression.
+const kdfInfo = "dynaseal attrcrypt v1 item keys"
 
 // itemKeys are the per-item secrets derived from the tenant key and the salt.
 type itemKeys struct {
@@ -19,33 +21,128 @@ type itemKeys struct {
 
 func (k *itemKeys) zero() { clear(k.enc[:]); clear(k.mac[:]); clear(k.commit[:]) }
 
-// deriveKeys computes
+// HMAC-SHA256 and HKDF-SHA256 (RFC 2104, RFC 5869) over pooled SHA-256
+// digests.
 //
-//	OKM = HKDF-SHA256(IKM = key material, salt, info, 96)
-//	info = kdfLabel ‖ 0x00 ‖ version ‖ lp(tenant) ‖ lp(class) ‖ u32(keyVersion)
-//
-// and splits OKM into the encryption key, the MAC key and the commitment.
-func deriveKeys(out *itemKeys, key *Key, salt []byte) error {
-	var infoBuf [128]byte
-	info := append(infoBuf[:0], kdfLabel...)
-	info = append(info, 0, FormatVersion)
-	info = appendLPString(info, key.Ref.Tenant)
-	info = appendLPString(info, key.Ref.Class)
-	info = binary.BigEndian.AppendUint32(info, key.Ref.Version)
-	okm, err := hkdf.Key(sha256.New, key.Material[:], salt, string(info), 96)
-	if err != nil {
-		return err
-	}
-	copy(out.enc[:], okm[0:32])
-	copy(out.mac[:], okm[32:64])
-	copy(out.commit[:], okm[64:96])
-	clear(okm)
-	return nil
+// crypto/hmac and crypto/hkdf compute exactly the same functions (a test
+// checks this on random inputs), but they allocate two digests and several
+// buffers per call because HMAC objects cannot be re-keyed; every item has
+// fresh keys, and those allocations were more than half the cost of Seal.
+// Here the digests are reused and every intermediate value lives on the
+// stack.
+type hmacSHA256 struct {
+	h   hash.Hash
+	pad [sha256.BlockSize]byte
+	sum [sha256.Size]byte
+	// Buffers for deriveKeys. Anything handed to h.Write escapes (h is an
+	// interface), so inputs live here rather than on the caller's stack.
+	ikm [KeySize]byte
+	prk [sha256.Size]byte
+	t   [sha256.Size + len(kdfInfo) + 1]byte // T(i-1) ‖ info ‖ i
+	// SHA-256 states after absorbing PRK⊕ipad and PRK⊕opad, so the three
+	// Expand blocks skip re-hashing the pads.
+	istate, ostate []byte
 }
 
-// computeMAC returns HMAC-SHA256(macKey, input) into dst.
+var hmacPool = sync.Pool{New: func() any { return &hmacSHA256{h: sha256.New()} }}
+
+// start begins HMAC(key, ·); key must be at most one block (it always is
+// here: 32-byte keys and salts).
+func (m *hmacSHA256) start(key []byte) {
+	clear(m.pad[:])
+	copy(m.pad[:], key)
+	for i := range m.pad {
+		m.pad[i] ^= 0x36
+	}
+	m.h.Reset()
+	m.h.Write(m.pad[:])
+}
+
+func (m *hmacSHA256) write(p []byte) { m.h.Write(p) }
+
+// finish writes HMAC(key, message) to out; key is the one given to start.
+func (m *hmacSHA256) finish(out *[sha256.Size]byte) {
+	m.h.Sum(m.sum[:0])
+	for i := range m.pad {
+		m.pad[i] ^= 0x36 ^ 0x5c // ipad -> opad
+	}
+	m.h.Reset()
+	m.h.Write(m.pad[:])
+	m.h.Write(m.sum[:])
+	m.h.Sum(out[:0])
+	clear(m.pad[:])
+	clear(m.sum[:])
+}
+
+// deriveKeys computes, with HKDF-SHA256 (RFC 5869):
+//
+//	PRK = HKDF-Extract(salt, IKM = tenant key material)
+//	OKM = HKDF-Expand(PRK, kdfInfo, 96)
+//
+// and splits OKM into the encryption key (bytes 0-31), the MAC key (32-63)
+// and the key commitment (64-95). The key reference is not in info: the
+// commitment check compares it with the header explicitly, and the MAC
+// covers it.
+func deriveKeys(out *itemKeys, key *Key, salt []byte) {
+	m := hmacPool.Get().(*hmacSHA256)
+	m.ikm = key.Material
+	m.start(salt)
+	m.write(m.ikm[:])
+	m.finish(&m.prk)
+
+	// Pad states of PRK, computed once for the three Expand blocks.
+	m.start(m.prk[:])
+	m.istate = appendState(m.h, m.istate[:0])
+	for i := range m.pad {
+		m.pad[i] ^= 0x36 ^ 0x5c
+	}
+	m.h.Reset()
+	m.h.Write(m.pad[:])
+	m.ostate = appendState(m.h, m.ostate[:0])
+	clear(m.pad[:])
+
+	// T(i) = HMAC(PRK, T(i-1) ‖ info ‖ i), T(0) empty.
+	copy(m.t[sha256.Size:], kdfInfo)
+	msg := m.t[sha256.Size:]
+	for i, t := range [3]*[32]byte{&out.enc, &out.mac, &out.commit} {
+		m.t[len(m.t)-1] = byte(i + 1)
+		restore(m.h, m.istate)
+		m.h.Write(msg)
+		m.h.Sum(m.sum[:0])
+		restore(m.h, m.ostate)
+		m.h.Write(m.sum[:])
+		m.h.Sum(t[:0])
+		copy(m.t[:sha256.Size], t[:])
+		msg = m.t[:]
+	}
+	clear(m.prk[:])
+	clear(m.ikm[:])
+	clear(m.t[:])
+	clear(m.sum[:])
+	clear(m.istate)
+	clear(m.ostate)
+	hmacPool.Put(m)
+}
+
+func appendState(h hash.Hash, dst []byte) []byte {
+	b, err := h.(encoding.BinaryAppender).AppendBinary(dst)
+	if err != nil {
+		panic("attrcrypt: saving a SHA-256 state failed") // cannot happen for crypto/sha256
+	}
+	return b
+}
+
+func restore(h hash.Hash, state []byte) {
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		panic("attrcrypt: restoring a SHA-256 state failed") // cannot happen: state came from the same implementation
+	}
+}
+
+// computeMAC writes HMAC-SHA256(macKey, input) to dst.
 func computeMAC(dst *[macSize]byte, macKey []byte, input []byte) {
-	h := hmac.New(sha256.New, macKey)
-	h.Write(input)
-	h.Sum(dst[:0])
+	m := hmacPool.Get().(*hmacSHA256)
+	m.start(macKey)
+	m.write(input)
+	m.finish(dst)
+	hmacPool.Put(m)
 }

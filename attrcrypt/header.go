@@ -76,7 +76,7 @@ func commitOffset(classLen int) int { return saltOffset(classLen) + saltSize }
 // putHeader writes the header into dst (len(dst) == headerLen). The salt and
 // commitment regions are left for the caller; actions are packed from acts.
 // plainRaw is the encoded plain-name list including its 4-byte count.
-func putHeader(dst []byte, class string, keyVersion uint32, acts []Action, plainRaw []byte) {
+func putHeader(dst []byte, class string, keyVersion uint32, acts []attr, plainRaw []byte) {
 	dst[0] = FormatVersion
 	dst[1] = byte(len(class))
 	p := 2 + copy(dst[2:], class)
@@ -86,8 +86,8 @@ func putHeader(dst []byte, class string, keyVersion uint32, acts []Action, plain
 	p += 4
 	packed := dst[p : p+(len(acts)+3)/4]
 	clear(packed)
-	for i, a := range acts {
-		packed[i>>2] |= byte(a) << (uint(i&3) * 2)
+	for i := range acts {
+		packed[i>>2] |= byte(acts[i].act) << (uint(i&3) * 2)
 	}
 	p += len(packed)
 	copy(dst[p:], plainRaw)

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -128,9 +129,7 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 	defer putScratch(st)
 
 	// Key commitment, before anything else uses the derived keys.
-	if err := deriveKeys(&st.keys, &key, h.salt); err != nil {
-		return nil, res, fmt.Errorf("attrcrypt: deriving item keys: %w", err)
-	}
+	deriveKeys(&st.keys, &key, h.salt)
 	commitOK := subtle.ConstantTimeCompare(st.keys.commit[:], h.commitment)
 	if commitOK != 1 || h.class != key.Ref.Class || h.keyVersion != key.Ref.Version {
 		return nil, res, tamper(ReasonCommitment, "", fmt.Sprintf(
@@ -141,8 +140,10 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 	// Covered set: item − reserved − stored-plain − reader-plain; if the
 	// count differs from the header's, once more without the reader's
 	// plain names (the reader moved a signed attribute to plain).
+	var attrsArr [stackAttrs]attr
+	attrs := attrsArr[:0]
 	readerPlainSkipped := false
-	for name := range item {
+	for name, av := range item {
 		if IsReserved(name) || h.isStoredPlain(name) {
 			continue
 		}
@@ -150,49 +151,54 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 			readerPlainSkipped = true
 			continue
 		}
-		st.names = append(st.names, name)
+		attrs = append(attrs, attr{name: name, av: av})
 	}
-	if len(st.names) != h.n && readerPlainSkipped {
-		st.names = st.names[:0]
-		for name := range item {
+	if len(attrs) != h.n && readerPlainSkipped {
+		attrs = attrs[:0]
+		for name, av := range item {
 			if !IsReserved(name) && !h.isStoredPlain(name) {
-				st.names = append(st.names, name)
+				attrs = append(attrs, attr{name: name, av: av})
 			}
 		}
 	}
-	if len(st.names) != h.n {
+	if len(attrs) != h.n {
 		return nil, res, tamper(ReasonAttributeSet, "", fmt.Sprintf(
-			"item has %d signed or encrypted attributes, header records %d (an attribute was added or removed)", len(st.names), h.n))
+			"item has %d signed or encrypted attributes, header records %d (an attribute was added or removed)", len(attrs), h.n))
 	}
-	slices.Sort(st.names)
-	nEnc, ptLen := 0, 0
-	for i, name := range st.names {
-		a := h.action(i)
-		st.acts = append(st.acts, a)
-		av := item[name]
-		st.avs = append(st.avs, av)
-		if a == ActionEncrypt {
-			nEnc++
-			if b, ok := av.(*types.AttributeValueMemberB); ok && len(b.Value) >= 17 {
-				ptLen += len(b.Value) - 17
+	sortAttrs(attrs)
+	nEnc, ptLen, nS, nN := 0, 0, 0, 0
+	for i := range attrs {
+		a := &attrs[i]
+		a.act = h.action(i)
+		if a.act != ActionEncrypt {
+			continue
+		}
+		nEnc++
+		if b, ok := a.av.(*types.AttributeValueMemberB); ok && len(b.Value) >= 17 {
+			a.code = b.Value[0]
+			ptLen += len(b.Value) - 17
+			switch a.code {
+			case codeS:
+				nS++
+			case codeN:
+				nN++
 			}
 		}
 	}
 
 	// Signature.
-	st.buf, err = s.appendMACInput(st.buf[:0], &st.enc, key.Ref.Tenant, hdr, st.names, st.acts, st.avs)
+	st.buf, err = s.appendMACInput(st.buf[:0], &st.enc, key.Ref.Tenant, hdr, attrs)
 	if err != nil {
 		return nil, res, err
 	}
-	var mac [macSize]byte
-	computeMAC(&mac, st.keys.mac[:], st.buf)
-	if subtle.ConstantTimeCompare(mac[:], sv.Value) != 1 {
+	computeMAC(&st.mac, st.keys.mac[:], st.buf)
+	if subtle.ConstantTimeCompare(st.mac[:], sv.Value) != 1 {
 		return nil, res, tamper(ReasonSignature, "", "signature does not match the item")
 	}
 
 	// Schema-drift policy (the item is authentic from here on).
-	for i, name := range st.names {
-		stored, reader := st.acts[i], s.action(name)
+	for i := range attrs {
+		name, stored, reader := attrs[i].name, attrs[i].act, s.action(attrs[i].name)
 		if stored == reader {
 			continue
 		}
@@ -218,131 +224,95 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 		res.MigrationUsed = true
 		res.Drift = append(res.Drift, Drift{Name: name, Stored: ActionPlain, Reader: reader})
 	}
-	if len(h.plain) > 0 && len(res.Drift) > 1 {
-		slices.SortFunc(res.Drift, func(a, b Drift) int {
-			if a.Name < b.Name {
-				return -1
-			}
-			if a.Name > b.Name {
-				return 1
-			}
-			return 0
-		})
-	}
-
-	out := make(map[string]types.AttributeValue, len(item)-2)
-	for name, av := range item {
-		if !IsReserved(name) {
-			out[name] = av
-		}
-	}
-	if nEnc == 0 {
-		return out, res, nil
+	if len(res.Drift) > 1 {
+		slices.SortFunc(res.Drift, func(a, b Drift) int { return strings.Compare(a.Name, b.Name) })
 	}
 
 	// Decryption: one buffer for every plaintext, one string for every S
 	// and N value.
-	block, err := aes.NewCipher(st.keys.enc[:])
-	if err != nil {
-		return nil, res, fmt.Errorf("attrcrypt: %w", err)
+	var pt []byte
+	if nEnc > 0 {
+		block, err := aes.NewCipher(st.keys.enc[:])
+		if err != nil {
+			return nil, res, fmt.Errorf("attrcrypt: %w", err)
+		}
+		gcm, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, res, fmt.Errorf("attrcrypt: %w", err)
+		}
+		pt = make([]byte, ptLen)
+		at := 0
+		nonce := st.nonce[:]
+		clear(nonce)
+		for i := range attrs {
+			a := &attrs[i]
+			if a.act != ActionEncrypt {
+				continue
+			}
+			b, ok := a.av.(*types.AttributeValueMemberB)
+			if !ok || len(b.Value) < 17 {
+				return nil, res, tamper(ReasonAttribute, a.name, "encrypted attribute is not binary or too short")
+			}
+			if a.code < codeS || a.code > codeBS {
+				return nil, res, tamper(ReasonAttribute, a.name, "encrypted attribute records an unknown type")
+			}
+			n := len(b.Value) - 17
+			binary.BigEndian.PutUint32(nonce[8:], uint32(i))
+			st.aad = s.appendAAD(st.aad[:0], a.code, key.Ref.Tenant, a.name)
+			if _, err := gcm.Open(pt[at:at:at+n], nonce, b.Value[1:], st.aad); err != nil {
+				clear(pt)
+				return nil, res, tamper(ReasonAttribute, a.name, "encrypted attribute failed authentication")
+			}
+			a.lo, a.hi = at, at+n
+			at += n
+		}
 	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, res, fmt.Errorf("attrcrypt: %w", err)
-	}
-	pt := make([]byte, ptLen)
-	at := 0
-	var nonce [12]byte
-	for i, name := range st.names {
-		if st.acts[i] != ActionEncrypt {
-			continue
-		}
-		b, ok := st.avs[i].(*types.AttributeValueMemberB)
-		if !ok || len(b.Value) < 17 {
-			return nil, res, tamper(ReasonAttribute, name, "encrypted attribute is not binary or too short")
-		}
-		code := b.Value[0]
-		if code < codeS || code > codeBS {
-			return nil, res, tamper(ReasonAttribute, name, "encrypted attribute records an unknown type")
-		}
-		n := len(b.Value) - 17
-		binary.BigEndian.PutUint32(nonce[8:], uint32(i))
-		st.aad = s.appendAAD(st.aad[:0], code, key.Ref.Tenant, name)
-		if _, err := gcm.Open(pt[at:at:at+n], nonce[:], b.Value[1:], st.aad); err != nil {
-			clear(pt)
-			return nil, res, tamper(ReasonAttribute, name, "encrypted attribute failed authentication")
-		}
-		st.offs = append(st.offs, span{at, at + n})
-		at += n
-	}
-	// S and N share one string; others decode from pt.
+	// S and N values share one string; the others decode from pt.
 	var strs string
 	var svals []types.AttributeValueMemberS
 	var nvals []types.AttributeValueMemberN
-	nS, nN := 0, 0
-	for i := range st.names {
-		if st.acts[i] == ActionEncrypt {
-			switch st.avs[i].(*types.AttributeValueMemberB).Value[0] {
-			case codeS:
-				nS++
-			case codeN:
-				nN++
-			}
-		}
-	}
 	if nS+nN > 0 {
 		strs = string(pt)
 		svals = make([]types.AttributeValueMemberS, nS)
 		nvals = make([]types.AttributeValueMemberN, nN)
 	}
-	k, is, in := 0, 0, 0
-	for i, name := range st.names {
-		if st.acts[i] != ActionEncrypt {
+	out := make(map[string]types.AttributeValue, len(item)-2)
+	if len(attrs)+2 < len(item) { // plain attributes
+		for name, av := range item {
+			if !IsReserved(name) {
+				out[name] = av
+			}
+		}
+	}
+	is, in := 0, 0
+	for i := range attrs {
+		a := &attrs[i]
+		if a.act != ActionEncrypt {
+			out[a.name] = a.av
 			continue
 		}
-		code := st.avs[i].(*types.AttributeValueMemberB).Value[0]
-		sp := st.offs[k]
-		k++
-		switch code {
+		switch a.code {
 		case codeS:
-			svals[is].Value = strs[sp.lo:sp.hi]
-			out[name] = &svals[is]
+			svals[is].Value = strs[a.lo:a.hi]
+			out[a.name] = &svals[is]
 			is++
 		case codeN:
-			v := strs[sp.lo:sp.hi]
+			v := strs[a.lo:a.hi]
 			if !isCanonicalNumber(v) {
 				clear(pt)
-				return nil, res, tamper(ReasonAttribute, name, "decrypted number is not canonical")
+				return nil, res, tamper(ReasonAttribute, a.name, "decrypted number is not canonical")
 			}
 			nvals[in].Value = v
-			out[name] = &nvals[in]
+			out[a.name] = &nvals[in]
 			in++
 		default:
-			v, err := decodePayload(code, pt[sp.lo:sp.hi:sp.hi])
+			v, err := decodePayload(a.code, pt[a.lo:a.hi:a.hi])
 			if err != nil {
 				clear(pt)
-				return nil, res, tamper(ReasonAttribute, name, "decrypted value is not a canonical encoding: "+err.Error())
+				return nil, res, tamper(ReasonAttribute, a.name, "decrypted value is not a canonical encoding: "+err.Error())
 			}
-			out[name] = v
+			out[a.name] = v
 		}
-	}
-	if nS+nN > 0 && !anyBinary(st) {
-		clear(pt) // every S/N was copied into strs; nothing aliases pt
 	}
 	return out, res, nil
-}
-
-// anyBinary reports whether some decrypted value may alias the plaintext
-// buffer (B values and documents holding B values do).
-func anyBinary(st *scratch) bool {
-	for i := range st.names {
-		if st.acts[i] == ActionEncrypt {
-			switch st.avs[i].(*types.AttributeValueMemberB).Value[0] {
-			case codeS, codeN:
-			default:
-				return true
-			}
-		}
-	}
-	return false
 }

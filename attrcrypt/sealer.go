@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -141,14 +142,12 @@ func checkKey(key *Key) error {
 // only what they return.
 type scratch struct {
 	enc   encoder
-	names []string
-	avs   []types.AttributeValue
-	acts  []Action
 	buf   []byte // MAC input
 	pay   []byte // payloads before encryption
-	offs  []span
 	aad   []byte
 	keys  itemKeys
+	nonce [12]byte
+	mac   [macSize]byte
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -159,9 +158,6 @@ func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 func putScratch(st *scratch) {
 	st.keys.zero()
-	clear(st.names)
-	clear(st.avs)
-	st.names, st.avs, st.acts, st.offs = st.names[:0], st.avs[:0], st.acts[:0], st.offs[:0]
 	if cap(st.buf) > maxPooledBuf {
 		st.buf = nil
 	}
@@ -198,34 +194,37 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 	st := getScratch()
 	defer putScratch(st)
 
-	// Covered attributes, sorted by name.
-	for name := range item {
+	// Covered attributes, sorted by name. The slice lives on the stack for
+	// ordinary items: sorting pointerful values in heap memory pays a GC
+	// write barrier per swap.
+	var attrsArr [stackAttrs]attr
+	attrs := attrsArr[:0]
+	for name, av := range item {
 		if IsReserved(name) {
 			return nil, errMalformed(name, "name uses the reserved prefix "+quote(ReservedPrefix))
 		}
-		if s.action(name) != ActionPlain {
-			st.names = append(st.names, name)
+		if a := s.action(name); a != ActionPlain {
+			attrs = append(attrs, attr{name: name, av: av, act: a})
 		}
 	}
-	slices.Sort(st.names)
-	n := len(st.names)
+	sortAttrs(attrs)
+	n := len(attrs)
 
-	// Payloads of encrypted attributes, and validation of the others.
+	// Payloads of encrypted attributes.
 	nEnc := 0
 	encLen := 0
-	for _, name := range st.names {
-		a := s.action(name)
-		st.acts = append(st.acts, a)
-		if a != ActionEncrypt {
+	for i := range attrs {
+		a := &attrs[i]
+		if a.act != ActionEncrypt {
 			continue
 		}
-		av := item[name]
 		lo := len(st.pay)
 		var err error
-		if st.pay, err = st.enc.appendPayload(st.pay, av); err != nil {
-			return nil, errMalformed(name, err.Error())
+		if st.pay, err = st.enc.appendPayload(st.pay, a.av); err != nil {
+			return nil, errMalformed(a.name, err.Error())
 		}
-		st.offs = append(st.offs, span{lo, len(st.pay)})
+		a.code, _ = typeCode(a.av) // validated by appendPayload
+		a.lo, a.hi = lo, len(st.pay)
 		nEnc++
 		encLen += 1 + len(st.pay) - lo + 16
 	}
@@ -236,7 +235,7 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 	slab := make([]byte, hLen+macSize+encLen)
 	hdr := slab[:hLen:hLen]
 	sig := slab[hLen : hLen+macSize : hLen+macSize]
-	putHeader(hdr, key.Ref.Class, key.Ref.Version, st.acts, s.plainRaw)
+	putHeader(hdr, key.Ref.Class, key.Ref.Version, attrs, s.plainRaw)
 	salt := hdr[saltOffset(len(key.Ref.Class)):][:saltSize]
 	if s.rand != nil {
 		if _, err := io.ReadFull(s.rand, salt); err != nil {
@@ -245,9 +244,7 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 	} else {
 		_, _ = rand.Read(salt) // never fails (Go 1.24+)
 	}
-	if err := deriveKeys(&st.keys, &key, salt); err != nil {
-		return nil, fmt.Errorf("attrcrypt: deriving item keys: %w", err)
-	}
+	deriveKeys(&st.keys, &key, salt)
 	copy(hdr[commitOffset(len(key.Ref.Class)):], st.keys.commit[:])
 
 	bvals := make([]types.AttributeValueMemberB, nEnc+2)
@@ -263,56 +260,66 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 			return nil, fmt.Errorf("attrcrypt: %w", err)
 		}
 		at := hLen + macSize
-		k := 0
-		var nonce [12]byte
-		for i, name := range st.names {
-			if st.acts[i] != ActionEncrypt {
+		k := 2
+		nonce := st.nonce[:]
+		clear(nonce)
+		for i := range attrs {
+			a := &attrs[i]
+			if a.act != ActionEncrypt {
 				continue
 			}
-			code, _ := typeCode(item[name]) // validated by appendPayload
-			p := st.pay[st.offs[k].lo:st.offs[k].hi]
+			p := st.pay[a.lo:a.hi]
 			out := slab[at : at+1+len(p)+16 : at+1+len(p)+16]
-			out[0] = code
+			out[0] = a.code
 			copy(out[1:], p)
 			binary.BigEndian.PutUint32(nonce[8:], uint32(i))
-			st.aad = s.appendAAD(st.aad[:0], code, key.Ref.Tenant, name)
-			gcm.Seal(out[1:1], nonce[:], out[1:1+len(p)], st.aad)
-			bvals[2+k].Value = out
+			st.aad = s.appendAAD(st.aad[:0], a.code, key.Ref.Tenant, a.name)
+			gcm.Seal(out[1:1], nonce, out[1:1+len(p)], st.aad)
+			bvals[k].Value = out
+			a.av = &bvals[k] // the value as stored, for the signature
 			at += len(out)
 			k++
 		}
 	}
 
-	// Values as stored, for the signature.
-	k := 0
-	for i, name := range st.names {
-		if st.acts[i] == ActionEncrypt {
-			st.avs = append(st.avs, &bvals[2+k])
-			k++
-		} else {
-			st.avs = append(st.avs, item[name])
-		}
-	}
 	var err error
-	st.buf, err = s.appendMACInput(st.buf[:0], &st.enc, key.Ref.Tenant, hdr, st.names, st.acts, st.avs)
+	st.buf, err = s.appendMACInput(st.buf[:0], &st.enc, key.Ref.Tenant, hdr, attrs)
 	if err != nil {
 		// Only a signed value can fail here (encrypted ones were checked).
 		return nil, err
 	}
-	var mac [macSize]byte
-	computeMAC(&mac, st.keys.mac[:], st.buf)
-	copy(sig, mac[:])
+	computeMAC(&st.mac, st.keys.mac[:], st.buf)
+	copy(sig, st.mac[:])
 
 	out := make(map[string]types.AttributeValue, len(item)+2)
-	for name, av := range item {
-		out[name] = av
+	if len(attrs) < len(item) { // plain attributes
+		for name, av := range item {
+			out[name] = av
+		}
 	}
-	for i, name := range st.names {
-		out[name] = st.avs[i]
+	for i := range attrs {
+		out[attrs[i].name] = attrs[i].av
 	}
 	out[HeaderAttribute] = &bvals[0]
 	out[SignatureAttribute] = &bvals[1]
 	return out, nil
+}
+
+// stackAttrs is how many covered attributes fit the stack buffers of Seal
+// and Open before they spill to the heap.
+const stackAttrs = 24
+
+// attr is one covered attribute during Seal or Open.
+type attr struct {
+	name   string
+	av     types.AttributeValue // value as stored
+	act    Action               // Seal: the writer's action; Open: the header's
+	code   byte                 // type code of an encrypted value
+	lo, hi int                  // Seal: payload span; Open: plaintext span
+}
+
+func sortAttrs(a []attr) {
+	slices.SortFunc(a, func(x, y attr) int { return strings.Compare(x.name, y.name) })
 }
 
 // appendAAD appends the AES-GCM associated data of one encrypted attribute:
@@ -331,19 +338,20 @@ const macDomain = "dynaseal/attrcrypt/v1 item signature"
 //
 //	macDomain ‖ 0x00 ‖ lp(table) ‖ lp(tenant) ‖ lp(header) ‖ u32(n) ‖
 //	for each covered attribute in name order: lp(name) ‖ action ‖ enc(stored value)
-func (s *Sealer) appendMACInput(dst []byte, e *encoder, tenant string, hdr []byte, names []string, acts []Action, avs []types.AttributeValue) ([]byte, error) {
+func (s *Sealer) appendMACInput(dst []byte, e *encoder, tenant string, hdr []byte, attrs []attr) ([]byte, error) {
 	dst = append(dst, macDomain...)
 	dst = append(dst, 0)
 	dst = appendLPString(dst, s.table)
 	dst = appendLPString(dst, tenant)
 	dst = appendLP(dst, hdr)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(names)))
-	for i, name := range names {
-		dst = appendLPString(dst, name)
-		dst = append(dst, byte(acts[i]))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(attrs)))
+	for i := range attrs {
+		a := &attrs[i]
+		dst = appendLPString(dst, a.name)
+		dst = append(dst, byte(a.act))
 		var err error
-		if dst, err = e.appendValue(dst, avs[i], 0); err != nil {
-			return dst, errMalformed(name, err.Error())
+		if dst, err = e.appendValue(dst, a.av, 0); err != nil {
+			return dst, errMalformed(a.name, err.Error())
 		}
 	}
 	return dst, nil
