@@ -90,6 +90,19 @@ func newStore(t testing.TB) *tenantkeys.Store {
 	return tenantkeys.NewMemoryStore(kr, tenantkeys.WithCreateOnFirstUse(true))
 }
 
+func newStoreNoCreate(t testing.TB) *tenantkeys.Store {
+	t.Helper()
+	var mk [32]byte
+	if _, err := rand.Read(mk[:]); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := tenantkeys.ParseKeyring([]byte("m1 " + hex.EncodeToString(mk[:])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tenantkeys.NewMemoryStore(kr)
+}
+
 // env is one test's DynamoDB client, key store and tables.
 type env struct {
 	c     *dynamodb.Client
