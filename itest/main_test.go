@@ -1,0 +1,10 @@
+package itest_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/dynaseal/dynaseal/itest"
+)
+
+func TestMain(m *testing.M) { os.Exit(itest.Main(m)) }
