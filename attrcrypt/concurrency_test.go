@@ -24,7 +24,7 @@ func TestConcurrentUse(t *testing.T) {
 				item := refItem()
 				item["tenant"] = S(tenant)
 				item["score"] = N(fmt.Sprint(i))
-				item["tags"] = SS("x", fmt.Sprint(g), fmt.Sprint(i))
+				item["tags"] = SS("x", fmt.Sprint("g", g), fmt.Sprint("i", i))
 				sealed, err := s.Seal(item, key)
 				if err != nil {
 					errs <- err
