@@ -178,3 +178,7 @@ func clone(m map[string]types.AttributeValue) map[string]types.AttributeValue {
 	}
 	return out
 }
+
+type dynamodbCreateTableInput = dynamodb.CreateTableInput
+
+func strp(s string) *string { return &s }
