@@ -9,6 +9,7 @@ type Option func(*options)
 type options struct {
 	audit       AuditFunc
 	now         func() time.Time
+	clockSet    bool
 	createFirst bool
 	ttl         time.Duration
 	maxEntries  int
@@ -36,7 +37,7 @@ func WithAudit(f AuditFunc) Option { return func(o *options) { o.audit = f } }
 func WithClock(now func() time.Time) Option {
 	return func(o *options) {
 		if now != nil {
-			o.now = now
+			o.now, o.clockSet = now, true
 		}
 	}
 }

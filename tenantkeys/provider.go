@@ -1,4 +1,3 @@
-// Package tenantkeys supplies per-tenant keys to dynaseal.
 package tenantkeys
 
 import (
