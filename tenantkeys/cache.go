@@ -97,9 +97,9 @@ type Cache struct {
 	base  time.Time        // monotonic origin of the default clock
 	clock func() time.Time // WithClock, or nil for the monotonic clock
 	wall  func() time.Time
-	ttl  int64
-	max  int
-	opts options
+	ttl   int64
+	max   int
+	opts  options
 
 	mu       sync.Mutex
 	m        map[cacheKey]*entry
