@@ -1,0 +1,71 @@
+// Package attrcrypt is dynaseal's item format: it seals and opens DynamoDB
+// items (map[string]types.AttributeValue) with a tenant's key. It knows
+// nothing of Go structs or DynamoDB calls.
+//
+// Seal encrypts the attributes marked ActionEncrypt (AES-256-GCM), signs
+// every attribute not marked ActionPlain (HMAC-SHA256 over a canonical
+// encoding), and adds two reserved attributes: HeaderAttribute ("__h":
+// format version, key class and version, a fresh random salt, a key
+// commitment, and the action each attribute was written with) and
+// SignatureAttribute ("__s"). Per-item keys come from HKDF-SHA256 over the
+// tenant key and the salt. Open checks, in order: the tenant attribute
+// against the key's tenant (ErrWrongTenant), the header, the key commitment
+// (in constant time, before anything is decrypted), the set of signed
+// attributes, the signature (in constant time), the schema-drift policy, and
+// only then decrypts. FORMAT.md in this directory specifies every byte.
+//
+// # Usage
+//
+//	s, err := attrcrypt.NewSealer(attrcrypt.Config{
+//		Table:           "patients",
+//		TenantAttribute: "tenant",
+//		Actions:         map[string]attrcrypt.Action{"name": attrcrypt.ActionEncrypt, "seen": attrcrypt.ActionPlain},
+//	})
+//	sealed, err := s.Seal(item, key)            // key: the tenant's current Key
+//	ref, err := s.KeyRef(stored)                // which key version opens it (no crypto)
+//	item, res, err := s.Open(stored, keyFor(ref))
+//
+// A Sealer is immutable and safe for concurrent use.
+//
+// # DynamoDB's rewriting
+//
+// DynamoDB reorders set elements and map keys and rewrites numbers into a
+// canonical text ("1.50" becomes "1.5", "1E3" becomes "1000"). The signature
+// is computed over canonical forms, so it survives. Encrypted values are
+// encrypted in canonical form too, so Open returns numbers in canonical text
+// (see CanonicalNumber) and sets in canonical order: the text may differ from
+// what was written, the value never does, exactly as with DynamoDB itself.
+// Signed and plain values are returned as stored.
+//
+// # Schema drift
+//
+// The header records the action every attribute was sealed with. When the
+// reader's Config disagrees, Open applies this policy (stored → reader):
+//
+//	sign    → sign      verified
+//	sign    → encrypt   ErrSchemaMismatch; with AllowPlaintextMigration: returned
+//	                    verified (in plaintext), reported, MigrationUsed
+//	sign    → plain     verified, returned, reported
+//	encrypt → sign      verified, decrypted, reported
+//	encrypt → plain     verified, decrypted, reported
+//	plain   → sign or   ErrSchemaMismatch; with AllowPlaintextMigration: returned
+//	          encrypt   unverified (Drift.Verified false), reported, MigrationUsed
+//	plain   → plain     returned as found
+//	(absent: added after sealing, not plain for the reader) → ErrTampered, attribute-set
+//
+// "Reported" means an entry in OpenResult.Drift; reseal such items.
+//
+// # Errors
+//
+// Errors wrap the package's sentinels (ErrTampered, ErrWrongTenant,
+// ErrUnsupportedVersion, ErrMalformed, ErrSchemaMismatch, ErrInvalidKey,
+// ErrInvalidConfig) for errors.Is; a tamper failure is a *TamperError whose
+// Reason says which check failed. No error contains an attribute value,
+// plaintext or key material.
+//
+// # Size
+//
+// Sealing the DESIGN.md reference item (4 encrypted strings, 6 signed
+// attributes) adds 187 bytes. ItemSize computes DynamoDB's item size so a
+// caller can refuse an item over MaxItemSize before sending it.
+package attrcrypt
