@@ -89,6 +89,7 @@ type config struct {
 	sleep         func(context.Context, time.Duration) error
 	indexes       []Index
 	unguarded     bool
+	onDrift       func(context.Context, Key, attrcrypt.OpenResult)
 }
 
 // WithCodec replaces the reflection codec with c (for example a generated,
@@ -140,6 +141,17 @@ func WithIndex(ix Index) Option { return func(o *config) { o.indexes = append(o.
 // without this option BatchWrite refuses that layout (use Put, Delete or
 // TransactWrite, which carry a tenant condition).
 func WithUnguardedBatchWrite() Option { return func(o *config) { o.unguarded = true } }
+
+// WithDriftHook registers f, called for every item a read opens whose
+// stored crypto actions differ from the reader's schema
+// (attrcrypt.OpenResult.NeedsReseal): for example while a field moves from
+// signed to encrypted under WithSealerConfig's AllowPlaintextMigration. Use
+// it to count or queue items for re-sealing (an Update with a no-op function
+// re-seals an item under the current schema and key). k is the item's
+// primary key; f must not block.
+func WithDriftHook(f func(ctx context.Context, k Key, r attrcrypt.OpenResult)) Option {
+	return func(o *config) { o.onDrift = f }
+}
 
 // ReadOption configures a read.
 type ReadOption func(*readConfig)

@@ -271,10 +271,13 @@ func (t *Table[T]) openMap(ctx context.Context, tenant string, item map[string]t
 	if err != nil {
 		return nil, t.keyError(ctx, ref, err)
 	}
-	m, _, err := t.sealer.Open(item, key)
+	m, res, err := t.sealer.Open(item, key)
 	key.Zero()
 	if err != nil {
 		return nil, fmt.Errorf("table: open: %w", err)
+	}
+	if t.cfg.onDrift != nil && res.NeedsReseal() {
+		t.cfg.onDrift(ctx, t.keyOfItem(item), res)
 	}
 	return m, nil
 }
