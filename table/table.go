@@ -282,18 +282,23 @@ func (t *Table[T]) openMap(ctx context.Context, tenant string, item map[string]t
 	return m, nil
 }
 
-// keyError classifies a failure to fetch the key an item names. A version
-// that does not exist for a tenant that has keys can only come from an
-// edited header: that is tampering. A shredded tenant stays ErrKeyShredded.
+// keyError classifies a failure to fetch the key an item names. Key
+// versions start at 1 and are never lost, so a version that does not exist
+// for a tenant that has version 1 can only come from an edited header: that
+// is tampering. A shredded tenant stays ErrKeyShredded. The probe reads
+// version 1 rather than the current key so that a read never creates a key
+// (a provider may create keys on first use of CurrentKey).
 func (t *Table[T]) keyError(ctx context.Context, ref attrcrypt.KeyRef, err error) error {
-	if errors.Is(err, tenantkeys.ErrKeyNotFound) && !errors.Is(err, tenantkeys.ErrKeyShredded) {
-		cur, cerr := t.keys.CurrentKey(ctx, ref.Tenant, ref.Class)
-		cur.Zero()
+	if errors.Is(err, tenantkeys.ErrKeyNotFound) && !errors.Is(err, tenantkeys.ErrKeyShredded) && ref.Version != 1 {
+		probe := ref
+		probe.Version = 1
+		k, perr := t.keys.Key(ctx, probe)
+		k.Zero()
 		switch {
-		case cerr == nil:
+		case perr == nil:
 			return fmt.Errorf("table: item names key version %d, which the tenant does not have: %w", ref.Version, ErrTampered)
-		case errors.Is(cerr, tenantkeys.ErrKeyShredded):
-			return fmt.Errorf("table: tenant key: %w", cerr)
+		case errors.Is(perr, tenantkeys.ErrKeyShredded):
+			return fmt.Errorf("table: tenant key: %w", perr)
 		}
 	}
 	return fmt.Errorf("table: tenant key: %w", err)

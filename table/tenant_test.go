@@ -133,13 +133,22 @@ func TestWrongKeyFailsAnyway(t *testing.T) {
 // ErrKeyShredded (not ErrTampered); other tenants are unaffected.
 func TestShreddedTenant(t *testing.T) {
 	e := newEnv(t)
-	tb, _ := patients(t, e)
+	tb, name := patients(t, e)
 	ctx := context.Background()
 	for _, ten := range []string{"tenant-a", "tenant-b"} {
-		if err := tb.For(ten).Create(ctx, &Patient{Tenant: ten, ID: "p1", Name: "n"}); err != nil {
-			t.Fatal(err)
+		for _, id := range []string{"p1", "p2"} {
+			if err := tb.For(ten).Create(ctx, &Patient{Tenant: ten, ID: id, Name: "n"}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	// p2 also names a key version that never existed: after the shred it
+	// is still reported as shredded, not as tampered.
+	it := rawGet(t, e.c, name, pkey("tenant-a", "p2"))
+	h := bval(t, it[hdr])
+	binary.BigEndian.PutUint32(h[2:], 9)
+	it[hdr] = &types.AttributeValueMemberB{Value: h}
+	rawPut(t, e.c, name, it)
 	if err := e.store.Shred(ctx, "tenant-a"); err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +156,9 @@ func TestShreddedTenant(t *testing.T) {
 	_, err := a.Get(ctx, sk("p1"))
 	if !errors.Is(err, table.ErrKeyShredded) || errors.Is(err, table.ErrTampered) {
 		t.Fatalf("Get of a shredded tenant: %v, want ErrKeyShredded and not ErrTampered", err)
+	}
+	if _, err := a.Get(ctx, sk("p2")); !errors.Is(err, table.ErrKeyShredded) || errors.Is(err, table.ErrTampered) {
+		t.Fatalf("Get of a shredded tenant's item with an edited version: %v, want ErrKeyShredded", err)
 	}
 	for _, err := range a.Query(ctx, table.QueryInput{}) {
 		if !errors.Is(err, table.ErrKeyShredded) {
