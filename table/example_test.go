@@ -230,3 +230,30 @@ func ExampleKeyOf() {
 	}
 	_ = k
 }
+
+func ExampleScope_Put() {
+	ctx := context.Background()
+	s := patientsTable().For("tenant-0042")
+	p, err := s.Get(ctx, table.SortKey(table.S("p-1")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	p.Plan = "silver"
+	// Put replaces version p.Version and fails if someone else wrote since.
+	if err := s.Put(ctx, p); errors.Is(err, table.ErrConflict) {
+		fmt.Println("changed meanwhile; read again")
+	}
+}
+
+func ExampleScope_Delete() {
+	ctx := context.Background()
+	s := patientsTable().For("tenant-0042")
+	// Delete only the version we looked at.
+	err := s.Delete(ctx, table.SortKey(table.S("p-1")), table.IfVersion(3))
+	switch {
+	case errors.Is(err, table.ErrConflict):
+		fmt.Println("changed meanwhile")
+	case errors.Is(err, table.ErrNotFound):
+		fmt.Println("already gone")
+	}
+}
