@@ -58,6 +58,7 @@ type ItemError struct {
 	Err error
 }
 
+// Error describes the failure without the key.
 func (e *ItemError) Error() string { return "table: item: " + e.Err.Error() }
 
 // Unwrap returns the item's error.
@@ -78,6 +79,7 @@ type BatchError struct {
 	Err error
 }
 
+// Error counts what is left; it lists no keys.
 func (e *BatchError) Error() string {
 	msg := fmt.Sprintf("table: batch incomplete: %d unprocessed, %d failed", len(e.Unprocessed), len(e.Failed))
 	if e.Err != nil {

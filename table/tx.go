@@ -195,6 +195,7 @@ type TxError struct {
 	err     error
 }
 
+// Error names the cancellation codes, never item values.
 func (e *TxError) Error() string { return "table: transaction cancelled: " + e.err.Error() }
 
 // Unwrap returns ErrConflict, ErrAlreadyExists or the underlying error.
