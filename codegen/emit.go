@@ -12,9 +12,6 @@ import (
 // emitRoot writes everything generated for one item type.
 func (g *gen) emitRoot(r *rootInfo) {
 	fields := g.rootFields(r)
-	if len(g.errs) > 0 {
-		return
-	}
 	name := r.name
 	g.prefix = "dynaseal" + name
 	w := &g.body

@@ -89,7 +89,15 @@ func Generate(pkg *Package, opts Options) ([]byte, error) {
 		g.emitRoot(r)
 	}
 	if len(g.errs) > 0 {
-		return nil, errors.Join(g.errs...)
+		seen := map[string]bool{}
+		var uniq []error
+		for _, e := range g.errs {
+			if !seen[e.Error()] {
+				seen[e.Error()] = true
+				uniq = append(uniq, e)
+			}
+		}
+		return nil, errors.Join(uniq...)
 	}
 	src := g.file()
 	out, err := format.Source(src)
@@ -107,20 +115,20 @@ type rootInfo struct {
 }
 
 type gen struct {
-	pkg      *Package
-	opts     Options
-	imports  map[string]string // path -> name
-	taken    map[string]string // name -> path
-	body     bytes.Buffer
-	errs     []error
-	tmp      int
-	check    *checker
-	prefix   string          // helper name prefix (first root's name)
-	helpers  map[string]bool // helper function names already queued
-	queue    []helperReq
-	structs  []*types.Named // same-package struct types to guard
-	guarded  map[*types.Named]bool
-	errField map[string]bool
+	pkg       *Package
+	opts      Options
+	imports   map[string]string // path -> name
+	taken     map[string]string // name -> path
+	body      bytes.Buffer
+	errs      []error
+	tmp       int
+	check     *checker
+	prefix    string          // helper name prefix (first root's name)
+	helpers   map[string]bool // helper function names already queued
+	queue     []helperReq
+	structs   []*types.Named // same-package struct types to guard
+	guarded   map[*types.Named]bool
+	errField  map[string]bool
 	curStruct types.Type
 }
 

@@ -13,7 +13,7 @@ type Patient struct {
 	ID       string    `dynamodbav:"id"      seal:"sk"`
 	Name     string    `dynamodbav:"name"    seal:"encrypt"`
 	SSN      string    `dynamodbav:"ssn"     seal:"encrypt"`
-	Plan     string    `dynamodbav:"plan"`                  // signed, stored in plaintext
-	Seen     time.Time `dynamodbav:"seen"    seal:"plain"`  // neither encrypted nor signed
+	Plan     string    `dynamodbav:"plan"`                 // signed, stored in plaintext
+	Seen     time.Time `dynamodbav:"seen"    seal:"plain"` // neither encrypted nor signed
 	Version  int64     `dynamodbav:"v"       seal:"version"`
 }
