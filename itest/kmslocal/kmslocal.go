@@ -580,8 +580,7 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 		if len(req.CiphertextBlob) < 2+idLen+12+16 {
 			return nil, &apiError{400, "InvalidCiphertextException", ""}
 		}
-		blobKeyID := string(req.CiphertextBlob[2 : 2+idLen])
-		k, ok := s.keys[blobKeyID]
+		k, ok := s.keys[string(req.CiphertextBlob[2:2+idLen])]
 		if req.KeyID != "" {
 			named, err := s.resolveLocked(req.KeyID)
 			if err != nil {
