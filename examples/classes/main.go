@@ -112,6 +112,25 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 		}
 	}()
 
+	// Master keyring: never a constant in code.
+	var ring *tenantkeys.Keyring
+	var ringDesc string
+	if cfg.masterKeyEnv != "" {
+		if ring, err = tenantkeys.KeyringFromEnv(cfg.masterKeyEnv); err != nil {
+			return fmt.Errorf("master keyring: %w", err)
+		}
+		ringDesc = "$" + cfg.masterKeyEnv
+	} else {
+		dir, err := os.MkdirTemp("", "dynaseal-classes-")
+		if err != nil {
+			return fmt.Errorf("temp dir: %w", err)
+		}
+		cleanup = append(cleanup, func(context.Context) error { return os.RemoveAll(dir) })
+		if ring, err = tenantkeys.GenerateMasterKeyFile(filepath.Join(dir, "master.key")); err != nil {
+			return fmt.Errorf("master keyring: %w", err)
+		}
+		ringDesc = "a throwaway key file"
+	}
 	// DynamoDB.
 	var ddb *dynamodb.Client
 	var ddbDesc string
@@ -140,25 +159,6 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 		ddbDesc = "DynamoDB Local at " + cfg.endpoint
 	}
 
-	// Master keyring: never a constant in code.
-	var ring *tenantkeys.Keyring
-	var ringDesc string
-	if cfg.masterKeyEnv != "" {
-		if ring, err = tenantkeys.KeyringFromEnv(cfg.masterKeyEnv); err != nil {
-			return fmt.Errorf("master keyring: %w", err)
-		}
-		ringDesc = "$" + cfg.masterKeyEnv
-	} else {
-		dir, err := os.MkdirTemp("", "dynaseal-classes-")
-		if err != nil {
-			return fmt.Errorf("temp dir: %w", err)
-		}
-		cleanup = append(cleanup, func(context.Context) error { return os.RemoveAll(dir) })
-		if ring, err = tenantkeys.GenerateMasterKeyFile(filepath.Join(dir, "master.key")); err != nil {
-			return fmt.Errorf("master keyring: %w", err)
-		}
-		ringDesc = "a throwaway key file"
-	}
 	fmt.Fprintf(out, "dynaseal key classes example: %s; master key %q from %s\n", ddbDesc, ring.Newest(), ringDesc)
 
 	// Tables: the key store, the catalog and the payment methods.

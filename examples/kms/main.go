@@ -180,7 +180,9 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 	if !realKMS {
 		shared = kmslocal.KeyARN(e.local.CreateKey("dynaseal example: shared tenant-key wrapping key"))
 	}
-	if shared != "" {
+	if shared == "" {
+		fmt.Fprintln(out, "\n(layout 1 skipped: no -kms-key)")
+	} else {
 		fmt.Fprintf(out, "\n== Layout 1: one KMS key (%s) wraps every tenant's data key\n", shortKey(shared))
 		if err := e.layout(ctx, "shared", tenantkeys.SharedKey(shared), nil); err != nil {
 			return fmt.Errorf("layout 1 (shared key): %w", err)
@@ -198,7 +200,9 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 			}
 		}
 	}
-	if pattern != "" {
+	if pattern == "" {
+		fmt.Fprintln(out, "\n(layout 2 skipped: no -kms-alias-pattern)")
+	} else {
 		fmt.Fprintf(out, "\n== Layout 2: one KMS key per tenant, by alias %s\n", pattern)
 		if err := e.layout(ctx, "pertenant", tenantkeys.AliasPattern(pattern), func(t string) string { return aliasFor(pattern, t) }); err != nil {
 			return fmt.Errorf("layout 2 (per-tenant keys): %w", err)
@@ -303,9 +307,19 @@ func (e *env) revoke(ctx context.Context, invoices *table.Table[Invoice], clk *m
 	}
 	fmt.Fprintf(e.out, "  %s read within the cache TTL: ok (cached key)\n", b)
 
-	clk.Advance(ttl + time.Second)
 	fmt.Fprintf(e.out, "  cache clock advanced past the TTL (%s):\n", ttl)
-	_, err = invoices.For(b).Get(ctx, key)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		clk.Advance(ttl + time.Second)
+		_, err = invoices.For(b).Get(ctx, key)
+		if err != nil || e.local != nil || time.Now().After(deadline) {
+			break
+		}
+		// Real KMS applies DisableKey within seconds, not at once.
+		if err := sleep(ctx, 2*time.Second); err != nil {
+			return err
+		}
+	}
 	if !errors.Is(err, tenantkeys.ErrKeyDisabled) {
 		return fmt.Errorf("read of %s after revocation: want ErrKeyDisabled, got %v", b, err)
 	}
@@ -346,6 +360,17 @@ func (e *env) writeAndRead(ctx context.Context, invoices *table.Table[Invoice]) 
 		}
 	}
 	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func newInvoice(tenant string, i int) *Invoice {
