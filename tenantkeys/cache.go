@@ -236,6 +236,7 @@ func (c *Cache) get(ctx context.Context, k cacheKey) (attrcrypt.Key, error) {
 			c.st.Hits++
 			key := e.k
 			c.mu.Unlock()
+			c.emitEvicted(expired)
 			return key, nil
 		}
 		c.st.Misses++
