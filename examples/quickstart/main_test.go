@@ -51,4 +51,3 @@ func TestQuickstart(t *testing.T) {
 		}
 	}
 }
-
