@@ -14,7 +14,7 @@
 //
 // It exits non-zero if any step does not behave as shown. Against real AWS:
 //
-//	go run ./examples/quickstart -endpoint "" -aws -kms-key alias/dynaseal
+//	go run ./examples/quickstart -endpoint aws -kms-key alias/dynaseal
 package main
 
 import (
@@ -28,8 +28,7 @@ import (
 
 func main() {
 	var cfg config
-	flag.StringVar(&cfg.Endpoint, "endpoint", "", "DynamoDB endpoint URL (default: start DynamoDB Local)")
-	flag.BoolVar(&cfg.AWS, "aws", false, "use real AWS (default credential chain and region) instead of DynamoDB Local")
+	flag.StringVar(&cfg.Endpoint, "endpoint", "", `DynamoDB endpoint URL, or "aws" for real AWS with the default credential chain and region (default: start DynamoDB Local)`)
 	flag.StringVar(&cfg.KMSKey, "kms-key", "", "wrap tenant keys with this KMS key (id, ARN or alias) instead of a local master key")
 	flag.StringVar(&cfg.MasterKeyFile, "master-key", "", "local master key file (default: <user config dir>/dynaseal/master.key, created if absent)")
 	flag.StringVar(&cfg.Table, "table", "quickstart-patients", "data table name (created if absent)")
@@ -47,8 +46,7 @@ func main() {
 // config is what the flags set; the zero value runs against DynamoDB Local
 // with a local master key.
 type config struct {
-	Endpoint      string
-	AWS           bool
+	Endpoint      string // "" starts DynamoDB Local; "aws" is real AWS
 	KMSKey        string
 	MasterKeyFile string
 	Table         string

@@ -123,7 +123,7 @@ func setup(ctx context.Context, out io.Writer, cfg config) (*env, func(), error)
 func connect(ctx context.Context, cfg config) (*dynamodb.Client, string, func(), error) {
 	noop := func() {}
 	switch {
-	case cfg.AWS:
+	case cfg.Endpoint == "aws":
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
 			return nil, "", noop, fmt.Errorf("load AWS configuration: %w", err)
