@@ -126,8 +126,11 @@ func TestCacheKMSOutage(t *testing.T) {
 	}
 	c := tenantkeys.NewCache(store, tenantkeys.WithTTL(time.Minute), tenantkeys.WithClock(clk.Now))
 	warm := mustKey(t)(c.CurrentKey(ctx, "warm", ""))
-	for _, mode := range []kmslocal.OutageMode{kmslocal.OutageDrop, kmslocal.Outage503} {
-		srv.SetOutage(mode)
+	modes := []kmslocal.OutageMode{kmslocal.OutageRefuse, kmslocal.OutageDrop, kmslocal.Outage503}
+	for _, mode := range modes {
+		if err := srv.SetOutage(mode); err != nil {
+			t.Fatal(err)
+		}
 		// Warm: served from the cache during the outage.
 		if k := mustKey(t)(c.CurrentKey(ctx, "warm", "")); k.Material != warm.Material {
 			t.Fatal("warm key changed")
@@ -142,10 +145,12 @@ func TestCacheKMSOutage(t *testing.T) {
 	if _, err := c.CurrentKey(ctx, "warm", ""); !errors.Is(err, tenantkeys.ErrKMSUnavailable) {
 		t.Fatalf("warm key after TTL during outage: err = %v, want ErrKMSUnavailable", err)
 	}
-	srv.SetOutage(kmslocal.OutageNone)
+	if err := srv.SetOutage(kmslocal.OutageNone); err != nil {
+		t.Fatal(err)
+	}
 	mustKey(t)(c.CurrentKey(ctx, "warm", ""))
-	if st := c.Stats(); st.LoadErrors != 3 {
-		t.Fatalf("load errors = %d, want 3", st.LoadErrors)
+	if st := c.Stats(); st.LoadErrors != uint64(len(modes)+1) {
+		t.Fatalf("load errors = %d, want %d", st.LoadErrors, len(modes)+1)
 	}
 }
 

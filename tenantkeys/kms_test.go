@@ -115,9 +115,10 @@ func TestKMSWrapperUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, inject := range map[string]func(){
-		"throttled":  func() { s.ThrottleRate(1) },
-		"503":        func() { s.SetOutage(kmslocal.Outage503) },
-		"connection": func() { s.SetOutage(kmslocal.OutageDrop) },
+		"throttled": func() { s.ThrottleRate(1) },
+		"503":       func() { s.SetOutage(kmslocal.Outage503) },
+		"dropped":   func() { s.SetOutage(kmslocal.OutageDrop) },
+		"refused":   func() { s.SetOutage(kmslocal.OutageRefuse) },
 	} {
 		inject()
 		_, err := w.Unwrap(ctx, ref("t", "", 1), wr)
@@ -125,7 +126,9 @@ func TestKMSWrapperUnavailable(t *testing.T) {
 			t.Errorf("%s: err = %v, want ErrKMSUnavailable", name, err)
 		}
 		s.ThrottleRate(0)
-		s.SetOutage(kmslocal.OutageNone)
+		if err := s.SetOutage(kmslocal.OutageNone); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := w.Unwrap(ctx, ref("t", "", 1), wr); err != nil {
 		t.Fatalf("after faults: %v", err)

@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -71,6 +72,10 @@ const (
 	// Outage503 answers every request with HTTP 503 and a
 	// KMSInternalException body.
 	Outage503
+	// OutageRefuse closes the listening socket and every open connection,
+	// so new connections are refused; ending the outage listens again on
+	// the same address.
+	OutageRefuse
 )
 
 // key states as KMS names them.
@@ -103,6 +108,7 @@ type Server struct {
 	throttleRate float64
 	latency      time.Duration
 	outage       OutageMode
+	refusedAddr  string
 }
 
 // Start starts a server on a free loopback port. Close it when done.
@@ -198,11 +204,29 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
-// SetOutage starts (or with OutageNone ends) an injected outage.
-func (s *Server) SetOutage(m OutageMode) {
+// SetOutage starts (or with OutageNone ends) an injected outage. It fails
+// only when the address cannot be listened on again after OutageRefuse.
+func (s *Server) SetOutage(m OutageMode) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	prev := s.outage
 	s.outage = m
+	switch {
+	case m == OutageRefuse && prev != OutageRefuse:
+		addr := s.srv.Listener.Addr().String()
+		_ = s.srv.Listener.Close()
+		s.srv.CloseClientConnections()
+		s.refusedAddr = addr
+	case m != OutageRefuse && prev == OutageRefuse:
+		ln, err := net.Listen("tcp", s.refusedAddr)
+		if err != nil {
+			s.outage = OutageRefuse
+			return fmt.Errorf("kmslocal: listen again on %s: %w", s.refusedAddr, err)
+		}
+		s.srv.Listener = ln
+		go func() { _ = s.srv.Config.Serve(ln) }()
+	}
+	return nil
 }
 
 // CreateKey creates a symmetric key directly (without the client) and
@@ -333,7 +357,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch outage {
-	case OutageDrop:
+	case OutageDrop, OutageRefuse:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				_ = conn.Close()

@@ -225,6 +225,19 @@ func TestFaultInjection(t *testing.T) {
 	if _, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: md.KeyId}); err != nil {
 		t.Fatalf("after outage: %v", err)
 	}
+	if err := s.SetOutage(kmslocal.OutageRefuse); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: md.KeyId})
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("refuse outage: err = %v, want connection refused", err)
+	}
+	if err := s.SetOutage(kmslocal.OutageNone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: md.KeyId}); err != nil {
+		t.Fatalf("after refuse outage: %v", err)
+	}
 	if _, err := c.GenerateRandom(ctx, &kms.GenerateRandomInput{NumberOfBytes: aws.Int32(4)}); err == nil || !strings.Contains(err.Error(), "UnknownOperation") {
 		t.Fatalf("unsupported op: err = %v", err)
 	}
