@@ -150,9 +150,11 @@ func (s *Server) Client(optFns ...func(*kms.Options)) *kms.Client {
 // otherwise make retries fail fast after a burst of injected faults.
 type noRateLimit struct{}
 
+// GetToken always grants a retry token.
 func (noRateLimit) GetToken(context.Context, uint) (func() error, error) {
 	return func() error { return nil }, nil
 }
+// AddTokens ignores returned tokens.
 func (noRateLimit) AddTokens(uint) error { return nil }
 
 // Calls returns how many requests named op (for example "Decrypt") reached
