@@ -189,6 +189,14 @@ func (g *gen) encKind(w *bytes.Buffer, c ectx, t types.Type, x string, addr bool
 		}
 		return
 	}
+	if g.topNum != nil {
+		switch t.Underlying().(type) {
+		case *types.Struct, *types.Map, *types.Slice:
+			saved := g.topNum
+			g.topNum = nil
+			defer func() { g.topNum = saved }()
+		}
+	}
 	switch u := t.Underlying().(type) {
 	case *types.Struct:
 		mv := g.v("m")
@@ -271,6 +279,23 @@ func (g *gen) encKind(w *bytes.Buffer, c ectx, t types.Type, x string, addr bool
 				k = kS
 			}
 			kind, bits := numKind(t)
+			if g.topNum != nil {
+				i := g.topNum.n
+				g.topNum.n++
+				sc := g.imp("strconv")
+				fmt.Fprintf(w, "nbOff[%d] = len(nb)\n", i)
+				switch kind {
+				case "int":
+					fmt.Fprintf(w, "nb = %s.AppendInt(nb, %s, 10)\n", sc, g.conv(t, "int64", x))
+				case "uint":
+					fmt.Fprintf(w, "nb = %s.AppendUint(nb, %s, 10)\n", sc, g.conv(t, "uint64", x))
+				case "float":
+					fmt.Fprintf(w, "nb = %s.AppendFloat(nb, %s, 'f', -1, %d)\n", sc, g.conv(t, "float64", x), bits)
+				}
+				fmt.Fprintf(w, "nbEnd[%d] = len(nb)\n", i)
+				s(w, k, numMarker+strconv.Itoa(i))
+				return
+			}
 			switch kind {
 			case "int":
 				s(w, k, g.imp("strconv")+".FormatInt("+g.conv(t, "int64", x)+", 10)")

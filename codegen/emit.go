@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/types"
 	"strconv"
+	"strings"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
 )
@@ -25,19 +26,44 @@ func (g *gen) emitRoot(r *rootInfo) {
 	g.curStruct = r.named
 	var fb bytes.Buffer
 	slots := map[avKind]int{}
+	g.topNum = &numCtx{}
 	for _, f := range fields {
 		c := ectx{field: name + "." + f.name, ret: "return nil, "}
 		g.encField(&fb, c, "v", f, g.slotSink(slots, strconv.Quote(f.name)), true)
 	}
+	nums := g.topNum
+	g.topNum = nil
+	slotType := g.prefix + "Slots"
+	used := false
+	for _, n := range slots {
+		used = used || n > 0
+	}
+	if used {
+		fmt.Fprintf(w, "// %s holds the attribute values of one marshaled %s, so that\n// they take one allocation instead of one each.\ntype %s struct {\n", slotType, name, slotType)
+		for k := kS; k < kDyn; k++ {
+			if n := slots[k]; n > 0 {
+				fmt.Fprintf(w, "%s [%d]%s.AttributeValueMember%s\n", memberNames[k], n, ty, memberNames[k])
+			}
+		}
+		w.WriteString("}\n\n")
+	}
 	g.imp(genrtPath)
 	fmt.Fprintf(w, "// Marshal encodes v as a DynamoDB item.\nfunc (%sCodec) Marshal(v *%s) (map[string]%s.AttributeValue, error) {\nif v == nil {\nreturn nil, %s.Errorf(\"%%w: nil *%s\", genrt.ErrEncode)\n}\n", name, name, ty, g.imp("fmt"), name)
 	fmt.Fprintf(w, "m := make(map[string]%s.AttributeValue, %d)\n", ty, len(fields))
-	for _, k := range []avKind{kS, kN, kBOOL} {
-		if n := slots[k]; n > 0 {
-			fmt.Fprintf(w, "%s := new([%d]%s.AttributeValueMember%s)\n", slotVar(k), n, ty, memberNames[k])
-		}
+	if used {
+		fmt.Fprintf(w, "sl := new(%s)\n", slotType)
+	}
+	if nums.n > 0 {
+		fmt.Fprintf(w, "// Top-level numbers are formatted into one buffer and converted to\n// one string, which the attributes share.\nvar nbArr [%d]byte\nnb := nbArr[:0]\nvar nbOff, nbEnd [%d]int\n", 24*nums.n, nums.n)
 	}
 	w.Write(fb.Bytes())
+	if nums.n > 0 {
+		w.WriteString("if len(nb) > 0 {\nns := string(nb)\n")
+		for _, f := range nums.fills {
+			fmt.Fprintf(w, "sl.%s[%d].Value = ns[nbOff[%d]:nbEnd[%d]]\n", memberNames[f.kind], f.slot, f.num, f.num)
+		}
+		w.WriteString("}\n")
+	}
 	w.WriteString("return m, nil\n}\n\n")
 
 	// Unmarshal.
@@ -83,18 +109,41 @@ func (g *gen) emitRoot(r *rootInfo) {
 
 func slotVar(k avKind) string { return "slot" + memberNames[k] }
 
-// slotSink stores top-level attributes into m, taking S, N and BOOL members
-// from one array per kind (one allocation instead of one per attribute).
+// numCtx collects the top-level numbers of Marshal, formatted into one
+// shared buffer.
+type numCtx struct {
+	n     int
+	fills []numFill
+}
+
+type numFill struct {
+	kind      avKind
+	slot, num int
+}
+
+// numMarker marks a sink expression whose value is number i of numCtx.
+const numMarker = "\x00num:"
+
+// slotSink stores top-level attributes into m, taking their members from
+// the slots struct sl (one allocation instead of one per attribute).
 func (g *gen) slotSink(slots map[avKind]int, key string) sink {
 	return func(w *bytes.Buffer, k avKind, e string) {
-		switch k {
-		case kS, kN, kBOOL:
-			i := slots[k]
-			slots[k]++
-			fmt.Fprintf(w, "%s[%d].Value = %s\nm[%s] = &%s[%d]\n", slotVar(k), i, e, key, slotVar(k), i)
-		default:
-			fmt.Fprintf(w, "m[%s] = %s\n", key, g.member(k, e))
+		if k == kDyn {
+			fmt.Fprintf(w, "m[%s] = %s\n", key, e)
+			return
 		}
+		i := slots[k]
+		slots[k]++
+		switch {
+		case strings.HasPrefix(e, numMarker):
+			n, _ := strconv.Atoi(strings.TrimPrefix(e, numMarker))
+			g.topNum.fills = append(g.topNum.fills, numFill{kind: k, slot: i, num: n})
+		case k == kNULL:
+			fmt.Fprintf(w, "sl.%s[%d].Value = true\n", memberNames[k], i)
+		default:
+			fmt.Fprintf(w, "sl.%s[%d].Value = %s\n", memberNames[k], i, e)
+		}
+		fmt.Fprintf(w, "m[%s] = &sl.%s[%d]\n", key, memberNames[k], i)
 	}
 }
 

@@ -130,6 +130,7 @@ type gen struct {
 	guarded   map[*types.Named]bool
 	errField  map[string]bool
 	curStruct types.Type
+	topNum    *numCtx // non-nil while a top-level attribute of Marshal is emitted
 }
 
 type helperReq struct {

@@ -26,28 +26,45 @@ const PatientFingerprint = "v1-e579bba716e84a633b26c2fd"
 // what attributevalue.UnmarshalMap accepts.
 type PatientCodec struct{}
 
+// dynasealPatientSlots holds the attribute values of one marshaled Patient, so that
+// they take one allocation instead of one each.
+type dynasealPatientSlots struct {
+	S [6]types.AttributeValueMemberS
+	N [1]types.AttributeValueMemberN
+}
+
 // Marshal encodes v as a DynamoDB item.
 func (PatientCodec) Marshal(v *Patient) (map[string]types.AttributeValue, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: nil *Patient", genrt.ErrEncode)
 	}
 	m := make(map[string]types.AttributeValue, 7)
-	slotS := new([6]types.AttributeValueMemberS)
-	slotN := new([1]types.AttributeValueMemberN)
-	slotS[0].Value = v.TenantID
-	m["tenant"] = &slotS[0]
-	slotS[1].Value = v.ID
-	m["id"] = &slotS[1]
-	slotS[2].Value = v.Name
-	m["name"] = &slotS[2]
-	slotS[3].Value = v.SSN
-	m["ssn"] = &slotS[3]
-	slotS[4].Value = v.Plan
-	m["plan"] = &slotS[4]
-	slotS[5].Value = v.Seen.Format(time.RFC3339Nano)
-	m["seen"] = &slotS[5]
-	slotN[0].Value = strconv.FormatInt(v.Version, 10)
-	m["v"] = &slotN[0]
+	sl := new(dynasealPatientSlots)
+	// Top-level numbers are formatted into one buffer and converted to
+	// one string, which the attributes share.
+	var nbArr [24]byte
+	nb := nbArr[:0]
+	var nbOff, nbEnd [1]int
+	sl.S[0].Value = v.TenantID
+	m["tenant"] = &sl.S[0]
+	sl.S[1].Value = v.ID
+	m["id"] = &sl.S[1]
+	sl.S[2].Value = v.Name
+	m["name"] = &sl.S[2]
+	sl.S[3].Value = v.SSN
+	m["ssn"] = &sl.S[3]
+	sl.S[4].Value = v.Plan
+	m["plan"] = &sl.S[4]
+	sl.S[5].Value = v.Seen.Format(time.RFC3339Nano)
+	m["seen"] = &sl.S[5]
+	nbOff[0] = len(nb)
+	nb = strconv.AppendInt(nb, v.Version, 10)
+	nbEnd[0] = len(nb)
+	m["v"] = &sl.N[0]
+	if len(nb) > 0 {
+		ns := string(nb)
+		sl.N[0].Value = ns[nbOff[0]:nbEnd[0]]
+	}
 	return m, nil
 }
 

@@ -25,44 +25,69 @@ const ReferenceFingerprint = "v1-fb07e837a7a9913eefd2f7dd"
 // what attributevalue.UnmarshalMap accepts.
 type ReferenceCodec struct{}
 
+// dynasealReferenceSlots holds the attribute values of one marshaled Reference, so that
+// they take one allocation instead of one each.
+type dynasealReferenceSlots struct {
+	S    [7]types.AttributeValueMemberS
+	N    [2]types.AttributeValueMemberN
+	NULL [2]types.AttributeValueMemberNULL
+	SS   [1]types.AttributeValueMemberSS
+}
+
 // Marshal encodes v as a DynamoDB item.
 func (ReferenceCodec) Marshal(v *Reference) (map[string]types.AttributeValue, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: nil *Reference", genrt.ErrEncode)
 	}
 	m := make(map[string]types.AttributeValue, 10)
-	slotS := new([7]types.AttributeValueMemberS)
-	slotN := new([2]types.AttributeValueMemberN)
-	slotS[0].Value = v.Tenant
-	m["tenant"] = &slotS[0]
-	slotS[1].Value = v.ID
-	m["id"] = &slotS[1]
-	slotS[2].Value = v.Name
-	m["name"] = &slotS[2]
-	slotS[3].Value = v.Email
-	m["email"] = &slotS[3]
-	slotS[4].Value = v.SSN
-	m["ssn"] = &slotS[4]
-	slotS[5].Value = v.Notes
-	m["notes"] = &slotS[5]
-	slotS[6].Value = v.Plan
-	m["plan"] = &slotS[6]
-	slotN[0].Value = strconv.FormatInt(v.Created, 10)
-	m["created"] = &slotN[0]
-	slotN[1].Value = strconv.FormatInt(int64(v.Score), 10)
-	m["score"] = &slotN[1]
+	sl := new(dynasealReferenceSlots)
+	// Top-level numbers are formatted into one buffer and converted to
+	// one string, which the attributes share.
+	var nbArr [48]byte
+	nb := nbArr[:0]
+	var nbOff, nbEnd [2]int
+	sl.S[0].Value = v.Tenant
+	m["tenant"] = &sl.S[0]
+	sl.S[1].Value = v.ID
+	m["id"] = &sl.S[1]
+	sl.S[2].Value = v.Name
+	m["name"] = &sl.S[2]
+	sl.S[3].Value = v.Email
+	m["email"] = &sl.S[3]
+	sl.S[4].Value = v.SSN
+	m["ssn"] = &sl.S[4]
+	sl.S[5].Value = v.Notes
+	m["notes"] = &sl.S[5]
+	sl.S[6].Value = v.Plan
+	m["plan"] = &sl.S[6]
+	nbOff[0] = len(nb)
+	nb = strconv.AppendInt(nb, v.Created, 10)
+	nbEnd[0] = len(nb)
+	m["created"] = &sl.N[0]
+	nbOff[1] = len(nb)
+	nb = strconv.AppendInt(nb, int64(v.Score), 10)
+	nbEnd[1] = len(nb)
+	m["score"] = &sl.N[1]
 	if v.Tags == nil {
-		m["tags"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[0].Value = true
+		m["tags"] = &sl.NULL[0]
 	} else {
 		if len(v.Tags) == 0 {
-			m["tags"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[1].Value = true
+			m["tags"] = &sl.NULL[1]
 		} else {
 			set2 := make([]string, 0, len(v.Tags))
 			for i1 := range v.Tags {
 				set2 = append(set2, v.Tags[i1])
 			}
-			m["tags"] = &types.AttributeValueMemberSS{Value: set2}
+			sl.SS[0].Value = set2
+			m["tags"] = &sl.SS[0]
 		}
+	}
+	if len(nb) > 0 {
+		ns := string(nb)
+		sl.N[0].Value = ns[nbOff[0]:nbEnd[0]]
+		sl.N[1].Value = ns[nbOff[1]:nbEnd[1]]
 	}
 	return m, nil
 }
@@ -349,129 +374,216 @@ const ScalarsFingerprint = "v1-f6d18d3e1c55d28065c2a794"
 // what attributevalue.UnmarshalMap accepts.
 type ScalarsCodec struct{}
 
+// dynasealScalarsSlots holds the attribute values of one marshaled Scalars, so that
+// they take one allocation instead of one each.
+type dynasealScalarsSlots struct {
+	S    [14]types.AttributeValueMemberS
+	N    [19]types.AttributeValueMemberN
+	B    [3]types.AttributeValueMemberB
+	BOOL [4]types.AttributeValueMemberBOOL
+	NULL [5]types.AttributeValueMemberNULL
+}
+
 // Marshal encodes v as a DynamoDB item.
 func (ScalarsCodec) Marshal(v *Scalars) (map[string]types.AttributeValue, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: nil *Scalars", genrt.ErrEncode)
 	}
 	m := make(map[string]types.AttributeValue, 40)
-	slotS := new([14]types.AttributeValueMemberS)
-	slotN := new([19]types.AttributeValueMemberN)
-	slotBOOL := new([4]types.AttributeValueMemberBOOL)
-	slotS[0].Value = v.Tenant
-	m["tenant"] = &slotS[0]
-	slotS[1].Value = v.S
-	m["S"] = &slotS[1]
-	slotN[0].Value = strconv.FormatInt(int64(v.I), 10)
-	m["I"] = &slotN[0]
-	slotN[1].Value = strconv.FormatInt(int64(v.I8), 10)
-	m["I8"] = &slotN[1]
-	slotN[2].Value = strconv.FormatInt(int64(v.I16), 10)
-	m["I16"] = &slotN[2]
-	slotN[3].Value = strconv.FormatInt(int64(v.I32), 10)
-	m["I32"] = &slotN[3]
-	slotN[4].Value = strconv.FormatInt(v.I64, 10)
-	m["I64"] = &slotN[4]
-	slotN[5].Value = strconv.FormatUint(uint64(v.U), 10)
-	m["U"] = &slotN[5]
-	slotN[6].Value = strconv.FormatUint(uint64(v.U8), 10)
-	m["U8"] = &slotN[6]
-	slotN[7].Value = strconv.FormatUint(uint64(v.U16), 10)
-	m["U16"] = &slotN[7]
-	slotN[8].Value = strconv.FormatUint(uint64(v.U32), 10)
-	m["U32"] = &slotN[8]
-	slotN[9].Value = strconv.FormatUint(v.U64, 10)
-	m["U64"] = &slotN[9]
-	slotN[10].Value = strconv.FormatFloat(float64(v.F32), 'f', -1, 32)
-	m["F32"] = &slotN[10]
-	slotN[11].Value = strconv.FormatFloat(v.F64, 'f', -1, 64)
-	m["F64"] = &slotN[11]
-	slotBOOL[0].Value = v.B
-	m["B"] = &slotBOOL[0]
+	sl := new(dynasealScalarsSlots)
+	// Top-level numbers are formatted into one buffer and converted to
+	// one string, which the attributes share.
+	var nbArr [504]byte
+	nb := nbArr[:0]
+	var nbOff, nbEnd [21]int
+	sl.S[0].Value = v.Tenant
+	m["tenant"] = &sl.S[0]
+	sl.S[1].Value = v.S
+	m["S"] = &sl.S[1]
+	nbOff[0] = len(nb)
+	nb = strconv.AppendInt(nb, int64(v.I), 10)
+	nbEnd[0] = len(nb)
+	m["I"] = &sl.N[0]
+	nbOff[1] = len(nb)
+	nb = strconv.AppendInt(nb, int64(v.I8), 10)
+	nbEnd[1] = len(nb)
+	m["I8"] = &sl.N[1]
+	nbOff[2] = len(nb)
+	nb = strconv.AppendInt(nb, int64(v.I16), 10)
+	nbEnd[2] = len(nb)
+	m["I16"] = &sl.N[2]
+	nbOff[3] = len(nb)
+	nb = strconv.AppendInt(nb, int64(v.I32), 10)
+	nbEnd[3] = len(nb)
+	m["I32"] = &sl.N[3]
+	nbOff[4] = len(nb)
+	nb = strconv.AppendInt(nb, v.I64, 10)
+	nbEnd[4] = len(nb)
+	m["I64"] = &sl.N[4]
+	nbOff[5] = len(nb)
+	nb = strconv.AppendUint(nb, uint64(v.U), 10)
+	nbEnd[5] = len(nb)
+	m["U"] = &sl.N[5]
+	nbOff[6] = len(nb)
+	nb = strconv.AppendUint(nb, uint64(v.U8), 10)
+	nbEnd[6] = len(nb)
+	m["U8"] = &sl.N[6]
+	nbOff[7] = len(nb)
+	nb = strconv.AppendUint(nb, uint64(v.U16), 10)
+	nbEnd[7] = len(nb)
+	m["U16"] = &sl.N[7]
+	nbOff[8] = len(nb)
+	nb = strconv.AppendUint(nb, uint64(v.U32), 10)
+	nbEnd[8] = len(nb)
+	m["U32"] = &sl.N[8]
+	nbOff[9] = len(nb)
+	nb = strconv.AppendUint(nb, v.U64, 10)
+	nbEnd[9] = len(nb)
+	m["U64"] = &sl.N[9]
+	nbOff[10] = len(nb)
+	nb = strconv.AppendFloat(nb, float64(v.F32), 'f', -1, 32)
+	nbEnd[10] = len(nb)
+	m["F32"] = &sl.N[10]
+	nbOff[11] = len(nb)
+	nb = strconv.AppendFloat(nb, v.F64, 'f', -1, 64)
+	nbEnd[11] = len(nb)
+	m["F64"] = &sl.N[11]
+	sl.BOOL[0].Value = v.B
+	m["B"] = &sl.BOOL[0]
 	if v.Bytes == nil {
-		m["Bytes"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[0].Value = true
+		m["Bytes"] = &sl.NULL[0]
 	} else {
-		m["Bytes"] = &types.AttributeValueMemberB{Value: append([]byte{}, v.Bytes...)}
+		sl.B[0].Value = append([]byte{}, v.Bytes...)
+		m["Bytes"] = &sl.B[0]
 	}
 	if !(v.OS == "") {
-		slotS[2].Value = v.OS
-		m["os"] = &slotS[2]
+		sl.S[2].Value = v.OS
+		m["os"] = &sl.S[2]
 	}
 	if !(v.OI == 0) {
-		slotN[12].Value = strconv.FormatInt(int64(v.OI), 10)
-		m["oi"] = &slotN[12]
+		nbOff[12] = len(nb)
+		nb = strconv.AppendInt(nb, int64(v.OI), 10)
+		nbEnd[12] = len(nb)
+		m["oi"] = &sl.N[12]
 	}
 	if !(v.OF == 0) {
-		slotN[13].Value = strconv.FormatFloat(v.OF, 'f', -1, 64)
-		m["of"] = &slotN[13]
+		nbOff[13] = len(nb)
+		nb = strconv.AppendFloat(nb, v.OF, 'f', -1, 64)
+		nbEnd[13] = len(nb)
+		m["of"] = &sl.N[13]
 	}
 	if !(!v.OB) {
-		slotBOOL[1].Value = v.OB
-		m["ob"] = &slotBOOL[1]
+		sl.BOOL[1].Value = v.OB
+		m["ob"] = &sl.BOOL[1]
 	}
 	if !(v.OBytes == nil) {
-		m["obytes"] = &types.AttributeValueMemberB{Value: append([]byte{}, v.OBytes...)}
+		sl.B[1].Value = append([]byte{}, v.OBytes...)
+		m["obytes"] = &sl.B[1]
 	}
 	if v.NS == "" {
-		m["ns"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[1].Value = true
+		m["ns"] = &sl.NULL[1]
 	} else {
-		slotS[3].Value = v.NS
-		m["ns"] = &slotS[3]
+		sl.S[3].Value = v.NS
+		m["ns"] = &sl.S[3]
 	}
 	if v.NI == 0 {
-		m["ni"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[2].Value = true
+		m["ni"] = &sl.NULL[2]
 	} else {
-		slotN[14].Value = strconv.FormatUint(uint64(v.NI), 10)
-		m["ni"] = &slotN[14]
+		nbOff[14] = len(nb)
+		nb = strconv.AppendUint(nb, uint64(v.NI), 10)
+		nbEnd[14] = len(nb)
+		m["ni"] = &sl.N[14]
 	}
 	if !v.NB {
-		m["nb"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[3].Value = true
+		m["nb"] = &sl.NULL[3]
 	} else {
-		slotBOOL[2].Value = v.NB
-		m["nb"] = &slotBOOL[2]
+		sl.BOOL[2].Value = v.NB
+		m["nb"] = &sl.BOOL[2]
 	}
 	if v.ONS == "" {
 		return nil, genrt.OmitNullEmptyError("Scalars.ons")
 	}
 	if !(v.ONS == "") {
-		slotS[4].Value = v.ONS
-		m["ons"] = &slotS[4]
+		sl.S[4].Value = v.ONS
+		m["ons"] = &sl.S[4]
 	}
-	slotS[5].Value = strconv.FormatInt(int64(v.SI), 10)
-	m["si"] = &slotS[5]
-	slotS[6].Value = strconv.FormatFloat(v.SF, 'f', -1, 64)
-	m["sf"] = &slotS[6]
-	slotS[7].Value = strconv.FormatFloat(float64(v.SF32), 'f', -1, 32)
-	m["sf32"] = &slotS[7]
+	nbOff[15] = len(nb)
+	nb = strconv.AppendInt(nb, int64(v.SI), 10)
+	nbEnd[15] = len(nb)
+	m["si"] = &sl.S[5]
+	nbOff[16] = len(nb)
+	nb = strconv.AppendFloat(nb, v.SF, 'f', -1, 64)
+	nbEnd[16] = len(nb)
+	m["sf"] = &sl.S[6]
+	nbOff[17] = len(nb)
+	nb = strconv.AppendFloat(nb, float64(v.SF32), 'f', -1, 32)
+	nbEnd[17] = len(nb)
+	m["sf32"] = &sl.S[7]
 	if !(v.SU == 0) {
-		slotS[8].Value = strconv.FormatUint(uint64(v.SU), 10)
-		m["su"] = &slotS[8]
+		nbOff[18] = len(nb)
+		nb = strconv.AppendUint(nb, uint64(v.SU), 10)
+		nbEnd[18] = len(nb)
+		m["su"] = &sl.S[8]
 	}
-	slotS[9].Value = v.SS
-	m["sstr"] = &slotS[9]
-	slotS[10].Value = string(v.MyS)
-	m["MyS"] = &slotS[10]
-	slotN[15].Value = strconv.FormatInt(int64(v.MyI), 10)
-	m["MyI"] = &slotN[15]
-	slotN[16].Value = strconv.FormatFloat(float64(v.MyF), 'f', -1, 32)
-	m["MyF"] = &slotN[16]
-	slotBOOL[3].Value = bool(v.MyB)
-	m["MyB"] = &slotBOOL[3]
+	sl.S[9].Value = v.SS
+	m["sstr"] = &sl.S[9]
+	sl.S[10].Value = string(v.MyS)
+	m["MyS"] = &sl.S[10]
+	nbOff[19] = len(nb)
+	nb = strconv.AppendInt(nb, int64(v.MyI), 10)
+	nbEnd[19] = len(nb)
+	m["MyI"] = &sl.N[15]
+	nbOff[20] = len(nb)
+	nb = strconv.AppendFloat(nb, float64(v.MyF), 'f', -1, 32)
+	nbEnd[20] = len(nb)
+	m["MyF"] = &sl.N[16]
+	sl.BOOL[3].Value = bool(v.MyB)
+	m["MyB"] = &sl.BOOL[3]
 	if v.MyBy == nil {
-		m["MyBy"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[4].Value = true
+		m["MyBy"] = &sl.NULL[4]
 	} else {
-		m["MyBy"] = &types.AttributeValueMemberB{Value: append([]byte{}, v.MyBy...)}
+		sl.B[2].Value = append([]byte{}, v.MyBy...)
+		m["MyBy"] = &sl.B[2]
 	}
-	slotN[17].Value = string(v.Num)
-	m["Num"] = &slotN[17]
-	slotS[11].Value = string(v.JNum)
-	m["jnum"] = &slotS[11]
-	slotS[12].Value = v.T.Format(time.RFC3339Nano)
-	m["T"] = &slotS[12]
-	slotN[18].Value = strconv.FormatInt(v.TU.Unix(), 10)
-	m["tu"] = &slotN[18]
-	slotS[13].Value = v.TO.Format(time.RFC3339Nano)
-	m["to"] = &slotS[13]
+	sl.N[17].Value = string(v.Num)
+	m["Num"] = &sl.N[17]
+	sl.S[11].Value = string(v.JNum)
+	m["jnum"] = &sl.S[11]
+	sl.S[12].Value = v.T.Format(time.RFC3339Nano)
+	m["T"] = &sl.S[12]
+	sl.N[18].Value = strconv.FormatInt(v.TU.Unix(), 10)
+	m["tu"] = &sl.N[18]
+	sl.S[13].Value = v.TO.Format(time.RFC3339Nano)
+	m["to"] = &sl.S[13]
+	if len(nb) > 0 {
+		ns := string(nb)
+		sl.N[0].Value = ns[nbOff[0]:nbEnd[0]]
+		sl.N[1].Value = ns[nbOff[1]:nbEnd[1]]
+		sl.N[2].Value = ns[nbOff[2]:nbEnd[2]]
+		sl.N[3].Value = ns[nbOff[3]:nbEnd[3]]
+		sl.N[4].Value = ns[nbOff[4]:nbEnd[4]]
+		sl.N[5].Value = ns[nbOff[5]:nbEnd[5]]
+		sl.N[6].Value = ns[nbOff[6]:nbEnd[6]]
+		sl.N[7].Value = ns[nbOff[7]:nbEnd[7]]
+		sl.N[8].Value = ns[nbOff[8]:nbEnd[8]]
+		sl.N[9].Value = ns[nbOff[9]:nbEnd[9]]
+		sl.N[10].Value = ns[nbOff[10]:nbEnd[10]]
+		sl.N[11].Value = ns[nbOff[11]:nbEnd[11]]
+		sl.N[12].Value = ns[nbOff[12]:nbEnd[12]]
+		sl.N[13].Value = ns[nbOff[13]:nbEnd[13]]
+		sl.N[14].Value = ns[nbOff[14]:nbEnd[14]]
+		sl.S[5].Value = ns[nbOff[15]:nbEnd[15]]
+		sl.S[6].Value = ns[nbOff[16]:nbEnd[16]]
+		sl.S[7].Value = ns[nbOff[17]:nbEnd[17]]
+		sl.S[8].Value = ns[nbOff[18]:nbEnd[18]]
+		sl.N[15].Value = ns[nbOff[19]:nbEnd[19]]
+		sl.N[16].Value = ns[nbOff[20]:nbEnd[20]]
+	}
 	return m, nil
 }
 
@@ -1487,82 +1599,116 @@ const PointersFingerprint = "v1-4f93246dde6dbc0e79fa3258"
 // what attributevalue.UnmarshalMap accepts.
 type PointersCodec struct{}
 
+// dynasealPointersSlots holds the attribute values of one marshaled Pointers, so that
+// they take one allocation instead of one each.
+type dynasealPointersSlots struct {
+	S    [7]types.AttributeValueMemberS
+	N    [3]types.AttributeValueMemberN
+	B    [1]types.AttributeValueMemberB
+	BOOL [1]types.AttributeValueMemberBOOL
+	NULL [15]types.AttributeValueMemberNULL
+	L    [1]types.AttributeValueMemberL
+	M    [4]types.AttributeValueMemberM
+	SS   [1]types.AttributeValueMemberSS
+}
+
 // Marshal encodes v as a DynamoDB item.
 func (PointersCodec) Marshal(v *Pointers) (map[string]types.AttributeValue, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: nil *Pointers", genrt.ErrEncode)
 	}
 	m := make(map[string]types.AttributeValue, 18)
-	slotS := new([7]types.AttributeValueMemberS)
-	slotN := new([3]types.AttributeValueMemberN)
-	slotBOOL := new([1]types.AttributeValueMemberBOOL)
-	slotS[0].Value = v.Tenant
-	m["tenant"] = &slotS[0]
+	sl := new(dynasealPointersSlots)
+	// Top-level numbers are formatted into one buffer and converted to
+	// one string, which the attributes share.
+	var nbArr [72]byte
+	nb := nbArr[:0]
+	var nbOff, nbEnd [3]int
+	sl.S[0].Value = v.Tenant
+	m["tenant"] = &sl.S[0]
 	if v.PS == nil {
-		m["PS"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[0].Value = true
+		m["PS"] = &sl.NULL[0]
 	} else {
-		slotS[1].Value = (*v.PS)
-		m["PS"] = &slotS[1]
+		sl.S[1].Value = (*v.PS)
+		m["PS"] = &sl.S[1]
 	}
 	if v.PI == nil {
-		m["PI"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[1].Value = true
+		m["PI"] = &sl.NULL[1]
 	} else {
-		slotN[0].Value = strconv.FormatInt(int64((*v.PI)), 10)
-		m["PI"] = &slotN[0]
+		nbOff[0] = len(nb)
+		nb = strconv.AppendInt(nb, int64((*v.PI)), 10)
+		nbEnd[0] = len(nb)
+		m["PI"] = &sl.N[0]
 	}
 	if v.PF == nil {
-		m["PF"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[2].Value = true
+		m["PF"] = &sl.NULL[2]
 	} else {
-		slotN[1].Value = strconv.FormatFloat(float64((*v.PF)), 'f', -1, 32)
-		m["PF"] = &slotN[1]
+		nbOff[1] = len(nb)
+		nb = strconv.AppendFloat(nb, float64((*v.PF)), 'f', -1, 32)
+		nbEnd[1] = len(nb)
+		m["PF"] = &sl.N[1]
 	}
 	if v.PB == nil {
-		m["PB"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[3].Value = true
+		m["PB"] = &sl.NULL[3]
 	} else {
-		slotBOOL[0].Value = (*v.PB)
-		m["PB"] = &slotBOOL[0]
+		sl.BOOL[0].Value = (*v.PB)
+		m["PB"] = &sl.BOOL[0]
 	}
 	if v.PBytes == nil {
-		m["PBytes"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[4].Value = true
+		m["PBytes"] = &sl.NULL[4]
 	} else {
-		m["PBytes"] = &types.AttributeValueMemberB{Value: append([]byte{}, (*v.PBytes)...)}
+		sl.B[0].Value = append([]byte{}, (*v.PBytes)...)
+		m["PBytes"] = &sl.B[0]
 	}
 	if v.PT == nil {
-		m["PT"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[5].Value = true
+		m["PT"] = &sl.NULL[5]
 	} else {
-		slotS[2].Value = (*v.PT).Format(time.RFC3339Nano)
-		m["PT"] = &slotS[2]
+		sl.S[2].Value = (*v.PT).Format(time.RFC3339Nano)
+		m["PT"] = &sl.S[2]
 	}
 	if v.PTU == nil {
-		m["ptu"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[6].Value = true
+		m["ptu"] = &sl.NULL[6]
 	} else {
-		slotN[2].Value = strconv.FormatInt((*v.PTU).Unix(), 10)
-		m["ptu"] = &slotN[2]
+		sl.N[2].Value = strconv.FormatInt((*v.PTU).Unix(), 10)
+		m["ptu"] = &sl.N[2]
 	}
 	if v.PSl == nil {
-		m["PSl"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[7].Value = true
+		m["PSl"] = &sl.NULL[7]
 	} else {
 		l129 := make([]types.AttributeValue, 0, len((*v.PSl)))
 		for i128 := range *v.PSl {
 			l129 = append(l129, &types.AttributeValueMemberS{Value: (*v.PSl)[i128]})
 		}
-		m["PSl"] = &types.AttributeValueMemberL{Value: l129}
+		sl.L[0].Value = l129
+		m["PSl"] = &sl.L[0]
 	}
 	if v.PSet == nil {
-		m["pset"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[8].Value = true
+		m["pset"] = &sl.NULL[8]
 	} else {
 		if len((*v.PSet)) == 0 {
-			m["pset"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[9].Value = true
+			m["pset"] = &sl.NULL[9]
 		} else {
 			set131 := make([]string, 0, len((*v.PSet)))
 			for i130 := range *v.PSet {
 				set131 = append(set131, (*v.PSet)[i130])
 			}
-			m["pset"] = &types.AttributeValueMemberSS{Value: set131}
+			sl.SS[0].Value = set131
+			m["pset"] = &sl.SS[0]
 		}
 	}
 	if v.PM == nil {
-		m["PM"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[10].Value = true
+		m["PM"] = &sl.NULL[10]
 	} else {
 		m132 := make(map[string]types.AttributeValue, len((*v.PM)))
 		for k133, e134 := range *v.PM {
@@ -1572,50 +1718,66 @@ func (PointersCodec) Marshal(v *Pointers) (map[string]types.AttributeValue, erro
 			}
 			m132[ks135] = &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(e134), 10)}
 		}
-		m["PM"] = &types.AttributeValueMemberM{Value: m132}
+		sl.M[0].Value = m132
+		m["PM"] = &sl.M[0]
 	}
 	if v.PN == nil {
-		m["PN"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[11].Value = true
+		m["PN"] = &sl.NULL[11]
 	} else {
 		m136, err := dynasealPointersEncNestedA(&(*v.PN))
 		if err != nil {
 			return nil, err
 		}
-		m["PN"] = &types.AttributeValueMemberM{Value: m136}
+		sl.M[1].Value = m136
+		m["PN"] = &sl.M[1]
 	}
 	m137, err := dynasealPointersEncNestedA(&v.N)
 	if err != nil {
 		return nil, err
 	}
-	m["N"] = &types.AttributeValueMemberM{Value: m137}
+	sl.M[2].Value = m137
+	m["N"] = &sl.M[2]
 	if !(v.OPS == nil) {
-		slotS[3].Value = (*v.OPS)
-		m["ops"] = &slotS[3]
+		sl.S[3].Value = (*v.OPS)
+		m["ops"] = &sl.S[3]
 	}
 	if !(v.OPN == nil) {
 		m138, err := dynasealPointersEncNestedA(&(*v.OPN))
 		if err != nil {
 			return nil, err
 		}
-		m["opn"] = &types.AttributeValueMemberM{Value: m138}
+		sl.M[3].Value = m138
+		m["opn"] = &sl.M[3]
 	}
 	if v.NPS == nil {
-		m["nps"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[12].Value = true
+		m["nps"] = &sl.NULL[12]
 	} else {
-		slotS[4].Value = (*v.NPS)
-		m["nps"] = &slotS[4]
+		sl.S[4].Value = (*v.NPS)
+		m["nps"] = &sl.S[4]
 	}
 	if v.SPI == nil {
-		m["spi"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[13].Value = true
+		m["spi"] = &sl.NULL[13]
 	} else {
-		slotS[5].Value = strconv.FormatInt(int64((*v.SPI)), 10)
-		m["spi"] = &slotS[5]
+		nbOff[2] = len(nb)
+		nb = strconv.AppendInt(nb, int64((*v.SPI)), 10)
+		nbEnd[2] = len(nb)
+		m["spi"] = &sl.S[5]
 	}
 	if v.PMyS == nil {
-		m["PMyS"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[14].Value = true
+		m["PMyS"] = &sl.NULL[14]
 	} else {
-		slotS[6].Value = string((*v.PMyS))
-		m["PMyS"] = &slotS[6]
+		sl.S[6].Value = string((*v.PMyS))
+		m["PMyS"] = &sl.S[6]
+	}
+	if len(nb) > 0 {
+		ns := string(nb)
+		sl.N[0].Value = ns[nbOff[0]:nbEnd[0]]
+		sl.N[1].Value = ns[nbOff[1]:nbEnd[1]]
+		sl.S[5].Value = ns[nbOff[2]:nbEnd[2]]
 	}
 	return m, nil
 }
@@ -2534,33 +2696,50 @@ const CollectionsFingerprint = "v1-7d51f2bbe045db28a20ddf2b"
 // what attributevalue.UnmarshalMap accepts.
 type CollectionsCodec struct{}
 
+// dynasealCollectionsSlots holds the attribute values of one marshaled Collections, so that
+// they take one allocation instead of one each.
+type dynasealCollectionsSlots struct {
+	S    [1]types.AttributeValueMemberS
+	B    [1]types.AttributeValueMemberB
+	NULL [49]types.AttributeValueMemberNULL
+	L    [13]types.AttributeValueMemberL
+	M    [14]types.AttributeValueMemberM
+	SS   [5]types.AttributeValueMemberSS
+	NS   [4]types.AttributeValueMemberNS
+	BS   [3]types.AttributeValueMemberBS
+}
+
 // Marshal encodes v as a DynamoDB item.
 func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: nil *Collections", genrt.ErrEncode)
 	}
 	m := make(map[string]types.AttributeValue, 41)
-	slotS := new([1]types.AttributeValueMemberS)
-	slotS[0].Value = v.Tenant
-	m["tenant"] = &slotS[0]
+	sl := new(dynasealCollectionsSlots)
+	sl.S[0].Value = v.Tenant
+	m["tenant"] = &sl.S[0]
 	if v.L == nil {
-		m["L"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[0].Value = true
+		m["L"] = &sl.NULL[0]
 	} else {
 		l233 := make([]types.AttributeValue, 0, len(v.L))
 		for i232 := range v.L {
 			l233 = append(l233, &types.AttributeValueMemberS{Value: v.L[i232]})
 		}
-		m["L"] = &types.AttributeValueMemberL{Value: l233}
+		sl.L[0].Value = l233
+		m["L"] = &sl.L[0]
 	}
 	if !(v.LO == nil) {
 		l235 := make([]types.AttributeValue, 0, len(v.LO))
 		for i234 := range v.LO {
 			l235 = append(l235, &types.AttributeValueMemberS{Value: v.LO[i234]})
 		}
-		m["lo"] = &types.AttributeValueMemberL{Value: l235}
+		sl.L[1].Value = l235
+		m["lo"] = &sl.L[1]
 	}
 	if v.LOE == nil {
-		m["loe"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[1].Value = true
+		m["loe"] = &sl.NULL[1]
 	} else {
 		l237 := make([]types.AttributeValue, 0, len(v.LOE))
 		for i236 := range v.LOE {
@@ -2568,10 +2747,12 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 				l237 = append(l237, &types.AttributeValueMemberS{Value: v.LOE[i236]})
 			}
 		}
-		m["loe"] = &types.AttributeValueMemberL{Value: l237}
+		sl.L[2].Value = l237
+		m["loe"] = &sl.L[2]
 	}
 	if v.LNE == nil {
-		m["lne"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[2].Value = true
+		m["lne"] = &sl.NULL[2]
 	} else {
 		l239 := make([]types.AttributeValue, 0, len(v.LNE))
 		for i238 := range v.LNE {
@@ -2581,37 +2762,45 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 				l239 = append(l239, &types.AttributeValueMemberS{Value: v.LNE[i238]})
 			}
 		}
-		m["lne"] = &types.AttributeValueMemberL{Value: l239}
+		sl.L[3].Value = l239
+		m["lne"] = &sl.L[3]
 	}
 	if v.LI == nil {
-		m["LI"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[3].Value = true
+		m["LI"] = &sl.NULL[3]
 	} else {
 		l241 := make([]types.AttributeValue, 0, len(v.LI))
 		for i240 := range v.LI {
 			l241 = append(l241, &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(v.LI[i240]), 10)})
 		}
-		m["LI"] = &types.AttributeValueMemberL{Value: l241}
+		sl.L[4].Value = l241
+		m["LI"] = &sl.L[4]
 	}
 	if v.LF == nil {
-		m["LF"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[4].Value = true
+		m["LF"] = &sl.NULL[4]
 	} else {
 		l243 := make([]types.AttributeValue, 0, len(v.LF))
 		for i242 := range v.LF {
 			l243 = append(l243, &types.AttributeValueMemberN{Value: strconv.FormatFloat(v.LF[i242], 'f', -1, 64)})
 		}
-		m["LF"] = &types.AttributeValueMemberL{Value: l243}
+		sl.L[5].Value = l243
+		m["LF"] = &sl.L[5]
 	}
 	if v.LB == nil {
-		m["LB"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[5].Value = true
+		m["LB"] = &sl.NULL[5]
 	} else {
 		l245 := make([]types.AttributeValue, 0, len(v.LB))
 		for i244 := range v.LB {
 			l245 = append(l245, &types.AttributeValueMemberBOOL{Value: v.LB[i244]})
 		}
-		m["LB"] = &types.AttributeValueMemberL{Value: l245}
+		sl.L[6].Value = l245
+		m["LB"] = &sl.L[6]
 	}
 	if v.LP == nil {
-		m["LP"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[6].Value = true
+		m["LP"] = &sl.NULL[6]
 	} else {
 		l247 := make([]types.AttributeValue, 0, len(v.LP))
 		for i246 := range v.LP {
@@ -2621,10 +2810,12 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 				l247 = append(l247, &types.AttributeValueMemberS{Value: (*v.LP[i246])})
 			}
 		}
-		m["LP"] = &types.AttributeValueMemberL{Value: l247}
+		sl.L[7].Value = l247
+		m["LP"] = &sl.L[7]
 	}
 	if v.LPO == nil {
-		m["lpo"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[7].Value = true
+		m["lpo"] = &sl.NULL[7]
 	} else {
 		l249 := make([]types.AttributeValue, 0, len(v.LPO))
 		for i248 := range v.LPO {
@@ -2632,10 +2823,12 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 				l249 = append(l249, &types.AttributeValueMemberS{Value: (*v.LPO[i248])})
 			}
 		}
-		m["lpo"] = &types.AttributeValueMemberL{Value: l249}
+		sl.L[8].Value = l249
+		m["lpo"] = &sl.L[8]
 	}
 	if v.LL == nil {
-		m["LL"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[8].Value = true
+		m["LL"] = &sl.NULL[8]
 	} else {
 		l251 := make([]types.AttributeValue, 0, len(v.LL))
 		for i250 := range v.LL {
@@ -2649,13 +2842,16 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 				l251 = append(l251, &types.AttributeValueMemberL{Value: l253})
 			}
 		}
-		m["LL"] = &types.AttributeValueMemberL{Value: l251}
+		sl.L[9].Value = l251
+		m["LL"] = &sl.L[9]
 	}
 	if v.LBy == nil {
-		m["LBy"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[9].Value = true
+		m["LBy"] = &sl.NULL[9]
 	} else {
 		if len(v.LBy) == 0 {
-			m["LBy"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[10].Value = true
+			m["LBy"] = &sl.NULL[10]
 		} else {
 			set255 := make([][]byte, 0, len(v.LBy))
 			for i254 := range v.LBy {
@@ -2665,11 +2861,13 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 					set255 = append(set255, append([]byte{}, v.LBy[i254]...))
 				}
 			}
-			m["LBy"] = &types.AttributeValueMemberBS{Value: set255}
+			sl.BS[0].Value = set255
+			m["LBy"] = &sl.BS[0]
 		}
 	}
 	if v.LMyBy == nil {
-		m["LMyBy"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[11].Value = true
+		m["LMyBy"] = &sl.NULL[11]
 	} else {
 		l257 := make([]types.AttributeValue, 0, len(v.LMyBy))
 		for i256 := range v.LMyBy {
@@ -2679,37 +2877,45 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 				l257 = append(l257, &types.AttributeValueMemberB{Value: append([]byte{}, v.LMyBy[i256]...)})
 			}
 		}
-		m["LMyBy"] = &types.AttributeValueMemberL{Value: l257}
+		sl.L[10].Value = l257
+		m["LMyBy"] = &sl.L[10]
 	}
 	if v.SS == nil {
-		m["ss"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[12].Value = true
+		m["ss"] = &sl.NULL[12]
 	} else {
 		if len(v.SS) == 0 {
-			m["ss"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[13].Value = true
+			m["ss"] = &sl.NULL[13]
 		} else {
 			set259 := make([]string, 0, len(v.SS))
 			for i258 := range v.SS {
 				set259 = append(set259, v.SS[i258])
 			}
-			m["ss"] = &types.AttributeValueMemberSS{Value: set259}
+			sl.SS[0].Value = set259
+			m["ss"] = &sl.SS[0]
 		}
 	}
 	if !(v.SSO == nil) {
 		if len(v.SSO) == 0 {
-			m["sso"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[14].Value = true
+			m["sso"] = &sl.NULL[14]
 		} else {
 			set261 := make([]string, 0, len(v.SSO))
 			for i260 := range v.SSO {
 				set261 = append(set261, v.SSO[i260])
 			}
-			m["sso"] = &types.AttributeValueMemberSS{Value: set261}
+			sl.SS[1].Value = set261
+			m["sso"] = &sl.SS[1]
 		}
 	}
 	if v.SSP == nil {
-		m["ssp"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[15].Value = true
+		m["ssp"] = &sl.NULL[15]
 	} else {
 		if len(v.SSP) == 0 {
-			m["ssp"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[16].Value = true
+			m["ssp"] = &sl.NULL[16]
 		} else {
 			set263 := make([]string, 0, len(v.SSP))
 			for i262 := range v.SSP {
@@ -2717,92 +2923,113 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 					set263 = append(set263, (*v.SSP[i262]))
 				}
 			}
-			m["ssp"] = &types.AttributeValueMemberSS{Value: set263}
+			sl.SS[2].Value = set263
+			m["ssp"] = &sl.SS[2]
 		}
 	}
 	if v.SSM == nil {
-		m["ssm"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[17].Value = true
+		m["ssm"] = &sl.NULL[17]
 	} else {
 		if len(v.SSM) == 0 {
-			m["ssm"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[18].Value = true
+			m["ssm"] = &sl.NULL[18]
 		} else {
 			set265 := make([]string, 0, len(v.SSM))
 			for i264 := range v.SSM {
 				set265 = append(set265, string(v.SSM[i264]))
 			}
-			m["ssm"] = &types.AttributeValueMemberSS{Value: set265}
+			sl.SS[3].Value = set265
+			m["ssm"] = &sl.SS[3]
 		}
 	}
 	if v.SST == nil {
-		m["sst"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[19].Value = true
+		m["sst"] = &sl.NULL[19]
 	} else {
 		if len(v.SST) == 0 {
-			m["sst"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[20].Value = true
+			m["sst"] = &sl.NULL[20]
 		} else {
 			set267 := make([]string, 0, len(v.SST))
 			for i266 := range v.SST {
 				set267 = append(set267, v.SST[i266].Format(time.RFC3339Nano))
 			}
-			m["sst"] = &types.AttributeValueMemberSS{Value: set267}
+			sl.SS[4].Value = set267
+			m["sst"] = &sl.SS[4]
 		}
 	}
 	if v.NS == nil {
-		m["ns"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[21].Value = true
+		m["ns"] = &sl.NULL[21]
 	} else {
 		if len(v.NS) == 0 {
-			m["ns"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[22].Value = true
+			m["ns"] = &sl.NULL[22]
 		} else {
 			set269 := make([]string, 0, len(v.NS))
 			for i268 := range v.NS {
 				set269 = append(set269, strconv.FormatInt(int64(v.NS[i268]), 10))
 			}
-			m["ns"] = &types.AttributeValueMemberNS{Value: set269}
+			sl.NS[0].Value = set269
+			m["ns"] = &sl.NS[0]
 		}
 	}
 	if v.NSF == nil {
-		m["nsf"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[23].Value = true
+		m["nsf"] = &sl.NULL[23]
 	} else {
 		if len(v.NSF) == 0 {
-			m["nsf"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[24].Value = true
+			m["nsf"] = &sl.NULL[24]
 		} else {
 			set271 := make([]string, 0, len(v.NSF))
 			for i270 := range v.NSF {
 				set271 = append(set271, strconv.FormatFloat(v.NSF[i270], 'f', -1, 64))
 			}
-			m["nsf"] = &types.AttributeValueMemberNS{Value: set271}
+			sl.NS[1].Value = set271
+			m["nsf"] = &sl.NS[1]
 		}
 	}
 	if v.NSU == nil {
-		m["nsu"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[25].Value = true
+		m["nsu"] = &sl.NULL[25]
 	} else {
 		if len(v.NSU) == 0 {
-			m["nsu"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[26].Value = true
+			m["nsu"] = &sl.NULL[26]
 		} else {
 			set273 := make([]string, 0, len(v.NSU))
 			for i272 := range v.NSU {
 				set273 = append(set273, strconv.FormatUint(uint64(v.NSU[i272]), 10))
 			}
-			m["nsu"] = &types.AttributeValueMemberNS{Value: set273}
+			sl.NS[2].Value = set273
+			m["nsu"] = &sl.NS[2]
 		}
 	}
 	if v.NSN == nil {
-		m["nsn"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[27].Value = true
+		m["nsn"] = &sl.NULL[27]
 	} else {
 		if len(v.NSN) == 0 {
-			m["nsn"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[28].Value = true
+			m["nsn"] = &sl.NULL[28]
 		} else {
 			set275 := make([]string, 0, len(v.NSN))
 			for i274 := range v.NSN {
 				set275 = append(set275, string(v.NSN[i274]))
 			}
-			m["nsn"] = &types.AttributeValueMemberNS{Value: set275}
+			sl.NS[3].Value = set275
+			m["nsn"] = &sl.NS[3]
 		}
 	}
 	if v.BS == nil {
-		m["bs"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[29].Value = true
+		m["bs"] = &sl.NULL[29]
 	} else {
 		if len(v.BS) == 0 {
-			m["bs"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[30].Value = true
+			m["bs"] = &sl.NULL[30]
 		} else {
 			set277 := make([][]byte, 0, len(v.BS))
 			for i276 := range v.BS {
@@ -2812,14 +3039,17 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 					set277 = append(set277, append([]byte{}, v.BS[i276]...))
 				}
 			}
-			m["bs"] = &types.AttributeValueMemberBS{Value: set277}
+			sl.BS[1].Value = set277
+			m["bs"] = &sl.BS[1]
 		}
 	}
 	if v.BSM == nil {
-		m["bsm"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[31].Value = true
+		m["bsm"] = &sl.NULL[31]
 	} else {
 		if len(v.BSM) == 0 {
-			m["bsm"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[32].Value = true
+			m["bsm"] = &sl.NULL[32]
 		} else {
 			set279 := make([][]byte, 0, len(v.BSM))
 			for i278 := range v.BSM {
@@ -2829,11 +3059,13 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 					set279 = append(set279, append([]byte{}, v.BSM[i278]...))
 				}
 			}
-			m["bsm"] = &types.AttributeValueMemberBS{Value: set279}
+			sl.BS[2].Value = set279
+			m["bsm"] = &sl.BS[2]
 		}
 	}
 	if v.M == nil {
-		m["M"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[33].Value = true
+		m["M"] = &sl.NULL[33]
 	} else {
 		m280 := make(map[string]types.AttributeValue, len(v.M))
 		for k281, e282 := range v.M {
@@ -2843,7 +3075,8 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 			}
 			m280[ks283] = &types.AttributeValueMemberS{Value: e282}
 		}
-		m["M"] = &types.AttributeValueMemberM{Value: m280}
+		sl.M[0].Value = m280
+		m["M"] = &sl.M[0]
 	}
 	if !(v.MO == nil) {
 		m284 := make(map[string]types.AttributeValue, len(v.MO))
@@ -2854,10 +3087,12 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 			}
 			m284[ks287] = &types.AttributeValueMemberS{Value: e286}
 		}
-		m["mo"] = &types.AttributeValueMemberM{Value: m284}
+		sl.M[1].Value = m284
+		m["mo"] = &sl.M[1]
 	}
 	if v.MOE == nil {
-		m["moe"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[34].Value = true
+		m["moe"] = &sl.NULL[34]
 	} else {
 		m288 := make(map[string]types.AttributeValue, len(v.MOE))
 		for k289, e290 := range v.MOE {
@@ -2869,10 +3104,12 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 				m288[ks291] = &types.AttributeValueMemberS{Value: e290}
 			}
 		}
-		m["moe"] = &types.AttributeValueMemberM{Value: m288}
+		sl.M[2].Value = m288
+		m["moe"] = &sl.M[2]
 	}
 	if v.MNE == nil {
-		m["mne"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[35].Value = true
+		m["mne"] = &sl.NULL[35]
 	} else {
 		m292 := make(map[string]types.AttributeValue, len(v.MNE))
 		for k293, e294 := range v.MNE {
@@ -2886,60 +3123,72 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 				m292[ks295] = &types.AttributeValueMemberS{Value: (*e294)}
 			}
 		}
-		m["mne"] = &types.AttributeValueMemberM{Value: m292}
+		sl.M[3].Value = m292
+		m["mne"] = &sl.M[3]
 	}
 	if v.MI == nil {
-		m["MI"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[36].Value = true
+		m["MI"] = &sl.NULL[36]
 	} else {
 		m296 := make(map[string]types.AttributeValue, len(v.MI))
 		for k297, e298 := range v.MI {
 			ks299 := fmt.Sprint(k297)
 			m296[ks299] = &types.AttributeValueMemberS{Value: e298}
 		}
-		m["MI"] = &types.AttributeValueMemberM{Value: m296}
+		sl.M[4].Value = m296
+		m["MI"] = &sl.M[4]
 	}
 	if v.MI8 == nil {
-		m["MI8"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[37].Value = true
+		m["MI8"] = &sl.NULL[37]
 	} else {
 		m300 := make(map[string]types.AttributeValue, len(v.MI8))
 		for k301, e302 := range v.MI8 {
 			ks303 := fmt.Sprint(k301)
 			m300[ks303] = &types.AttributeValueMemberBOOL{Value: e302}
 		}
-		m["MI8"] = &types.AttributeValueMemberM{Value: m300}
+		sl.M[5].Value = m300
+		m["MI8"] = &sl.M[5]
 	}
 	if v.MU == nil {
-		m["MU"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[38].Value = true
+		m["MU"] = &sl.NULL[38]
 	} else {
 		m304 := make(map[string]types.AttributeValue, len(v.MU))
 		for k305, e306 := range v.MU {
 			ks307 := fmt.Sprint(k305)
 			m304[ks307] = &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(e306), 10)}
 		}
-		m["MU"] = &types.AttributeValueMemberM{Value: m304}
+		sl.M[6].Value = m304
+		m["MU"] = &sl.M[6]
 	}
 	if v.MB == nil {
-		m["MB"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[39].Value = true
+		m["MB"] = &sl.NULL[39]
 	} else {
 		m308 := make(map[string]types.AttributeValue, len(v.MB))
 		for k309, e310 := range v.MB {
 			ks311 := fmt.Sprint(k309)
 			m308[ks311] = &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(e310), 10)}
 		}
-		m["MB"] = &types.AttributeValueMemberM{Value: m308}
+		sl.M[7].Value = m308
+		m["MB"] = &sl.M[7]
 	}
 	if v.MF == nil {
-		m["MF"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[40].Value = true
+		m["MF"] = &sl.NULL[40]
 	} else {
 		m312 := make(map[string]types.AttributeValue, len(v.MF))
 		for k313, e314 := range v.MF {
 			ks315 := fmt.Sprint(k313)
 			m312[ks315] = &types.AttributeValueMemberS{Value: e314}
 		}
-		m["MF"] = &types.AttributeValueMemberM{Value: m312}
+		sl.M[8].Value = m312
+		m["MF"] = &sl.M[8]
 	}
 	if v.MK == nil {
-		m["MK"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[41].Value = true
+		m["MK"] = &sl.NULL[41]
 	} else {
 		m316 := make(map[string]types.AttributeValue, len(v.MK))
 		for k317, e318 := range v.MK {
@@ -2949,10 +3198,12 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 			}
 			m316[ks319] = &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(e318), 10)}
 		}
-		m["MK"] = &types.AttributeValueMemberM{Value: m316}
+		sl.M[9].Value = m316
+		m["MK"] = &sl.M[9]
 	}
 	if v.MM == nil {
-		m["MM"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[42].Value = true
+		m["MM"] = &sl.NULL[42]
 	} else {
 		m320 := make(map[string]types.AttributeValue, len(v.MM))
 		for k321, e322 := range v.MM {
@@ -2974,10 +3225,12 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 				m320[ks323] = &types.AttributeValueMemberM{Value: m324}
 			}
 		}
-		m["MM"] = &types.AttributeValueMemberM{Value: m320}
+		sl.M[10].Value = m320
+		m["MM"] = &sl.M[10]
 	}
 	if v.ML == nil {
-		m["ML"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[43].Value = true
+		m["ML"] = &sl.NULL[43]
 	} else {
 		m328 := make(map[string]types.AttributeValue, len(v.ML))
 		for k329, e330 := range v.ML {
@@ -2995,10 +3248,12 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 				m328[ks331] = &types.AttributeValueMemberL{Value: l333}
 			}
 		}
-		m["ML"] = &types.AttributeValueMemberM{Value: m328}
+		sl.M[11].Value = m328
+		m["ML"] = &sl.M[11]
 	}
 	if v.MN == nil {
-		m["MN"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[44].Value = true
+		m["MN"] = &sl.NULL[44]
 	} else {
 		m334 := make(map[string]types.AttributeValue, len(v.MN))
 		for k335, e336 := range v.MN {
@@ -3012,10 +3267,12 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 			}
 			m334[ks337] = &types.AttributeValueMemberM{Value: m338}
 		}
-		m["MN"] = &types.AttributeValueMemberM{Value: m334}
+		sl.M[12].Value = m334
+		m["MN"] = &sl.M[12]
 	}
 	if v.MNP == nil {
-		m["MNP"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[45].Value = true
+		m["MNP"] = &sl.NULL[45]
 	} else {
 		m339 := make(map[string]types.AttributeValue, len(v.MNP))
 		for k340, e341 := range v.MNP {
@@ -3033,10 +3290,12 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 				m339[ks342] = &types.AttributeValueMemberM{Value: m343}
 			}
 		}
-		m["MNP"] = &types.AttributeValueMemberM{Value: m339}
+		sl.M[13].Value = m339
+		m["MNP"] = &sl.M[13]
 	}
 	if v.LN == nil {
-		m["LN"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[46].Value = true
+		m["LN"] = &sl.NULL[46]
 	} else {
 		l345 := make([]types.AttributeValue, 0, len(v.LN))
 		for i344 := range v.LN {
@@ -3046,10 +3305,12 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 			}
 			l345 = append(l345, &types.AttributeValueMemberM{Value: m346})
 		}
-		m["LN"] = &types.AttributeValueMemberL{Value: l345}
+		sl.L[11].Value = l345
+		m["LN"] = &sl.L[11]
 	}
 	if v.LNP == nil {
-		m["LNP"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[47].Value = true
+		m["LNP"] = &sl.NULL[47]
 	} else {
 		l348 := make([]types.AttributeValue, 0, len(v.LNP))
 		for i347 := range v.LNP {
@@ -3063,12 +3324,15 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 				l348 = append(l348, &types.AttributeValueMemberM{Value: m349})
 			}
 		}
-		m["LNP"] = &types.AttributeValueMemberL{Value: l348}
+		sl.L[12].Value = l348
+		m["LNP"] = &sl.L[12]
 	}
 	if v.BytesL == nil {
-		m["bytesl"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[48].Value = true
+		m["bytesl"] = &sl.NULL[48]
 	} else {
-		m["bytesl"] = &types.AttributeValueMemberB{Value: append([]byte{}, v.BytesL...)}
+		sl.B[0].Value = append([]byte{}, v.BytesL...)
+		m["bytesl"] = &sl.B[0]
 	}
 	return m, nil
 }
@@ -5816,44 +6080,69 @@ const EmbeddingFingerprint = "v1-25327b8d6ff7ee9832daefe9"
 // what attributevalue.UnmarshalMap accepts.
 type EmbeddingCodec struct{}
 
+// dynasealEmbeddingSlots holds the attribute values of one marshaled Embedding, so that
+// they take one allocation instead of one each.
+type dynasealEmbeddingSlots struct {
+	S    [4]types.AttributeValueMemberS
+	N    [2]types.AttributeValueMemberN
+	NULL [2]types.AttributeValueMemberNULL
+	SS   [1]types.AttributeValueMemberSS
+}
+
 // Marshal encodes v as a DynamoDB item.
 func (EmbeddingCodec) Marshal(v *Embedding) (map[string]types.AttributeValue, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: nil *Embedding", genrt.ErrEncode)
 	}
 	m := make(map[string]types.AttributeValue, 7)
-	slotS := new([4]types.AttributeValueMemberS)
-	slotN := new([2]types.AttributeValueMemberN)
-	slotS[0].Value = v.Base.Tenant
-	m["tenant"] = &slotS[0]
-	slotS[1].Value = v.Base.ID
-	m["id"] = &slotS[1]
-	slotN[0].Value = strconv.FormatInt(int64(v.Base.Deep.Level), 10)
-	m["level"] = &slotN[0]
+	sl := new(dynasealEmbeddingSlots)
+	// Top-level numbers are formatted into one buffer and converted to
+	// one string, which the attributes share.
+	var nbArr [48]byte
+	nb := nbArr[:0]
+	var nbOff, nbEnd [2]int
+	sl.S[0].Value = v.Base.Tenant
+	m["tenant"] = &sl.S[0]
+	sl.S[1].Value = v.Base.ID
+	m["id"] = &sl.S[1]
+	nbOff[0] = len(nb)
+	nb = strconv.AppendInt(nb, int64(v.Base.Deep.Level), 10)
+	nbEnd[0] = len(nb)
+	m["level"] = &sl.N[0]
 	if v.Extra != nil {
-		slotS[2].Value = v.Extra.Note
-		m["note"] = &slotS[2]
+		sl.S[2].Value = v.Extra.Note
+		m["note"] = &sl.S[2]
 	}
 	if v.Extra != nil {
 		if !(v.Extra.Count == 0) {
-			slotN[1].Value = strconv.FormatInt(int64(v.Extra.Count), 10)
-			m["count"] = &slotN[1]
+			nbOff[1] = len(nb)
+			nb = strconv.AppendInt(nb, int64(v.Extra.Count), 10)
+			nbEnd[1] = len(nb)
+			m["count"] = &sl.N[1]
 		}
 	}
-	slotS[3].Value = v.Shared
-	m["Shared"] = &slotS[3]
+	sl.S[3].Value = v.Shared
+	m["Shared"] = &sl.S[3]
 	if v.Own == nil {
-		m["own"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[0].Value = true
+		m["own"] = &sl.NULL[0]
 	} else {
 		if len(v.Own) == 0 {
-			m["own"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[1].Value = true
+			m["own"] = &sl.NULL[1]
 		} else {
 			set827 := make([]string, 0, len(v.Own))
 			for i826 := range v.Own {
 				set827 = append(set827, v.Own[i826])
 			}
-			m["own"] = &types.AttributeValueMemberSS{Value: set827}
+			sl.SS[0].Value = set827
+			m["own"] = &sl.SS[0]
 		}
+	}
+	if len(nb) > 0 {
+		ns := string(nb)
+		sl.N[0].Value = ns[nbOff[0]:nbEnd[0]]
+		sl.N[1].Value = ns[nbOff[1]:nbEnd[1]]
 	}
 	return m, nil
 }
@@ -6129,15 +6418,25 @@ const MarshalersFingerprint = "v1-37d38bdfa066972b5cf2f52c"
 // what attributevalue.UnmarshalMap accepts.
 type MarshalersCodec struct{}
 
+// dynasealMarshalersSlots holds the attribute values of one marshaled Marshalers, so that
+// they take one allocation instead of one each.
+type dynasealMarshalersSlots struct {
+	S    [4]types.AttributeValueMemberS
+	NULL [8]types.AttributeValueMemberNULL
+	L    [2]types.AttributeValueMemberL
+	M    [4]types.AttributeValueMemberM
+	SS   [1]types.AttributeValueMemberSS
+}
+
 // Marshal encodes v as a DynamoDB item.
 func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: nil *Marshalers", genrt.ErrEncode)
 	}
 	m := make(map[string]types.AttributeValue, 11)
-	slotS := new([4]types.AttributeValueMemberS)
-	slotS[0].Value = v.Tenant
-	m["tenant"] = &slotS[0]
+	sl := new(dynasealMarshalersSlots)
+	sl.S[0].Value = v.Tenant
+	m["tenant"] = &sl.S[0]
 	av846, err := v.U.MarshalDynamoDBAttributeValue()
 	if err != nil {
 		return nil, genrt.FieldError(genrt.ErrEncode, "Marshalers.U", err)
@@ -6145,8 +6444,8 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 	if av846 != nil {
 		m["U"] = av846
 	} else {
-		slotS[1].Value = string(v.U)
-		m["U"] = &slotS[1]
+		sl.S[1].Value = string(v.U)
+		m["U"] = &sl.S[1]
 	}
 	if !(v.UO == "") {
 		av847, err := v.UO.MarshalDynamoDBAttributeValue()
@@ -6156,12 +6455,13 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 		if av847 != nil {
 			m["uo"] = av847
 		} else {
-			slotS[2].Value = string(v.UO)
-			m["uo"] = &slotS[2]
+			sl.S[2].Value = string(v.UO)
+			m["uo"] = &sl.S[2]
 		}
 	}
 	if v.PU == nil {
-		m["PU"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[0].Value = true
+		m["PU"] = &sl.NULL[0]
 	} else {
 		av848, err := (*v.PU).MarshalDynamoDBAttributeValue()
 		if err != nil {
@@ -6170,8 +6470,8 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 		if av848 != nil {
 			m["PU"] = av848
 		} else {
-			slotS[3].Value = string((*v.PU))
-			m["PU"] = &slotS[3]
+			sl.S[3].Value = string((*v.PU))
+			m["PU"] = &sl.S[3]
 		}
 	}
 	av849, err := v.P.MarshalDynamoDBAttributeValue()
@@ -6185,10 +6485,12 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 		if err != nil {
 			return nil, err
 		}
-		m["P"] = &types.AttributeValueMemberM{Value: m850}
+		sl.M[0].Value = m850
+		m["P"] = &sl.M[0]
 	}
 	if v.PP == nil {
-		m["PP"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[1].Value = true
+		m["PP"] = &sl.NULL[1]
 	} else {
 		av851, err := (*v.PP).MarshalDynamoDBAttributeValue()
 		if err != nil {
@@ -6201,11 +6503,13 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 			if err != nil {
 				return nil, err
 			}
-			m["PP"] = &types.AttributeValueMemberM{Value: m852}
+			sl.M[1].Value = m852
+			m["PP"] = &sl.M[1]
 		}
 	}
 	if v.LU == nil {
-		m["LU"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[2].Value = true
+		m["LU"] = &sl.NULL[2]
 	} else {
 		l854 := make([]types.AttributeValue, 0, len(v.LU))
 		for i853 := range v.LU {
@@ -6219,10 +6523,12 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 				l854 = append(l854, &types.AttributeValueMemberS{Value: string(v.LU[i853])})
 			}
 		}
-		m["LU"] = &types.AttributeValueMemberL{Value: l854}
+		sl.L[0].Value = l854
+		m["LU"] = &sl.L[0]
 	}
 	if v.LP == nil {
-		m["LP"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[3].Value = true
+		m["LP"] = &sl.NULL[3]
 	} else {
 		l857 := make([]types.AttributeValue, 0, len(v.LP))
 		for i856 := range v.LP {
@@ -6240,10 +6546,12 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 				l857 = append(l857, &types.AttributeValueMemberM{Value: m859})
 			}
 		}
-		m["LP"] = &types.AttributeValueMemberL{Value: l857}
+		sl.L[1].Value = l857
+		m["LP"] = &sl.L[1]
 	}
 	if v.MU == nil {
-		m["MU"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[4].Value = true
+		m["MU"] = &sl.NULL[4]
 	} else {
 		m860 := make(map[string]types.AttributeValue, len(v.MU))
 		for k861, e862 := range v.MU {
@@ -6261,10 +6569,12 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 				m860[ks863] = &types.AttributeValueMemberS{Value: string(e862)}
 			}
 		}
-		m["MU"] = &types.AttributeValueMemberM{Value: m860}
+		sl.M[2].Value = m860
+		m["MU"] = &sl.M[2]
 	}
 	if v.MP == nil {
-		m["MP"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[5].Value = true
+		m["MP"] = &sl.NULL[5]
 	} else {
 		m865 := make(map[string]types.AttributeValue, len(v.MP))
 		for k866, e867 := range v.MP {
@@ -6278,13 +6588,16 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 			}
 			m865[ks868] = &types.AttributeValueMemberM{Value: m869}
 		}
-		m["MP"] = &types.AttributeValueMemberM{Value: m865}
+		sl.M[3].Value = m865
+		m["MP"] = &sl.M[3]
 	}
 	if v.SU == nil {
-		m["su"] = &types.AttributeValueMemberNULL{Value: true}
+		sl.NULL[6].Value = true
+		m["su"] = &sl.NULL[6]
 	} else {
 		if len(v.SU) == 0 {
-			m["su"] = &types.AttributeValueMemberNULL{Value: true}
+			sl.NULL[7].Value = true
+			m["su"] = &sl.NULL[7]
 		} else {
 			set871 := make([]string, 0, len(v.SU))
 			for i870 := range v.SU {
@@ -6302,7 +6615,8 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 					set871 = append(set871, string(v.SU[i870]))
 				}
 			}
-			m["su"] = &types.AttributeValueMemberSS{Value: set871}
+			sl.SS[0].Value = set871
+			m["su"] = &sl.SS[0]
 		}
 	}
 	return m, nil
@@ -6695,15 +7009,21 @@ const FallbacksFingerprint = "v1-0a79be41a336a519625d9492"
 // what attributevalue.UnmarshalMap accepts.
 type FallbacksCodec struct{}
 
+// dynasealFallbacksSlots holds the attribute values of one marshaled Fallbacks, so that
+// they take one allocation instead of one each.
+type dynasealFallbacksSlots struct {
+	S [1]types.AttributeValueMemberS
+}
+
 // Marshal encodes v as a DynamoDB item.
 func (FallbacksCodec) Marshal(v *Fallbacks) (map[string]types.AttributeValue, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: nil *Fallbacks", genrt.ErrEncode)
 	}
 	m := make(map[string]types.AttributeValue, 9)
-	slotS := new([1]types.AttributeValueMemberS)
-	slotS[0].Value = v.Tenant
-	m["tenant"] = &slotS[0]
+	sl := new(dynasealFallbacksSlots)
+	sl.S[0].Value = v.Tenant
+	m["tenant"] = &sl.S[0]
 	fav894, ok, err := genrt.MarshalField(&struct {
 		F any "dynamodbav:\"x\""
 	}{F: v.Any})
