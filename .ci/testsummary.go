@@ -2,8 +2,9 @@
 
 // testsummary reads `go test -json` on stdin and prints what a reader of a CI
 // log needs: one line per package (with its counts), every skipped or failed
-// test, the full output of failed tests and of build failures, and last a
-// line "N passed, N failed". It exits 1 when anything failed.
+// test, the full output of failed tests and of build failures, the DynamoDB
+// Local launcher's "itest: " notes, and last a line "N passed, N failed". It
+// exits 1 when anything failed.
 //
 //	go test -json ./... | go run .ci/testsummary.go
 package main
@@ -72,6 +73,11 @@ func main() {
 					fmt.Fprintln(out, o)
 				}
 				continue
+			}
+			if strings.HasPrefix(e.Output, "itest: ") {
+				// The DynamoDB Local launcher's notes (DYNASEAL_ITEST_VERBOSE):
+				// which way it started, and how long that took.
+				fmt.Fprintf(out, "%s: %s", e.Package, e.Output)
 			}
 			b := outputs[key]
 			if b == nil {
