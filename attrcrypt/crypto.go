@@ -8,9 +8,13 @@ import (
 )
 
 // kdfInfo is the HKDF info string (FORMAT.md, "Key derivation"): the
-// format, its version and the purpose. It is short on purpose: with it,
-// every HKDF-Expand block is a single SHA-256 compression.
-const kdfInfo = "dynaseal attrcrypt v1 item keys"
+// product, the format version and the purpose. It is at most 22 bytes on
+// purpose: then every HKDF-Expand input T(i-1) ‖ info ‖ i fits one SHA-256
+// block after the key pad, one compression per block instead of two.
+const kdfInfo = "dynaseal v1 item keys"
+
+// Compile-time check of the length bound above.
+var _ [22 - len(kdfInfo)]struct{}
 
 // itemKeys are the per-item secrets derived from the tenant key and the salt.
 type itemKeys struct {

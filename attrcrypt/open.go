@@ -240,7 +240,14 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 		if err != nil {
 			return nil, res, fmt.Errorf("attrcrypt: %w", err)
 		}
-		pt = make([]byte, ptLen)
+		if nS+nN == nEnc {
+			// Every plaintext is copied into one string below, so the
+			// pooled buffer can hold them meanwhile.
+			st.pay = slices.Grow(st.pay[:0], ptLen)[:ptLen]
+			pt = st.pay
+		} else {
+			pt = make([]byte, ptLen)
+		}
 		at := 0
 		nonce := st.nonce[:]
 		clear(nonce)

@@ -158,13 +158,14 @@ func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 func putScratch(st *scratch) {
 	st.keys.zero()
+	clear(st.pay)                     // plaintext copies
+	clear(st.enc.nb[:cap(st.enc.nb)]) // canonical numbers, possibly of encrypted sets
 	if cap(st.buf) > maxPooledBuf {
 		st.buf = nil
 	}
 	if cap(st.pay) > maxPooledBuf {
 		st.pay = nil
 	}
-	clear(st.pay) // plaintext copies
 	st.buf, st.pay, st.aad = st.buf[:0], st.pay[:0], st.aad[:0]
 	scratchPool.Put(st)
 }
@@ -218,6 +219,13 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 		if a.act != ActionEncrypt {
 			continue
 		}
+		nEnc++
+		if v, ok := a.av.(*types.AttributeValueMemberS); ok {
+			// Copied straight into the output below.
+			a.code, a.lo, a.hi = codeS, -1, len(v.Value)
+			encLen += 1 + len(v.Value) + 16
+			continue
+		}
 		lo := len(st.pay)
 		var err error
 		if st.pay, err = st.enc.appendPayload(st.pay, a.av); err != nil {
@@ -225,7 +233,6 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 		}
 		a.code, _ = typeCode(a.av) // validated by appendPayload
 		a.lo, a.hi = lo, len(st.pay)
-		nEnc++
 		encLen += 1 + len(st.pay) - lo + 16
 	}
 
@@ -268,13 +275,18 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 			if a.act != ActionEncrypt {
 				continue
 			}
-			p := st.pay[a.lo:a.hi]
-			out := slab[at : at+1+len(p)+16 : at+1+len(p)+16]
+			var pn int
+			out := slab[at:]
+			if a.lo < 0 {
+				pn = copy(out[1:], a.av.(*types.AttributeValueMemberS).Value)
+			} else {
+				pn = copy(out[1:], st.pay[a.lo:a.hi])
+			}
+			out = out[: 1+pn+16 : 1+pn+16]
 			out[0] = a.code
-			copy(out[1:], p)
 			binary.BigEndian.PutUint32(nonce[8:], uint32(i))
 			st.aad = s.appendAAD(st.aad[:0], a.code, key.Ref.Tenant, a.name)
-			gcm.Seal(out[1:1], nonce, out[1:1+len(p)], st.aad)
+			gcm.Seal(out[1:1], nonce, out[1:1+pn], st.aad)
 			bvals[k].Value = out
 			a.av = &bvals[k] // the value as stored, for the signature
 			at += len(out)
