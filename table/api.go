@@ -109,7 +109,9 @@ func WithSchema(s *schema.Schema) Option { return func(o *config) { o.schema = s
 func WithLogicalName(name string) Option { return func(o *config) { o.logicalName = name } }
 
 // WithKeyClass selects the tenant key class (data classification) the table
-// seals with; "" (the default) is the tenant's default class.
+// seals with; "" (the default) is the tenant's default class. Reads open an
+// item under the class its header names (the header is signed), so a table
+// can move to a new class by re-sealing its items.
 func WithKeyClass(class string) Option { return func(o *config) { o.keyClass = class } }
 
 // WithSealerConfig adjusts the attrcrypt configuration before the sealer is

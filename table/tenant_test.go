@@ -239,3 +239,33 @@ func TestKeyMissing(t *testing.T) {
 		t.Fatal("ErrKeyMissing is not tenantkeys.ErrKeyNotFound")
 	}
 }
+
+// TestKeyClass: a table with a key class seals with (tenant, class) keys,
+// separate from the tenant's default-class key, and records the class in
+// the header.
+func TestKeyClass(t *testing.T) {
+	e := newEnv(t)
+	tb, name := patients(t, e, table.WithKeyClass("phi"))
+	ctx := context.Background()
+	if err := tb.For("tenant-a").Create(ctx, &Patient{Tenant: "tenant-a", ID: "p1", SSN: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	h := bval(t, rawGet(t, e.c, name, pkey("tenant-a", "p1"))[hdr])
+	if int(h[1]) != 3 || string(h[2:5]) != "phi" {
+		t.Fatalf("header class = %q, want phi", h[2:2+int(h[1])])
+	}
+	def, err := e.store.CurrentKey(ctx, "tenant-a", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phi, err := e.store.CurrentKey(ctx, "tenant-a", "phi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Material == phi.Material {
+		t.Fatal("the phi class key equals the default key")
+	}
+	if p, err := tb.For("tenant-a").Get(ctx, sk("p1")); err != nil || p.SSN != "1" {
+		t.Fatalf("read: %v", err)
+	}
+}
