@@ -150,7 +150,8 @@ func WithUnguardedBatchWrite() Option { return func(o *config) { o.unguarded = t
 // signed to encrypted under WithSealerConfig's AllowPlaintextMigration. Use
 // it to count or queue items for re-sealing (an Update with a no-op function
 // re-seals an item under the current schema and key). k is the item's
-// primary key; f must not block.
+// primary key; f must be safe for concurrent use (Scan calls it from
+// several goroutines) and must not block.
 func WithDriftHook(f func(ctx context.Context, k Key, r attrcrypt.OpenResult)) Option {
 	return func(o *config) { o.onDrift = f }
 }
