@@ -179,7 +179,30 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("go test of the generated module: %v\n%s", err, out)
 	}
 
-	out, err := run(filepath.Join(dir, "bad"), "run", "github.com/dynaseal/dynaseal/codegen/cmd/dynaseal-gen", "-type", "Bad")
+	// A tag changed after generation compiles (conversions ignore tags) but
+	// the repository constructor refuses it with genrt.ErrStale.
+	model := strings.Replace(e2eModel, "`dynamodbav:\"room\"`", "`dynamodbav:\"room\" seal:\"encrypt\"`", 1)
+	write("clinic/visit.go", model)
+	out, err := run(dir, "test", "-count=1", "./clinic")
+	if err == nil || !strings.Contains(out, "generated code is stale; run go generate") {
+		t.Fatalf("a changed seal tag was not refused at construction: %v\n%s", err, out)
+	}
+	// A field whose type changed after generation stops compiling.
+	write("clinic/visit.go", strings.Replace(e2eModel, "Room    *int ", "Room    *int64 ", 1))
+	out, err = run(dir, "build", "./clinic")
+	if err == nil || !strings.Contains(out, "visit_dynaseal.go") {
+		t.Fatalf("a changed field type still compiles: %v\n%s", err, out)
+	}
+	// Regenerating fixes both.
+	write("clinic/visit.go", model)
+	if out, err := run(dir, "generate", "./clinic"); err != nil {
+		t.Fatalf("go generate after the change: %v\n%s", err, out)
+	}
+	if out, err := run(dir, "vet", "./clinic"); err != nil {
+		t.Fatalf("go vet after regenerating: %v\n%s", err, out)
+	}
+
+	out, err = run(filepath.Join(dir, "bad"), "run", "github.com/dynaseal/dynaseal/codegen/cmd/dynaseal-gen", "-type", "Bad")
 	if err == nil {
 		t.Fatalf("dynaseal-gen accepted a chan field:\n%s", out)
 	}
