@@ -16,10 +16,11 @@ import (
 
 // Config describes one item type to a Sealer.
 type Config struct {
-	// Table is the logical table name bound into every signature. It
-	// defaults to nothing: the caller sets it, usually to the physical
-	// table name, and keeps it when a table is restored under a new name so
-	// its items still open.
+	// Table is the logical table name bound into every signature
+	// (required). Callers usually pass the physical table name, and keep
+	// passing the original name when a table is restored from a backup
+	// under a new name, so that its items still open. An item copied into a
+	// table with another logical name fails verification.
 	Table string
 	// TenantAttribute names the string (S) attribute holding the tenant id.
 	// It is always signed and never encrypted; Seal and Open compare it with
