@@ -99,3 +99,19 @@ func wantTamper(t *testing.T, err error, reason string) {
 		t.Fatalf("tamper reason = %q, want %q (error: %v)", te.Reason, reason, err)
 	}
 }
+
+// assertNoValues fails if err's message contains any value of the
+// reference item (or of the tamper and bad-input cases).
+func assertNoValues(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	msg := err.Error()
+	for _, v := range []string{"Ada Lovelace", "analyticalengine", "123-45-6789", "Patient notes", "business",
+		"1763800000", "12345", "alpha", refID, "enterprise", "Charles Babbage", "12abc", "1e999"} {
+		if strings.Contains(msg, v) {
+			t.Fatalf("error message contains a value (%q): %s", v, msg)
+		}
+	}
+}

@@ -238,6 +238,7 @@ func TestSealRefusesBadInput(t *testing.T) {
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}
+			assertNoValues(t, err)
 		})
 	}
 	bad := key

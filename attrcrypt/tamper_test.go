@@ -173,6 +173,7 @@ func TestTamperMatrix(t *testing.T) {
 			if out != nil {
 				t.Fatal("Open returned an item along with an error")
 			}
+			assertNoValues(t, err)
 			if c.reason != "" {
 				wantTamper(t, err, c.reason)
 				return
