@@ -172,6 +172,13 @@ func (s *Store) CurrentKey(ctx context.Context, tenant, class string) (attrcrypt
 		return attrcrypt.Key{}, err
 	}
 	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			// Lost a creation race; the winner's write may still be
+			// settling (DynamoDB TransactionConflict).
+			if err := sleepCtx(ctx, time.Duration(attempt)*10*time.Millisecond); err != nil {
+				return attrcrypt.Key{}, err
+			}
+		}
 		snap, err := s.b.read(ctx, tenant, class, 0)
 		if err != nil {
 			return attrcrypt.Key{}, err
@@ -190,10 +197,6 @@ func (s *Store) CurrentKey(ctx context.Context, tenant, class string) (attrcrypt
 		if !s.opts.createFirst {
 			return attrcrypt.Key{}, fmt.Errorf("%w: %s has no key", ErrKeyNotFound, ref)
 		}
-		if attempt > 0 {
-			// The pointer vanished after a conflict: a shred in progress.
-			return attrcrypt.Key{}, fmt.Errorf("%w: %s: key changed concurrently", ErrConflict, ref)
-		}
 		ref.Version = 1
 		if snap.tomb != nil {
 			ref.Version = snap.tomb.floor[class] + 1
@@ -208,7 +211,7 @@ func (s *Store) CurrentKey(ctx context.Context, tenant, class string) (attrcrypt
 			return key, nil
 		}
 		key.Zero()
-		if !errors.Is(err, ErrConflict) {
+		if !errors.Is(err, ErrConflict) || attempt >= 3 {
 			return attrcrypt.Key{}, err
 		}
 		// Another process created it first: use the winner's key.

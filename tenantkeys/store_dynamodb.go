@@ -250,8 +250,24 @@ func (b *ddbBackend) read(ctx context.Context, tenant, class string, version uin
 	if version != 0 {
 		gets = append(gets, types.TransactGetItem{Get: &types.Get{TableName: aws.String(b.table), Key: itemKey(tenant, skVersion(class, version))}})
 	}
-	out, err := b.c.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: gets})
+	var out *dynamodb.TransactGetItemsOutput
+	var err error
+	for attempt := 0; ; attempt++ {
+		out, err = b.c.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: gets})
+		var tce *types.TransactionCanceledException
+		if err == nil || !errors.As(err, &tce) || attempt >= 4 {
+			break
+		}
+		// A concurrent transactional write on these items; retry shortly.
+		if serr := sleepCtx(ctx, time.Duration(attempt+1)*10*time.Millisecond); serr != nil {
+			return snapshot{}, serr
+		}
+	}
 	if err != nil {
+		var tce *types.TransactionCanceledException
+		if errors.As(err, &tce) {
+			return snapshot{}, fmt.Errorf("%w: key store read kept colliding with writes: %w", ErrConflict, err)
+		}
 		return snapshot{}, b.ddbError("read", err)
 	}
 	if len(out.Responses) != len(gets) {
