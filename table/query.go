@@ -132,7 +132,7 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 		for i, it := range keep {
 			keys[i] = s.t.keyMapOfItem(it)
 		}
-		full, unprocessed, berr := s.t.batchGetRaw(ctx, keys, false)
+		full, unprocessed, berr := s.t.batchGetRaw(ctx, keys, aws.ToBool(pq.in.ConsistentRead))
 		if berr != nil {
 			return nil, nil, nil, berr
 		}
