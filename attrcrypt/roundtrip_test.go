@@ -300,3 +300,18 @@ func TestNewSealerValidates(t *testing.T) {
 		t.Error("IsReserved disagrees with the documented prefix rule")
 	}
 }
+
+func TestSortAttrs(t *testing.T) {
+	for n := range 60 {
+		var a []attr
+		for i := range n {
+			a = append(a, attr{name: string(rune('a' + (i*7919)%26)) + string(rune('a'+(i*31)%26))})
+		}
+		sortAttrs(a)
+		for i := 1; i < len(a); i++ {
+			if a[i-1].name > a[i].name {
+				t.Fatalf("n=%d: not sorted at %d", n, i)
+			}
+		}
+	}
+}

@@ -331,8 +331,25 @@ type attr struct {
 	lo, hi int                  // Seal: payload span; Open: plaintext span
 }
 
+// sortAttrs sorts by name (bytewise). Items are small, so an insertion
+// sort with inlined string comparisons beats the generic sort, whose
+// comparison callback dominates at this size.
 func sortAttrs(a []attr) {
-	slices.SortFunc(a, func(x, y attr) int { return strings.Compare(x.name, y.name) })
+	if len(a) > 2*stackAttrs {
+		slices.SortFunc(a, func(x, y attr) int { return strings.Compare(x.name, y.name) })
+		return
+	}
+	for i := 1; i < len(a); i++ {
+		if a[i].name >= a[i-1].name {
+			continue
+		}
+		x := a[i]
+		j := i
+		for ; j > 0 && x.name < a[j-1].name; j-- {
+			a[j] = a[j-1]
+		}
+		a[j] = x
+	}
 }
 
 // appendAAD appends the AES-GCM associated data of one encrypted attribute:
