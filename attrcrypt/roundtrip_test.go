@@ -305,7 +305,7 @@ func TestSortAttrs(t *testing.T) {
 	for n := range 60 {
 		var a []attr
 		for i := range n {
-			a = append(a, attr{name: string(rune('a' + (i*7919)%26)) + string(rune('a'+(i*31)%26))})
+			a = append(a, attr{name: string(rune('a'+(i*7919)%26)) + string(rune('a'+(i*31)%26))})
 		}
 		sortAttrs(a)
 		for i := 1; i < len(a); i++ {
