@@ -294,6 +294,20 @@ func TestItemTooLarge(t *testing.T) {
 	if n := fc.puts.Load(); n != 0 {
 		t.Fatalf("%d PutItem calls sent, want 0", n)
 	}
+	// The same item in a batch is reported, with its key, and not sent;
+	// in a transaction it fails before the call.
+	err = tb.For("tenant-a").BatchWrite(ctx, []*Patient{big}, nil)
+	var be *table.BatchError
+	if !errors.As(err, &be) || len(be.Failed) != 1 || !errors.Is(be.Failed[0].Err, table.ErrItemTooLarge) ||
+		be.Failed[0].Key.SK.(*types.AttributeValueMemberS).Value != "big" {
+		t.Fatalf("BatchWrite: %v, want one failed item with ErrItemTooLarge", err)
+	}
+	if fc.batchWrites != 0 {
+		t.Fatalf("%d BatchWriteItem calls sent, want 0", fc.batchWrites)
+	}
+	if err := table.TransactWrite(ctx, fc, tb.For("tenant-a").TxPut(big)); !errors.Is(err, table.ErrItemTooLarge) {
+		t.Fatalf("TransactWrite: %v, want ErrItemTooLarge", err)
+	}
 	// Just under the limit (leaving room for the format's overhead) works.
 	ok := &Patient{Tenant: "tenant-a", ID: "ok", Notes: strings.Repeat("x", 390*1024)}
 	if err := tb.For("tenant-a").Put(ctx, ok); err != nil {

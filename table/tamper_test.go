@@ -48,7 +48,8 @@ func wantTampered(t *testing.T, err error, reasons ...string) {
 }
 
 // TestTamperMatrix seals items through the table, alters them with the raw
-// SDK client, reads them back through the table and expects ErrTampered.
+// SDK client, reads them back through the table (Get, Query, BatchGet and
+// TransactGet) and expects ErrTampered with the specific reason.
 func TestTamperMatrix(t *testing.T) {
 	e := newEnv(t)
 	tb, name := patients(t, e)
@@ -182,6 +183,8 @@ func TestTamperMatrix(t *testing.T) {
 			wantTampered(t, qerr, tc.reasons...)
 			_, berr := tb.For(tenant).BatchGet(ctx, []table.Key{sk(gotID)})
 			wantTampered(t, berr, tc.reasons...)
+			terr := table.TransactGet(ctx, e.c, tb.For(tenant).TxGet(sk(gotID)))
+			wantTampered(t, terr, tc.reasons...)
 		})
 	}
 	_ = b
