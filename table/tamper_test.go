@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -34,6 +35,11 @@ func wantTampered(t *testing.T, err error, reasons ...string) {
 	t.Helper()
 	if !errors.Is(err, table.ErrTampered) {
 		t.Fatalf("err = %v, want ErrTampered", err)
+	}
+	for _, secret := range []string{"Lovelace", "Hopper", "123-45-6789", "987-65-4321"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Fatalf("error text contains plaintext: %v", err)
+		}
 	}
 	if len(reasons) == 0 {
 		return
