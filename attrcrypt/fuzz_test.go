@@ -162,12 +162,9 @@ func FuzzParseHeader(f *testing.F) {
 	})
 }
 
-// TestWriteFuzzSeeds regenerates the committed seed corpus under
-// testdata/fuzz with -update.
-func TestWriteFuzzSeeds(t *testing.T) {
-	if !*update {
-		t.Skip("only with -update")
-	}
+// writeFuzzSeeds regenerates the committed seed corpus under testdata/fuzz
+// (TestVectors calls it with -update).
+func writeFuzzSeeds(t *testing.T) {
 	s, orig := fuzzBase()
 	sealed, err := s.Seal(orig, fuzzKey)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/dynaseal/dynaseal/attrcrypt/internal/ddbjson"
 )
 
-var update = flag.Bool("update", false, "regenerate testdata/vectors.json from the vector inputs (the committed file is the reference)")
+var update = flag.Bool("update", false, "regenerate testdata/vectors.json and the fuzz seed corpus (the committed files are the reference)")
 
 const vectorsPath = "testdata/vectors.json"
 
@@ -123,6 +123,7 @@ func derivedBytes(label, name string) []byte {
 func TestVectors(t *testing.T) {
 	if *update {
 		writeVectors(t)
+		writeFuzzSeeds(t)
 	}
 	raw, err := os.ReadFile(vectorsPath)
 	if err != nil {
