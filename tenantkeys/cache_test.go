@@ -328,3 +328,24 @@ func BenchmarkProviderCachedCurrentKeyParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestCacheColdKMSThrottled(t *testing.T) {
+	ctx := context.Background()
+	srv := startKMS(t)
+	store := kmsStore(t, srv)
+	if _, err := store.Create(ctx, "t", ""); err != nil {
+		t.Fatal(err)
+	}
+	c := tenantkeys.NewCache(store)
+	srv.ThrottleRate(1)
+	if _, err := c.CurrentKey(ctx, "t", ""); !errors.Is(err, tenantkeys.ErrKMSUnavailable) {
+		t.Fatalf("throttled cold key: err = %v, want ErrKMSUnavailable", err)
+	}
+	srv.ThrottleRate(0)
+	srv.ResetCalls()
+	srv.ThrottleNext(1) // absorbed by the client's one retry
+	mustKey(t)(c.CurrentKey(ctx, "t", ""))
+	if got := srv.Calls("Decrypt"); got != 2 {
+		t.Fatalf("Decrypt calls = %d, want 2 (throttled + retry)", got)
+	}
+}
