@@ -130,9 +130,11 @@ func startJavaOn(ctx context.Context, java string, files dynamoDBLocalFiles, por
 			return nil // already gone
 		default:
 		}
-		err := killTree(cmd)
+		if err := killTree(cmd); err != nil {
+			return err
+		}
 		<-exited
-		return err
+		return nil
 	}
 
 	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,6 +46,9 @@ type DynamoDBLocal struct {
 	source   Source
 	detail   string
 	stop     func() error // nil when there is nothing to stop
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Endpoint is the base URL for the SDK, e.g. http://127.0.0.1:41234.
@@ -65,14 +69,14 @@ func (d *DynamoDBLocal) String() string {
 
 // Close stops what StartDynamoDB started: it kills the java process group or
 // terminates the container. It does nothing for an instance taken from
-// $DYNAMODB_ENDPOINT. Safe to call more than once.
+// $DYNAMODB_ENDPOINT. Safe to call more than once and from several
+// goroutines; every call returns the first call's result.
 func (d *DynamoDBLocal) Close() error {
 	if d == nil || d.stop == nil {
 		return nil
 	}
-	stop := d.stop
-	d.stop = nil
-	return stop()
+	d.closeOnce.Do(func() { d.closeErr = d.stop() })
+	return d.closeErr
 }
 
 // StartDynamoDB starts a new DynamoDB Local, or returns the one named by
