@@ -165,7 +165,11 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 		return nil, res, tamper(ReasonAttributeSet, "", fmt.Sprintf(
 			"item has %d signed or encrypted attributes, header records %d (an attribute was added or removed)", len(attrs), h.n))
 	}
-	sortAttrs(attrs)
+	if len(attrs) > 0 && &attrs[0] == &attrsArr[0] { // still on the stack
+		sortLocal(&attrsArr, len(attrs))
+	} else {
+		sortAttrs(attrs)
+	}
 	nEnc, ptLen, nS, nN := 0, 0, 0, 0
 	for i := range attrs {
 		a := &attrs[i]

@@ -3,6 +3,7 @@ package attrcrypt
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -314,4 +315,46 @@ func TestSortAttrs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Items with more covered attributes than the stack buffers hold take the
+// heap path in Seal and Open (including Open's second covered-set pass).
+func TestManyAttributes(t *testing.T) {
+	key := testKey("t1", "", 1)
+	item := map[string]types.AttributeValue{"tenant": S("t1")}
+	actions := map[string]Action{}
+	for i := range 3 * stackAttrs {
+		name := fmt.Sprintf("a%03d", (i*37)%(3*stackAttrs))
+		item[name] = N(fmt.Sprint(i))
+		if i%3 == 0 {
+			actions[name] = ActionEncrypt
+		}
+	}
+	w := sealerWith(t, actions, false)
+	sealed, err := w.Seal(item, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := w.Open(sealed, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqualItems(t, got, item)
+	// A reader that now marks one signed attribute plain: second pass.
+	readerActions := map[string]Action{"a001": ActionPlain}
+	for k, v := range actions {
+		readerActions[k] = v
+	}
+	r := sealerWith(t, readerActions, false)
+	got, res, err := r.Open(sealed, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqualItems(t, got, item)
+	if len(res.Drift) != 1 || res.Drift[0].Name != "a001" {
+		t.Fatalf("drift %+v", res.Drift)
+	}
+	sealed["a002"] = N("-1")
+	_, _, err = r.Open(sealed, key)
+	wantTamper(t, err, ReasonSignature)
 }

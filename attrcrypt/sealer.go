@@ -209,7 +209,11 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 			attrs = append(attrs, attr{name: name, av: av, act: a})
 		}
 	}
-	sortAttrs(attrs)
+	if len(attrs) > 0 && &attrs[0] == &attrsArr[0] { // still on the stack
+		sortLocal(&attrsArr, len(attrs))
+	} else {
+		sortAttrs(attrs)
+	}
 	n := len(attrs)
 
 	// Payloads of encrypted attributes.
@@ -329,6 +333,17 @@ type attr struct {
 	act    Action               // Seal: the writer's action; Open: the header's
 	code   byte                 // type code of an encrypted value
 	lo, hi int                  // Seal: payload span; Open: plaintext span
+}
+
+// sortLocal sorts the first n attributes of a stack array by name. It is
+// small enough to inline, so the compiler sees the writes go to the stack
+// and omits GC write barriers (which sorting through a slice pays per move).
+func sortLocal(a *[stackAttrs]attr, n int) {
+	for i := 1; i < n; i++ {
+		for j := i; j > 0 && a[j].name < a[j-1].name; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
 }
 
 // sortAttrs sorts by name (bytewise). Items are small, so an insertion
