@@ -81,7 +81,6 @@ func (g *gen) setSink(set avKind, sv string, c ectx) sink {
 }
 
 const genrtPath = "github.com/dynaseal/dynaseal/codegen/genrt"
-const avPath = "github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 
 // ectx is the context of the code being emitted: the field named in errors
 // and how to return an error from the enclosing function.
@@ -126,6 +125,19 @@ func (g *gen) zeroCond(t types.Type, x string) string {
 	return ""
 }
 
+// negate returns the negation of a condition made by zeroCond.
+func negate(zc string) string {
+	switch {
+	case strings.HasSuffix(zc, " == nil"), strings.HasSuffix(zc, ` == ""`), strings.HasSuffix(zc, " == 0"):
+		return strings.Replace(zc, " == ", " != ", 1)
+	case strings.HasPrefix(zc, "!"):
+		return zc[1:]
+	case zc == "true":
+		return "false"
+	}
+	return "!(" + zc + ")"
+}
+
 func nullable(t types.Type) bool {
 	switch unalias(t).Underlying().(type) {
 	case *types.Pointer, *types.Slice, *types.Map, *types.Interface:
@@ -148,7 +160,7 @@ func (g *gen) enc(w *bytes.Buffer, c ectx, t types.Type, x string, addr bool, ta
 			}
 			switch {
 			case tag.OmitEmpty:
-				fmt.Fprintf(w, "if !(%s) {\n", zc)
+				fmt.Fprintf(w, "if %s {\n", negate(zc))
 				g.enc(w, c, t, x, addr, tag, s, true)
 				w.WriteString("}\n")
 				return

@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/tools/go/packages"
 
-	"github.com/dynaseal/dynaseal/attrcrypt"
 	"github.com/dynaseal/dynaseal/schema"
 )
 
@@ -128,7 +127,6 @@ type gen struct {
 	queue     []helperReq
 	structs   []*types.Named // same-package struct types to guard
 	guarded   map[*types.Named]bool
-	errField  map[string]bool
 	curStruct types.Type
 	topNum    *numCtx // non-nil while a top-level attribute of Marshal is emitted
 }
@@ -144,9 +142,9 @@ func newGen(pkg *Package, opts Options) *gen {
 	g := &gen{
 		pkg: pkg, opts: opts,
 		imports: map[string]string{}, taken: map[string]string{},
-		check:   &checker{pkg: pkg.Types, memo: map[types.Type]support{}, why: map[types.Type]string{}},
+		check:   &checker{pkg: pkg.Types, busy: map[types.Type]bool{}},
 		prefix:  "dynaseal" + opts.Types[0],
-		helpers: map[string]bool{}, guarded: map[*types.Named]bool{}, errField: map[string]bool{},
+		helpers: map[string]bool{}, guarded: map[*types.Named]bool{},
 	}
 	return g
 }
@@ -296,5 +294,3 @@ func fieldPath(base string, path []schema.Step) (expr string, nilable []string) 
 	}
 	return expr, nilable
 }
-
-func actionOf(a schema.Attribute) attrcrypt.Action { return a.Action }

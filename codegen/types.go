@@ -219,11 +219,12 @@ func plainStringKey(t types.Type) bool {
 	return true
 }
 
-// checker classifies types, memoising named structs (which may recurse).
+// checker classifies types. Named structs of the package are not entered
+// (their fields are checked when their helpers are generated); busy stops
+// other recursive named types (type L []L).
 type checker struct {
 	pkg  *types.Package
-	memo map[types.Type]support
-	why  map[types.Type]string
+	busy map[types.Type]bool
 }
 
 func combine(a, b support) support {
@@ -236,6 +237,13 @@ func combine(a, b support) support {
 // classify says how a value of type t is handled and, when refused, why.
 func (c *checker) classify(t types.Type) (support, string) {
 	t = unalias(t)
+	if c.busy[t] {
+		return fallback, ""
+	}
+	if _, named := t.(*types.Named); named {
+		c.busy[t] = true
+		defer delete(c.busy, t)
+	}
 	if isTime(t) {
 		return native, ""
 	}
@@ -303,7 +311,7 @@ func (c *checker) classifyKind(t types.Type) (support, string) {
 		if !named || n.Obj().Pkg() != c.pkg || n.TypeArgs().Len() > 0 {
 			return fallback, ""
 		}
-		if _, convertible := timeLike(t); convertible {
+		if timeLike(t) {
 			return fallback, ""
 		}
 		return native, ""
@@ -317,19 +325,16 @@ func (c *checker) classifyKind(t types.Type) (support, string) {
 
 // timeLike reports a struct type convertible to time.Time (other than
 // time.Time itself): attributevalue encodes such types as times.
-func timeLike(t types.Type) (types.Type, bool) {
+func timeLike(t types.Type) bool {
 	if isTime(t) {
-		return nil, false
+		return false
 	}
 	st, ok := t.Underlying().(*types.Struct)
 	if !ok || st.NumFields() != 3 {
-		return nil, false
+		return false
 	}
 	f := st.Field(0)
-	if f.Pkg() == nil || f.Pkg().Path() != "time" {
-		return nil, false
-	}
-	return nil, true
+	return f.Pkg() != nil && f.Pkg().Path() == "time"
 }
 
 // fieldsOf walks a nested struct type's attributes with attributevalue's

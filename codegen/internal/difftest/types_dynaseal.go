@@ -457,27 +457,27 @@ func (ScalarsCodec) Marshal(v *Scalars) (map[string]types.AttributeValue, error)
 		sl.B[0].Value = append([]byte{}, v.Bytes...)
 		m["Bytes"] = &sl.B[0]
 	}
-	if !(v.OS == "") {
+	if v.OS != "" {
 		sl.S[2].Value = v.OS
 		m["os"] = &sl.S[2]
 	}
-	if !(v.OI == 0) {
+	if v.OI != 0 {
 		nbOff[12] = len(nb)
 		nb = strconv.AppendInt(nb, int64(v.OI), 10)
 		nbEnd[12] = len(nb)
 		m["oi"] = &sl.N[12]
 	}
-	if !(v.OF == 0) {
+	if v.OF != 0 {
 		nbOff[13] = len(nb)
 		nb = strconv.AppendFloat(nb, v.OF, 'f', -1, 64)
 		nbEnd[13] = len(nb)
 		m["of"] = &sl.N[13]
 	}
-	if !(!v.OB) {
+	if v.OB {
 		sl.BOOL[1].Value = v.OB
 		m["ob"] = &sl.BOOL[1]
 	}
-	if !(v.OBytes == nil) {
+	if v.OBytes != nil {
 		sl.B[1].Value = append([]byte{}, v.OBytes...)
 		m["obytes"] = &sl.B[1]
 	}
@@ -507,7 +507,7 @@ func (ScalarsCodec) Marshal(v *Scalars) (map[string]types.AttributeValue, error)
 	if v.ONS == "" {
 		return nil, genrt.OmitNullEmptyError("Scalars.ons")
 	}
-	if !(v.ONS == "") {
+	if v.ONS != "" {
 		sl.S[4].Value = v.ONS
 		m["ons"] = &sl.S[4]
 	}
@@ -523,7 +523,7 @@ func (ScalarsCodec) Marshal(v *Scalars) (map[string]types.AttributeValue, error)
 	nb = strconv.AppendFloat(nb, float64(v.SF32), 'f', -1, 32)
 	nbEnd[17] = len(nb)
 	m["sf32"] = &sl.S[7]
-	if !(v.SU == 0) {
+	if v.SU != 0 {
 		nbOff[18] = len(nb)
 		nb = strconv.AppendUint(nb, uint64(v.SU), 10)
 		nbEnd[18] = len(nb)
@@ -1738,11 +1738,11 @@ func (PointersCodec) Marshal(v *Pointers) (map[string]types.AttributeValue, erro
 	}
 	sl.M[2].Value = m137
 	m["N"] = &sl.M[2]
-	if !(v.OPS == nil) {
+	if v.OPS != nil {
 		sl.S[3].Value = (*v.OPS)
 		m["ops"] = &sl.S[3]
 	}
-	if !(v.OPN == nil) {
+	if v.OPN != nil {
 		m138, err := dynasealPointersEncNestedA(&(*v.OPN))
 		if err != nil {
 			return nil, err
@@ -2332,7 +2332,7 @@ var dynasealPointersNames = []string{"tenant", "PS", "PI", "PF", "PB", "PBytes",
 func dynasealPointersEncNestedA(v *Nested) (map[string]types.AttributeValue, error) {
 	m := make(map[string]types.AttributeValue, 6)
 	m["A"] = &types.AttributeValueMemberS{Value: v.A}
-	if !(v.B == 0) {
+	if v.B != 0 {
 		m["b"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(v.B), 10)}
 	}
 	if v.C == nil {
@@ -2344,7 +2344,7 @@ func dynasealPointersEncNestedA(v *Nested) (map[string]types.AttributeValue, err
 		}
 		m["C"] = &types.AttributeValueMemberL{Value: l201}
 	}
-	if !(v.D == nil) {
+	if v.D != nil {
 		m202, err := dynasealPointersEncNestedA(&(*v.D))
 		if err != nil {
 			return nil, err
@@ -2352,7 +2352,7 @@ func dynasealPointersEncNestedA(v *Nested) (map[string]types.AttributeValue, err
 		m["d"] = &types.AttributeValueMemberM{Value: m202}
 	}
 	m["T"] = &types.AttributeValueMemberS{Value: v.T.Format(time.RFC3339Nano)}
-	if !(v.Tags == nil) {
+	if v.Tags != nil {
 		if len(v.Tags) == 0 {
 			m["tags"] = &types.AttributeValueMemberNULL{Value: true}
 		} else {
@@ -2729,7 +2729,7 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 		sl.L[0].Value = l233
 		m["L"] = &sl.L[0]
 	}
-	if !(v.LO == nil) {
+	if v.LO != nil {
 		l235 := make([]types.AttributeValue, 0, len(v.LO))
 		for i234 := range v.LO {
 			l235 = append(l235, &types.AttributeValueMemberS{Value: v.LO[i234]})
@@ -2743,7 +2743,7 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 	} else {
 		l237 := make([]types.AttributeValue, 0, len(v.LOE))
 		for i236 := range v.LOE {
-			if !(v.LOE[i236] == "") {
+			if v.LOE[i236] != "" {
 				l237 = append(l237, &types.AttributeValueMemberS{Value: v.LOE[i236]})
 			}
 		}
@@ -2819,7 +2819,7 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 	} else {
 		l249 := make([]types.AttributeValue, 0, len(v.LPO))
 		for i248 := range v.LPO {
-			if !(v.LPO[i248] == nil) {
+			if v.LPO[i248] != nil {
 				l249 = append(l249, &types.AttributeValueMemberS{Value: (*v.LPO[i248])})
 			}
 		}
@@ -2896,7 +2896,7 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 			m["ss"] = &sl.SS[0]
 		}
 	}
-	if !(v.SSO == nil) {
+	if v.SSO != nil {
 		if len(v.SSO) == 0 {
 			sl.NULL[14].Value = true
 			m["sso"] = &sl.NULL[14]
@@ -2919,7 +2919,7 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 		} else {
 			set263 := make([]string, 0, len(v.SSP))
 			for i262 := range v.SSP {
-				if !(v.SSP[i262] == nil) {
+				if v.SSP[i262] != nil {
 					set263 = append(set263, (*v.SSP[i262]))
 				}
 			}
@@ -3078,7 +3078,7 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 		sl.M[0].Value = m280
 		m["M"] = &sl.M[0]
 	}
-	if !(v.MO == nil) {
+	if v.MO != nil {
 		m284 := make(map[string]types.AttributeValue, len(v.MO))
 		for k285, e286 := range v.MO {
 			ks287 := k285
@@ -3100,7 +3100,7 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 			if ks291 == "" {
 				return nil, genrt.EmptyMapKeyError("Collections.moe")
 			}
-			if !(e290 == "") {
+			if e290 != "" {
 				m288[ks291] = &types.AttributeValueMemberS{Value: e290}
 			}
 		}
@@ -5605,7 +5605,7 @@ var dynasealCollectionsNames = []string{"tenant", "L", "lo", "loe", "lne", "LI",
 func dynasealCollectionsEncNestedV(v *Nested) (map[string]types.AttributeValue, error) {
 	m := make(map[string]types.AttributeValue, 6)
 	m["A"] = &types.AttributeValueMemberS{Value: v.A}
-	if !(v.B == 0) {
+	if v.B != 0 {
 		m["b"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(v.B), 10)}
 	}
 	if v.C == nil {
@@ -5617,7 +5617,7 @@ func dynasealCollectionsEncNestedV(v *Nested) (map[string]types.AttributeValue, 
 		}
 		m["C"] = &types.AttributeValueMemberL{Value: l790}
 	}
-	if !(v.D == nil) {
+	if v.D != nil {
 		m791, err := dynasealCollectionsEncNestedA(&(*v.D))
 		if err != nil {
 			return nil, err
@@ -5625,7 +5625,7 @@ func dynasealCollectionsEncNestedV(v *Nested) (map[string]types.AttributeValue, 
 		m["d"] = &types.AttributeValueMemberM{Value: m791}
 	}
 	m["T"] = &types.AttributeValueMemberS{Value: v.T.Format(time.RFC3339Nano)}
-	if !(v.Tags == nil) {
+	if v.Tags != nil {
 		if len(v.Tags) == 0 {
 			m["tags"] = &types.AttributeValueMemberNULL{Value: true}
 		} else {
@@ -5643,7 +5643,7 @@ func dynasealCollectionsEncNestedV(v *Nested) (map[string]types.AttributeValue, 
 func dynasealCollectionsEncNestedA(v *Nested) (map[string]types.AttributeValue, error) {
 	m := make(map[string]types.AttributeValue, 6)
 	m["A"] = &types.AttributeValueMemberS{Value: v.A}
-	if !(v.B == 0) {
+	if v.B != 0 {
 		m["b"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(v.B), 10)}
 	}
 	if v.C == nil {
@@ -5655,7 +5655,7 @@ func dynasealCollectionsEncNestedA(v *Nested) (map[string]types.AttributeValue, 
 		}
 		m["C"] = &types.AttributeValueMemberL{Value: l795}
 	}
-	if !(v.D == nil) {
+	if v.D != nil {
 		m796, err := dynasealCollectionsEncNestedA(&(*v.D))
 		if err != nil {
 			return nil, err
@@ -5663,7 +5663,7 @@ func dynasealCollectionsEncNestedA(v *Nested) (map[string]types.AttributeValue, 
 		m["d"] = &types.AttributeValueMemberM{Value: m796}
 	}
 	m["T"] = &types.AttributeValueMemberS{Value: v.T.Format(time.RFC3339Nano)}
-	if !(v.Tags == nil) {
+	if v.Tags != nil {
 		if len(v.Tags) == 0 {
 			m["tags"] = &types.AttributeValueMemberNULL{Value: true}
 		} else {
@@ -6114,7 +6114,7 @@ func (EmbeddingCodec) Marshal(v *Embedding) (map[string]types.AttributeValue, er
 		m["note"] = &sl.S[2]
 	}
 	if v.Extra != nil {
-		if !(v.Extra.Count == 0) {
+		if v.Extra.Count != 0 {
 			nbOff[1] = len(nb)
 			nb = strconv.AppendInt(nb, int64(v.Extra.Count), 10)
 			nbEnd[1] = len(nb)
@@ -6447,7 +6447,7 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 		sl.S[1].Value = string(v.U)
 		m["U"] = &sl.S[1]
 	}
-	if !(v.UO == "") {
+	if v.UO != "" {
 		av847, err := v.UO.MarshalDynamoDBAttributeValue()
 		if err != nil {
 			return nil, genrt.FieldError(genrt.ErrEncode, "Marshalers.uo", err)
