@@ -1,0 +1,73 @@
+// Package codegen is dynaseal's code generator, the library behind the
+// dynaseal-gen command. For each tagged struct type it writes one Go file
+// with a reflection-free codec and a typed, tenant-scoped repository:
+//
+//	//go:generate go run github.com/dynaseal/dynaseal/codegen/cmd/dynaseal-gen -type Patient -table patients
+//
+// writes patient_dynaseal.go next to the type. Generate is a pure function
+// from a loaded package (Load, or FromPackages for a package loaded with
+// golang.org/x/tools/go/packages) and Options to the formatted file; the
+// command adds flag parsing (ParseArgs) and the file write (WriteFile).
+//
+// # What is generated
+//
+//   - <T>Codec, a table.Codec[T] (and table.Versioner[T] when T has a version
+//     attribute). Marshal produces exactly the item attributevalue.MarshalMap
+//     produces for a *T with default encoder options, and Unmarshal accepts
+//     exactly what attributevalue.UnmarshalMap accepts, with the same result.
+//     Both are checked differentially in codegen/internal/difftest.
+//   - <T>Fingerprint and <T>Codec.Check, the staleness guards (below).
+//   - LogValue (slog), Format and String (fmt): encrypted attributes print
+//     as [REDACTED], other attributes as their values. Format and String
+//     change what fmt prints for T (%v, %+v, %#v, %s all redact); pass
+//     -no-redact-format to keep fmt's default output. A method the type
+//     already declares is never generated.
+//   - <T>Key, <T>Repository (New<T>Repository with -table,
+//     New<T>RepositoryNamed) and <T>Scope, whose Get, Delete, Update, TxGet,
+//     TxDelete, TxUpdate and TxConditionCheck take the key fields as typed
+//     arguments (the partition key is omitted when it is the tenant
+//     attribute: the scope supplies it), plus Put, Create, Query and
+//     QueryPage with typed sort-key conditions (<T><Field>Equal, LessThan,
+//     LessOrEqual, GreaterThan, GreaterOrEqual, Between, BeginsWith),
+//     BatchGet, BatchWrite, TxPut and TxCreate. All of it calls the table
+//     package; none of its logic is duplicated.
+//
+// # Supported field types
+//
+// Generated code handles: strings, bool, every integer and float width, the
+// `string` option on numbers, []byte (B), json.Number-like string types (N),
+// time.Time (RFC 3339 text, or N with `unixtime`), pointers, slices (L),
+// sets (`stringset`, `numberset`, `binaryset`, and [][]byte), maps with
+// string, bool or number keys (M; keys printed as attributevalue prints
+// them), structs of the same package (nested M), embedded structs by value
+// or pointer (flattened as attributevalue does, following schema's field
+// paths), types with attributevalue Marshaler/Unmarshaler methods (called
+// exactly where attributevalue calls them), omitempty, omitemptyelem,
+// nullempty, nullemptyelem and "-".
+//
+// Delegated to attributevalue, field by field (still exact, not
+// reflection-free): interfaces, arrays, pointers to pointers, named pointer
+// types, maps whose key type has text methods, struct types of other
+// packages, struct types convertible to time.Time, and generic struct types.
+//
+// Refused with file:line:column, type, field and reason: channels,
+// functions, complex numbers, uintptr and unsafe.Pointer (attributevalue
+// silently drops them), slices of a named byte type (attributevalue
+// panics on them), map keys attributevalue cannot use, set tags on types
+// whose elements are not set members, the `string` option on time.Time
+// (attributevalue cannot decode what it writes), seal tags inside nested
+// structs (they would have no effect), and every problem schema reports
+// (bad seal tags, unexported tagged fields, reserved names, missing keys).
+//
+// # Staleness
+//
+// A generated file fails to compile when a field of a struct it was
+// generated from is added, removed, renamed or changes type: it converts a
+// value of each such struct to a struct literal with the fields it saw.
+// Conversions ignore struct tags, so tag changes are caught at run time
+// instead: New<T>Repository calls <T>Codec.Check, which compares every
+// field's tag and the schema fingerprint with what the generator saw and
+// returns an error wrapping genrt.ErrStale ("run go generate"). The test
+// TestGeneratedFilesAreFresh regenerates every committed generated file of
+// this repository and fails with a diff when one is stale.
+package codegen
