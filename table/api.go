@@ -37,9 +37,11 @@ type Codec[T any] interface {
 }
 
 // Versioner may be implemented by a Codec to read and set the version field
-// of T directly. When the codec does not implement it, the engine reads and
-// sets the field through the schema's field path by reflection (one field,
-// no full marshal).
+// of T directly. The engine reads the stored version from the marshalled
+// item and, after a successful write, sets the new version on the caller's
+// value with SetVersion; when the codec does not implement Versioner it sets
+// the field through the schema's field path by reflection (one field, no
+// full marshal).
 type Versioner[T any] interface {
 	Version(v *T) int64
 	SetVersion(v *T, version int64)
