@@ -171,6 +171,14 @@ func (s Scope[T]) BatchWrite(ctx context.Context, puts []*T, deletes []Key) erro
 		}
 		reqs = append(reqs, req{wr: types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: km}}, key: t.keyOfItem(km)})
 	}
+	seen := make(map[string]bool, len(reqs))
+	for _, r := range reqs {
+		ks := t.keyString(writeKey(r.wr))
+		if seen[ks] {
+			return fmt.Errorf("table: BatchWrite names one key twice (DynamoDB refuses duplicate keys in a batch); nothing was written")
+		}
+		seen[ks] = true
+	}
 	for off := 0; off < len(reqs); off += maxBatchWrite {
 		chunk := reqs[off:min(off+maxBatchWrite, len(reqs))]
 		if be.Err != nil {

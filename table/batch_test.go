@@ -154,6 +154,10 @@ func TestBatchWriteAndGet1000(t *testing.T) {
 			t.Fatalf("item %d: got %+v", i, got[i])
 		}
 	}
+	// A key named twice is refused before any call.
+	if err := a.BatchWrite(ctx, ps[:1], keysOf(ps[:1])); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Fatalf("duplicate key: %v", err)
+	}
 	// Batch delete half of them.
 	if err := a.BatchWrite(ctx, nil, keysOf(ps[:500])); err != nil {
 		t.Fatal(err)
