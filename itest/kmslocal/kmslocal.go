@@ -154,6 +154,7 @@ type noRateLimit struct{}
 func (noRateLimit) GetToken(context.Context, uint) (func() error, error) {
 	return func() error { return nil }, nil
 }
+
 // AddTokens ignores returned tokens.
 func (noRateLimit) AddTokens(uint) error { return nil }
 
