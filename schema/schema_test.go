@@ -22,7 +22,8 @@ type Patient struct {
 	Plan     string    `dynamodbav:"plan"`
 	Seen     time.Time `dynamodbav:"seen"    seal:"plain"`
 	Version  int64     `dynamodbav:"v"       seal:"version"`
-	internal string    //nolint:unused // unexported, untagged: ignored like attributevalue does
+	//lint:ignore U1000 unexported and untagged: ignored, as attributevalue ignores it
+	internal string
 }
 
 func TestPatientSchema(t *testing.T) {
@@ -132,7 +133,8 @@ func TestInvalidStructs(t *testing.T) {
 	})
 	type unexported struct {
 		A string `seal:"pk,tenant"`
-		b string `seal:"encrypt"` //nolint:unused // the point of the test
+		//lint:ignore U1000 an unexported tagged field is the point of the test
+		b string `seal:"encrypt"`
 	}
 	type noTenant struct {
 		A string `seal:"pk"`

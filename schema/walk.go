@@ -39,7 +39,7 @@ func walk(typeName string, root TypeInfo) ([]walkField, []error) {
 	var fields []walkField
 	current := []queued{}
 	next := []queued{{t: root}}
-	count := map[any]int{}
+	var count map[any]int
 	nextCount := map[any]int{}
 	visited := map[any]bool{}
 
