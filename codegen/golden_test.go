@@ -20,15 +20,38 @@ var update = flag.Bool("update", false, "rewrite the golden files of TestGolden"
 // command line in testdata/<case>/args and compares the output with
 // testdata/<case>/expected.golden, or the error text with errors.golden.
 // Generated output is also type-checked with the package it belongs to.
+// All cases are loaded with one go/packages call, and type-checked with
+// another.
 func TestGolden(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/*/args")
-	if err != nil || len(dirs) == 0 {
+	argFiles, err := filepath.Glob("testdata/*/args")
+	if err != nil || len(argFiles) == 0 {
 		t.Fatalf("no golden cases: %v", err)
 	}
-	for _, argsFile := range dirs {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for _, f := range argFiles {
+		patterns = append(patterns, "./"+filepath.Dir(f))
+	}
+	mode := packages.NeedName | packages.NeedFiles | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax
+	pkgs, err := packages.Load(&packages.Config{Mode: mode, Dir: wd}, patterns...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDir := map[string]*packages.Package{}
+	for _, p := range pkgs {
+		if len(p.GoFiles) > 0 {
+			byDir[filepath.Dir(p.GoFiles[0])] = p
+		}
+	}
+	overlay := map[string][]byte{}
+	var generated []string
+	for _, argsFile := range argFiles {
 		dir := filepath.Dir(argsFile)
+		abs := filepath.Join(wd, dir)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			t.Parallel()
 			raw, err := os.ReadFile(argsFile)
 			if err != nil {
 				t.Fatal(err)
@@ -37,20 +60,37 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pkg, err := codegen.Load(dir, out, nil)
-			if err != nil {
-				t.Fatal(err)
+			p := byDir[abs]
+			if p == nil || p.Types == nil {
+				t.Fatalf("package in %s not loaded", dir)
 			}
-			src, genErr := codegen.Generate(pkg, opts)
+			src, genErr := codegen.Generate(codegen.FromPackages(p), opts)
 			if genErr != nil {
-				abs, _ := filepath.Abs(dir)
 				got := strings.ReplaceAll(genErr.Error(), abs+string(filepath.Separator), "")
 				compareGolden(t, filepath.Join(dir, "errors.golden"), []byte(got+"\n"))
 				return
 			}
 			compareGolden(t, filepath.Join(dir, "expected.golden"), src)
-			typeCheck(t, dir, out, src)
+			overlay[filepath.Join(abs, out)] = src
+			generated = append(generated, "./"+dir)
 		})
+	}
+	if len(generated) == 0 {
+		return
+	}
+	// Type-check every generated file with its package.
+	checked, err := packages.Load(&packages.Config{Mode: packages.NeedTypes | packages.NeedName | packages.NeedFiles, Dir: wd, Overlay: overlay}, generated...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range checked {
+		var errs []error
+		for _, e := range p.Errors {
+			errs = append(errs, e)
+		}
+		if len(errs) > 0 {
+			t.Errorf("%s: generated code does not type-check: %v", p.PkgPath, errors.Join(errs...))
+		}
 	}
 }
 
@@ -68,28 +108,6 @@ func compareGolden(t *testing.T, path string, got []byte) {
 	}
 	if !bytes.Equal(want, got) {
 		t.Errorf("%s differs from the generator's output (run with -update if intended):\n%s", path, lineDiff(string(want), string(got)))
-	}
-}
-
-// typeCheck loads the case's package with the generated file added.
-func typeCheck(t *testing.T, dir, out string, src []byte) {
-	t.Helper()
-	abs, _ := filepath.Abs(dir)
-	cfg := &packages.Config{
-		Mode:    packages.NeedTypes | packages.NeedName | packages.NeedFiles,
-		Dir:     abs,
-		Overlay: map[string][]byte{filepath.Join(abs, out): src},
-	}
-	pkgs, err := packages.Load(cfg, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errs []error
-	for _, e := range pkgs[0].Errors {
-		errs = append(errs, e)
-	}
-	if len(errs) > 0 {
-		t.Errorf("generated code does not type-check: %v", errors.Join(errs...))
 	}
 }
 
