@@ -253,7 +253,7 @@ func MarshalField(in any) (av types.AttributeValue, ok bool, err error) {
 	}()
 	m, err := attributevalue.MarshalMap(in)
 	if err != nil {
-		return nil, false, err
+		return nil, false, scrub(err)
 	}
 	av, ok = m["x"]
 	return av, ok, nil
@@ -267,5 +267,27 @@ func UnmarshalField(av types.AttributeValue, out any) (err error) {
 			err = fmt.Errorf("attributevalue panicked decoding into %T", out)
 		}
 	}()
-	return attributevalue.UnmarshalMap(map[string]types.AttributeValue{"x": av}, out)
+	return scrub(attributevalue.UnmarshalMap(map[string]types.AttributeValue{"x": av}, out))
+}
+
+// errFallback is what scrub returns in place of attributevalue's errors.
+var errFallback = errors.New("attributevalue")
+
+// scrub replaces an attributevalue error, whose text may quote the value
+// (number overflow, unparsable time), with one that names only types.
+func scrub(err error) error {
+	var te *attributevalue.UnmarshalTypeError
+	var ue *attributevalue.UnmarshalError
+	var me *attributevalue.InvalidMarshalError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &te):
+		return fmt.Errorf("%w: cannot decode into Go type %s", errFallback, te.Type)
+	case errors.As(err, &ue):
+		return fmt.Errorf("%w: cannot decode into Go type %s", errFallback, ue.Type)
+	case errors.As(err, &me):
+		return fmt.Errorf("%w: %s", errFallback, me.Error())
+	}
+	return fmt.Errorf("%w: %T", errFallback, err)
 }

@@ -78,6 +78,23 @@ func TestFormat(t *testing.T) {
 	}
 }
 
+func TestFallbackErrorsCarryNoValues(t *testing.T) {
+	var out struct {
+		F int8 `dynamodbav:"x"`
+	}
+	err := UnmarshalField(&types.AttributeValueMemberN{Value: "31337"}, &out)
+	if err == nil || strings.Contains(err.Error(), "31337") {
+		t.Fatalf("fallback error %v", err)
+	}
+	var tm struct {
+		F map[string]any `dynamodbav:"x"`
+	}
+	err = UnmarshalField(&types.AttributeValueMemberS{Value: "secret"}, &tm)
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("fallback error %v", err)
+	}
+}
+
 func TestFallbackRecoversPanics(t *testing.T) {
 	var out struct {
 		F [2]byte `dynamodbav:"x"`
