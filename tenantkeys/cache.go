@@ -85,17 +85,22 @@ type CacheStats struct {
 //   - Errors are not cached: the next lookup asks the provider again. A
 //     load that reports ErrKeyShredded purges every entry of that tenant.
 //
-// Clock: the cache reads the clock once per lookup: the monotonic clock
-// (time.Since of its creation, cheaper than time.Now and immune to wall
-// clock steps) unless WithClock supplies another. Over a cached key a lookup
-// takes a mutex, one map lookup with a struct key and one clock read, and
-// allocates nothing.
+// Clock: unless WithClock supplies one, the cache reads a coarse monotonic
+// clock (immune to wall clock steps): an atomic value that a background
+// goroutine refreshes every 5 ms while any cache is in use, and that stops
+// after about a second without lookups. Reading it costs a few atomic loads
+// instead of a clock read, so over a cached key a lookup takes a mutex and
+// one map lookup with a struct key, and allocates nothing. The price: an
+// entry may be served up to one tick (plus scheduling delay) past its TTL,
+// and if the process is frozen less than a second after its last lookup
+// (an AWS Lambda environment between invocations), lookups right after the
+// thaw may see the frozen time until the next tick, typically well under a
+// millisecond. TTLs are meant in minutes, so neither matters in practice.
 //
 // A Cache is safe for concurrent use.
 type Cache struct {
 	p     Provider
-	base  time.Time        // monotonic origin of the default clock
-	clock func() time.Time // WithClock, or nil for the monotonic clock
+	clock func() time.Time // WithClock, or nil for the coarse clock
 	wall  func() time.Time
 	ttl   int64
 	max   int
@@ -117,7 +122,6 @@ func NewCache(p Provider, opts ...Option) *Cache {
 	o := buildOptions(opts)
 	c := &Cache{
 		p:        p,
-		base:     time.Now(),
 		wall:     o.now,
 		ttl:      int64(o.ttl),
 		max:      o.maxEntries,
@@ -131,22 +135,27 @@ func NewCache(p Provider, opts ...Option) *Cache {
 	return c
 }
 
-// now returns nanoseconds on the cache's clock. The default reads only the
-// monotonic clock (time.Since), about half the cost of time.Now, which also
-// reads the wall clock; it is immune to wall clock steps.
+// now returns nanoseconds on the cache's clock: the process-wide coarse
+// monotonic clock (see clock.go), or WithClock's clock.
 func (c *Cache) now() int64 {
 	if c.clock != nil {
 		return c.clock().UnixNano()
 	}
-	return int64(time.Since(c.base))
+	return processClock.Now()
 }
 
 // CurrentKey implements Provider.
 func (c *Cache) CurrentKey(ctx context.Context, tenant, class string) (attrcrypt.Key, error) {
 	k := cacheKey{tenant: tenant, class: class}
-	if key, ok := c.hit(k); ok {
+	now := c.now()
+	c.mu.Lock()
+	if e, ok := c.m[k]; ok && e.expires > now && c.head.expires > now {
+		c.st.Hits++
+		key := e.k
+		c.mu.Unlock()
 		return key, nil
 	}
+	c.mu.Unlock()
 	return c.get(ctx, k)
 }
 
@@ -156,24 +165,18 @@ func (c *Cache) Key(ctx context.Context, ref attrcrypt.KeyRef) (attrcrypt.Key, e
 		return attrcrypt.Key{}, fmt.Errorf("%w: key version 0 does not exist", ErrKeyNotFound)
 	}
 	k := cacheKey{tenant: ref.Tenant, class: ref.Class, version: ref.Version}
-	if key, ok := c.hit(k); ok {
-		return key, nil
-	}
-	return c.get(ctx, k)
-}
-
-// hit is the fast path: a live entry and nothing expired to drop first.
-func (c *Cache) hit(k cacheKey) (attrcrypt.Key, bool) {
+	// Fast path (repeated in CurrentKey to save a copy of the key): a live
+	// entry, and nothing expired to drop first.
 	now := c.now()
 	c.mu.Lock()
 	if e, ok := c.m[k]; ok && e.expires > now && c.head.expires > now {
 		c.st.Hits++
 		key := e.k
 		c.mu.Unlock()
-		return key, true
+		return key, nil
 	}
 	c.mu.Unlock()
-	return attrcrypt.Key{}, false
+	return c.get(ctx, k)
 }
 
 // Stats returns the cache's counters.

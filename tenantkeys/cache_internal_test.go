@@ -78,3 +78,41 @@ func TestCacheCallResultZeroed(t *testing.T) {
 		t.Fatal("shared call result not zeroed after the last waiter")
 	}
 }
+
+// TestCacheDefaultClockExpires: with the default coarse clock, entries do
+// expire (the clock goroutine advances time) and the clock never runs
+// backwards.
+func TestCacheDefaultClockExpires(t *testing.T) {
+	ctx := context.Background()
+	p := &countingStub{}
+	c := NewCache(p, WithTTL(time.Millisecond))
+	if _, err := c.CurrentKey(ctx, "t", ""); err != nil {
+		t.Fatal(err)
+	}
+	last := processClock.Now()
+	deadline := time.Now().Add(10 * time.Second)
+	for p.calls < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("entry never expired under the default clock")
+		}
+		time.Sleep(2 * time.Millisecond)
+		n := processClock.Now()
+		if n < last {
+			t.Fatalf("coarse clock went backwards: %d after %d", n, last)
+		}
+		last = n
+		if _, err := c.CurrentKey(ctx, "t", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type countingStub struct {
+	stubProvider
+	calls int // only touched by loads, which the test serialises
+}
+
+func (p *countingStub) CurrentKey(ctx context.Context, tenant, class string) (attrcrypt.Key, error) {
+	p.calls++
+	return p.stubProvider.CurrentKey(ctx, tenant, class)
+}
