@@ -138,7 +138,15 @@ func startJavaOn(ctx context.Context, java string, files dynamoDBLocalFiles, por
 	}
 
 	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
-	if err := waitReady(ctx, endpoint, ready, exited); err != nil {
+	err := waitReady(ctx, endpoint, ready, exited)
+	if err == nil {
+		select {
+		case <-exited: // something else answered on the port java failed to bind
+			err = errors.New("exited after the port answered")
+		default:
+		}
+	}
+	if err != nil {
 		select {
 		case <-exited: // it died on its own: say how
 			if strings.Contains(out.String(), "Address already in use") {
