@@ -78,19 +78,15 @@ func (r *recorder) asked(t string) bool {
 
 // newStore returns a real tenantkeys store wrapped by a local master keyring.
 func newStore(t testing.TB) *tenantkeys.Store {
-	t.Helper()
-	var mk [32]byte
-	if _, err := rand.Read(mk[:]); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := tenantkeys.ParseKeyring([]byte("m1 " + hex.EncodeToString(mk[:])))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tenantkeys.NewMemoryStore(kr, tenantkeys.WithCreateOnFirstUse(true))
+	return newStoreWith(t, tenantkeys.WithCreateOnFirstUse(true))
 }
 
 func newStoreNoCreate(t testing.TB) *tenantkeys.Store {
+	return newStoreWith(t)
+}
+
+// newStoreWith is an in-memory key store under a fresh random master key.
+func newStoreWith(t testing.TB, opts ...tenantkeys.Option) *tenantkeys.Store {
 	t.Helper()
 	var mk [32]byte
 	if _, err := rand.Read(mk[:]); err != nil {
@@ -100,7 +96,7 @@ func newStoreNoCreate(t testing.TB) *tenantkeys.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tenantkeys.NewMemoryStore(kr)
+	return tenantkeys.NewMemoryStore(kr, opts...)
 }
 
 // env is one test's DynamoDB client, key store and tables.

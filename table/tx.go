@@ -73,23 +73,11 @@ func (s Scope[T]) TxUpdate(k Key, fn func(*T) error) TxOp {
 // TxDelete is Delete as one write of a transaction, with the same options
 // and tenant condition.
 func (s Scope[T]) TxDelete(k Key, opts ...WriteOption) TxOp {
-	return txFunc(func(ctx context.Context) (txBuilt, error) {
-		if err := s.check(); err != nil {
-			return txBuilt{}, err
-		}
-		var wc writeConfig
-		for _, o := range opts {
-			o(&wc)
-		}
-		km, err := s.keyMap(k)
-		if err != nil {
-			return txBuilt{}, err
-		}
-		c := s.deleteCond(wc, false)
-		return txBuilt{item: types.TransactWriteItem{Delete: &types.Delete{
-			TableName: aws.String(s.t.name), Key: km, ConditionExpression: c.String(),
+	return s.txKeyed(k, opts, false, func(name *string, km map[string]types.AttributeValue, c expr) types.TransactWriteItem {
+		return types.TransactWriteItem{Delete: &types.Delete{
+			TableName: name, Key: km, ConditionExpression: c.String(),
 			ExpressionAttributeNames: c.names, ExpressionAttributeValues: c.values,
-		}}}, nil
+		}}
 	})
 }
 
@@ -97,6 +85,18 @@ func (s Scope[T]) TxDelete(k Key, opts ...WriteOption) TxOp {
 // with key k exists, belongs to the scope's tenant and (with IfVersion) has
 // the given version.
 func (s Scope[T]) TxConditionCheck(k Key, opts ...WriteOption) TxOp {
+	return s.txKeyed(k, opts, true, func(name *string, km map[string]types.AttributeValue, c expr) types.TransactWriteItem {
+		return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: name, Key: km, ConditionExpression: c.String(),
+			ExpressionAttributeNames: c.names, ExpressionAttributeValues: c.values,
+		}}
+	})
+}
+
+// txKeyed builds a transaction write addressed by key alone (a delete or a
+// condition check): the scope and key checks and the tenant/version
+// condition are shared, build only picks the kind of write.
+func (s Scope[T]) txKeyed(k Key, opts []WriteOption, mustExist bool, build func(*string, map[string]types.AttributeValue, expr) types.TransactWriteItem) TxOp {
 	return txFunc(func(ctx context.Context) (txBuilt, error) {
 		if err := s.check(); err != nil {
 			return txBuilt{}, err
@@ -109,11 +109,7 @@ func (s Scope[T]) TxConditionCheck(k Key, opts ...WriteOption) TxOp {
 		if err != nil {
 			return txBuilt{}, err
 		}
-		c := s.deleteCond(wc, true)
-		return txBuilt{item: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-			TableName: aws.String(s.t.name), Key: km, ConditionExpression: c.String(),
-			ExpressionAttributeNames: c.names, ExpressionAttributeValues: c.values,
-		}}}, nil
+		return txBuilt{item: build(aws.String(s.t.name), km, s.deleteCond(wc, mustExist))}, nil
 	})
 }
 
