@@ -107,8 +107,6 @@ func (g *gen) emitRoot(r *rootInfo) {
 	}
 }
 
-func slotVar(k avKind) string { return "slot" + memberNames[k] }
-
 // numCtx collects the top-level numbers of Marshal, formatted into one
 // shared buffer.
 type numCtx struct {

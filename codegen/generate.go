@@ -128,7 +128,8 @@ type gen struct {
 	structs   []*types.Named // same-package struct types to guard
 	guarded   map[*types.Named]bool
 	curStruct types.Type
-	topNum    *numCtx // non-nil while a top-level attribute of Marshal is emitted
+	topNum    *numCtx         // non-nil while a top-level attribute of Marshal is emitted
+	scratch   map[string]bool // local variables the decoder discards when it fails
 }
 
 type helperReq struct {
@@ -142,6 +143,7 @@ func newGen(pkg *Package, opts Options) *gen {
 	g := &gen{
 		pkg: pkg, opts: opts,
 		imports: map[string]string{}, taken: map[string]string{},
+		scratch: map[string]bool{},
 		check:   &checker{pkg: pkg.Types, busy: map[types.Type]bool{}},
 		prefix:  "dynaseal" + opts.Types[0],
 		helpers: map[string]bool{}, guarded: map[*types.Named]bool{},

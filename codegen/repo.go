@@ -74,10 +74,9 @@ func (g *gen) emitRepository(w *bytes.Buffer, r *rootInfo, fields []field) {
 	if sk != nil {
 		kargs = append(kargs, karg{f: sk, arg: argName(sk.gonam), goTy: g.typ(sk.typ)})
 	}
-	var params, args, keyLit []string
+	var params, keyLit []string
 	for _, k := range kargs {
 		params = append(params, k.arg+" "+k.goTy)
-		args = append(args, k.arg)
 		keyLit = append(keyLit, k.f.gonam+": "+k.arg)
 	}
 	paramList := strings.Join(params, ", ")

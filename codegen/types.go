@@ -341,13 +341,12 @@ func timeLike(t types.Type) bool {
 // rules, reusing the schema walk through a synthetic root: schema.Build
 // demands keys, so the nested walk is done here on the same parser.
 type nestedField struct {
-	name  string
-	tag   schema.DynamoTag
-	raw   reflect.StructTag
-	path  []schema.Step
-	typ   types.Type
-	v     *types.Var
-	isSet bool
+	name string
+	tag  schema.DynamoTag
+	raw  reflect.StructTag
+	path []schema.Step
+	typ  types.Type
+	v    *types.Var
 }
 
 func nestedFields(t *types.Named) ([]nestedField, []*types.Var) {

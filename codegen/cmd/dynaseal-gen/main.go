@@ -1,7 +1,7 @@
 // Command dynaseal-gen generates, for each named struct type of the package
 // in the current directory, a reflection-free DynamoDB codec and a typed,
 // tenant-scoped repository over dynaseal's table package. Run it from a
-// go:generate line next to the type:
+// generate directive next to the type:
 //
 //	//go:generate go run github.com/dynaseal/dynaseal/codegen/cmd/dynaseal-gen -type Patient -table patients
 //

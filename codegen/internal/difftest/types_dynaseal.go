@@ -269,9 +269,8 @@ func (ReferenceCodec) Unmarshal(item map[string]types.AttributeValue, v *Referen
 				if v.Tags == nil || cap(v.Tags) < len(a14.Value) {
 					v.Tags = make([]string, 0, len(a14.Value))
 				}
-				for i22, e23 := range a14.Value {
-					v.Tags = v.Tags[:i22+1]
-					_ = e23
+				if len(a14.Value) > 0 {
+					v.Tags = v.Tags[:1]
 					return genrt.ElemTypeError("Reference.tags", "string", "B")
 				}
 			default:
@@ -904,9 +903,8 @@ func (ScalarsCodec) Unmarshal(item map[string]types.AttributeValue, v *Scalars) 
 				if v.Bytes == nil || cap(v.Bytes) < len(a51.Value) {
 					v.Bytes = make([]byte, 0, len(a51.Value))
 				}
-				for i56, e57 := range a51.Value {
-					v.Bytes = v.Bytes[:i56+1]
-					_ = e57
+				if len(a51.Value) > 0 {
+					v.Bytes = v.Bytes[:1]
 					return genrt.ElemTypeError("Scalars.Bytes", "byte", "S")
 				}
 			case *types.AttributeValueMemberNS:
@@ -925,9 +923,8 @@ func (ScalarsCodec) Unmarshal(item map[string]types.AttributeValue, v *Scalars) 
 				if v.Bytes == nil || cap(v.Bytes) < len(a51.Value) {
 					v.Bytes = make([]byte, 0, len(a51.Value))
 				}
-				for i61, e62 := range a51.Value {
-					v.Bytes = v.Bytes[:i61+1]
-					_ = e62
+				if len(a51.Value) > 0 {
+					v.Bytes = v.Bytes[:1]
 					return genrt.ElemTypeError("Scalars.Bytes", "byte", "B")
 				}
 			default:
@@ -1013,9 +1010,8 @@ func (ScalarsCodec) Unmarshal(item map[string]types.AttributeValue, v *Scalars) 
 				if v.OBytes == nil || cap(v.OBytes) < len(a69.Value) {
 					v.OBytes = make([]byte, 0, len(a69.Value))
 				}
-				for i74, e75 := range a69.Value {
-					v.OBytes = v.OBytes[:i74+1]
-					_ = e75
+				if len(a69.Value) > 0 {
+					v.OBytes = v.OBytes[:1]
 					return genrt.ElemTypeError("Scalars.obytes", "byte", "S")
 				}
 			case *types.AttributeValueMemberNS:
@@ -1034,9 +1030,8 @@ func (ScalarsCodec) Unmarshal(item map[string]types.AttributeValue, v *Scalars) 
 				if v.OBytes == nil || cap(v.OBytes) < len(a69.Value) {
 					v.OBytes = make([]byte, 0, len(a69.Value))
 				}
-				for i79, e80 := range a69.Value {
-					v.OBytes = v.OBytes[:i79+1]
-					_ = e80
+				if len(a69.Value) > 0 {
+					v.OBytes = v.OBytes[:1]
 					return genrt.ElemTypeError("Scalars.obytes", "byte", "B")
 				}
 			default:
@@ -1262,9 +1257,8 @@ func (ScalarsCodec) Unmarshal(item map[string]types.AttributeValue, v *Scalars) 
 				if v.MyBy == nil || cap(v.MyBy) < len(a105.Value) {
 					v.MyBy = make(MyBytes, 0, len(a105.Value))
 				}
-				for i110, e111 := range a105.Value {
-					v.MyBy = v.MyBy[:i110+1]
-					_ = e111
+				if len(a105.Value) > 0 {
+					v.MyBy = v.MyBy[:1]
 					return genrt.ElemTypeError("Scalars.MyBy", "byte", "S")
 				}
 			case *types.AttributeValueMemberNS:
@@ -1283,9 +1277,8 @@ func (ScalarsCodec) Unmarshal(item map[string]types.AttributeValue, v *Scalars) 
 				if v.MyBy == nil || cap(v.MyBy) < len(a105.Value) {
 					v.MyBy = make(MyBytes, 0, len(a105.Value))
 				}
-				for i115, e116 := range a105.Value {
-					v.MyBy = v.MyBy[:i115+1]
-					_ = e116
+				if len(a105.Value) > 0 {
+					v.MyBy = v.MyBy[:1]
 					return genrt.ElemTypeError("Scalars.MyBy", "byte", "B")
 				}
 			default:
@@ -1725,7 +1718,7 @@ func (PointersCodec) Marshal(v *Pointers) (map[string]types.AttributeValue, erro
 		sl.NULL[11].Value = true
 		m["PN"] = &sl.NULL[11]
 	} else {
-		m136, err := dynasealPointersEncNestedA(&(*v.PN))
+		m136, err := dynasealPointersEncNestedA(v.PN)
 		if err != nil {
 			return nil, err
 		}
@@ -1743,7 +1736,7 @@ func (PointersCodec) Marshal(v *Pointers) (map[string]types.AttributeValue, erro
 		m["ops"] = &sl.S[3]
 	}
 	if v.OPN != nil {
-		m138, err := dynasealPointersEncNestedA(&(*v.OPN))
+		m138, err := dynasealPointersEncNestedA(v.OPN)
 		if err != nil {
 			return nil, err
 		}
@@ -1959,9 +1952,8 @@ func (PointersCodec) Unmarshal(item map[string]types.AttributeValue, v *Pointers
 					if (*v.PBytes) == nil || cap((*v.PBytes)) < len(a146.Value) {
 						(*v.PBytes) = make([]byte, 0, len(a146.Value))
 					}
-					for i151, e152 := range a146.Value {
-						(*v.PBytes) = (*v.PBytes)[:i151+1]
-						_ = e152
+					if len(a146.Value) > 0 {
+						(*v.PBytes) = (*v.PBytes)[:1]
 						return genrt.ElemTypeError("Pointers.PBytes", "byte", "S")
 					}
 				case *types.AttributeValueMemberNS:
@@ -1980,9 +1972,8 @@ func (PointersCodec) Unmarshal(item map[string]types.AttributeValue, v *Pointers
 					if (*v.PBytes) == nil || cap((*v.PBytes)) < len(a146.Value) {
 						(*v.PBytes) = make([]byte, 0, len(a146.Value))
 					}
-					for i156, e157 := range a146.Value {
-						(*v.PBytes) = (*v.PBytes)[:i156+1]
-						_ = e157
+					if len(a146.Value) > 0 {
+						(*v.PBytes) = (*v.PBytes)[:1]
 						return genrt.ElemTypeError("Pointers.PBytes", "byte", "B")
 					}
 				default:
@@ -2092,9 +2083,8 @@ func (PointersCodec) Unmarshal(item map[string]types.AttributeValue, v *Pointers
 					if (*v.PSl) == nil || cap((*v.PSl)) < len(a164.Value) {
 						(*v.PSl) = make([]string, 0, len(a164.Value))
 					}
-					for i172, e173 := range a164.Value {
-						(*v.PSl) = (*v.PSl)[:i172+1]
-						_ = e173
+					if len(a164.Value) > 0 {
+						(*v.PSl) = (*v.PSl)[:1]
 						return genrt.ElemTypeError("Pointers.PSl", "string", "B")
 					}
 				default:
@@ -2148,9 +2138,8 @@ func (PointersCodec) Unmarshal(item map[string]types.AttributeValue, v *Pointers
 					if (*v.PSet) == nil || cap((*v.PSet)) < len(a174.Value) {
 						(*v.PSet) = make([]string, 0, len(a174.Value))
 					}
-					for i182, e183 := range a174.Value {
-						(*v.PSet) = (*v.PSet)[:i182+1]
-						_ = e183
+					if len(a174.Value) > 0 {
+						(*v.PSet) = (*v.PSet)[:1]
 						return genrt.ElemTypeError("Pointers.pset", "string", "B")
 					}
 				default:
@@ -2203,7 +2192,7 @@ func (PointersCodec) Unmarshal(item map[string]types.AttributeValue, v *Pointers
 				case nil, *types.AttributeValueMemberNULL:
 					(*v.PN) = Nested{}
 				case *types.AttributeValueMemberM:
-					if err := dynasealPointersDecNested(a191.Value, &(*v.PN)); err != nil {
+					if err := dynasealPointersDecNested(a191.Value, v.PN); err != nil {
 						return err
 					}
 				default:
@@ -2250,7 +2239,7 @@ func (PointersCodec) Unmarshal(item map[string]types.AttributeValue, v *Pointers
 				case nil, *types.AttributeValueMemberNULL:
 					(*v.OPN) = Nested{}
 				case *types.AttributeValueMemberM:
-					if err := dynasealPointersDecNested(a194.Value, &(*v.OPN)); err != nil {
+					if err := dynasealPointersDecNested(a194.Value, v.OPN); err != nil {
 						return err
 					}
 				default:
@@ -2345,7 +2334,7 @@ func dynasealPointersEncNestedA(v *Nested) (map[string]types.AttributeValue, err
 		m["C"] = &types.AttributeValueMemberL{Value: l201}
 	}
 	if v.D != nil {
-		m202, err := dynasealPointersEncNestedA(&(*v.D))
+		m202, err := dynasealPointersEncNestedA(v.D)
 		if err != nil {
 			return nil, err
 		}
@@ -2452,9 +2441,8 @@ func dynasealPointersDecNested(item map[string]types.AttributeValue, v *Nested) 
 				if v.C == nil || cap(v.C) < len(a208.Value) {
 					v.C = make([]string, 0, len(a208.Value))
 				}
-				for i216, e217 := range a208.Value {
-					v.C = v.C[:i216+1]
-					_ = e217
+				if len(a208.Value) > 0 {
+					v.C = v.C[:1]
 					return genrt.ElemTypeError("Nested.C", "string", "B")
 				}
 			default:
@@ -2471,7 +2459,7 @@ func dynasealPointersDecNested(item map[string]types.AttributeValue, v *Nested) 
 				case nil, *types.AttributeValueMemberNULL:
 					(*v.D) = Nested{}
 				case *types.AttributeValueMemberM:
-					if err := dynasealPointersDecNested(a218.Value, &(*v.D)); err != nil {
+					if err := dynasealPointersDecNested(a218.Value, v.D); err != nil {
 						return err
 					}
 				default:
@@ -2540,9 +2528,8 @@ func dynasealPointersDecNested(item map[string]types.AttributeValue, v *Nested) 
 				if v.Tags == nil || cap(v.Tags) < len(a222.Value) {
 					v.Tags = make([]string, 0, len(a222.Value))
 				}
-				for i230, e231 := range a222.Value {
-					v.Tags = v.Tags[:i230+1]
-					_ = e231
+				if len(a222.Value) > 0 {
+					v.Tags = v.Tags[:1]
 					return genrt.ElemTypeError("Nested.tags", "string", "B")
 				}
 			default:
@@ -3283,7 +3270,7 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 			if e341 == nil {
 				m339[ks342] = &types.AttributeValueMemberNULL{Value: true}
 			} else {
-				m343, err := dynasealCollectionsEncNestedA(&(*e341))
+				m343, err := dynasealCollectionsEncNestedA(e341)
 				if err != nil {
 					return nil, err
 				}
@@ -3317,7 +3304,7 @@ func (CollectionsCodec) Marshal(v *Collections) (map[string]types.AttributeValue
 			if v.LNP[i347] == nil {
 				l348 = append(l348, &types.AttributeValueMemberNULL{Value: true})
 			} else {
-				m349, err := dynasealCollectionsEncNestedA(&(*v.LNP[i347]))
+				m349, err := dynasealCollectionsEncNestedA(v.LNP[i347])
 				if err != nil {
 					return nil, err
 				}
@@ -3484,9 +3471,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.L == nil || cap(v.L) < len(a351.Value) {
 					v.L = make([]string, 0, len(a351.Value))
 				}
-				for i359, e360 := range a351.Value {
-					v.L = v.L[:i359+1]
-					_ = e360
+				if len(a351.Value) > 0 {
+					v.L = v.L[:1]
 					return genrt.ElemTypeError("Collections.L", "string", "B")
 				}
 			default:
@@ -3533,9 +3519,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LO == nil || cap(v.LO) < len(a361.Value) {
 					v.LO = make([]string, 0, len(a361.Value))
 				}
-				for i369, e370 := range a361.Value {
-					v.LO = v.LO[:i369+1]
-					_ = e370
+				if len(a361.Value) > 0 {
+					v.LO = v.LO[:1]
 					return genrt.ElemTypeError("Collections.lo", "string", "B")
 				}
 			default:
@@ -3582,9 +3567,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LOE == nil || cap(v.LOE) < len(a371.Value) {
 					v.LOE = make([]string, 0, len(a371.Value))
 				}
-				for i379, e380 := range a371.Value {
-					v.LOE = v.LOE[:i379+1]
-					_ = e380
+				if len(a371.Value) > 0 {
+					v.LOE = v.LOE[:1]
 					return genrt.ElemTypeError("Collections.loe", "string", "B")
 				}
 			default:
@@ -3631,9 +3615,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LNE == nil || cap(v.LNE) < len(a381.Value) {
 					v.LNE = make([]string, 0, len(a381.Value))
 				}
-				for i389, e390 := range a381.Value {
-					v.LNE = v.LNE[:i389+1]
-					_ = e390
+				if len(a381.Value) > 0 {
+					v.LNE = v.LNE[:1]
 					return genrt.ElemTypeError("Collections.lne", "string", "B")
 				}
 			default:
@@ -3666,9 +3649,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LI == nil || cap(v.LI) < len(a391.Value) {
 					v.LI = make([]int, 0, len(a391.Value))
 				}
-				for i396, e397 := range a391.Value {
-					v.LI = v.LI[:i396+1]
-					_ = e397
+				if len(a391.Value) > 0 {
+					v.LI = v.LI[:1]
 					return genrt.ElemTypeError("Collections.LI", "int", "S")
 				}
 			case *types.AttributeValueMemberNS:
@@ -3687,9 +3669,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LI == nil || cap(v.LI) < len(a391.Value) {
 					v.LI = make([]int, 0, len(a391.Value))
 				}
-				for i401, e402 := range a391.Value {
-					v.LI = v.LI[:i401+1]
-					_ = e402
+				if len(a391.Value) > 0 {
+					v.LI = v.LI[:1]
 					return genrt.ElemTypeError("Collections.LI", "int", "B")
 				}
 			default:
@@ -3722,9 +3703,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LF == nil || cap(v.LF) < len(a403.Value) {
 					v.LF = make([]float64, 0, len(a403.Value))
 				}
-				for i408, e409 := range a403.Value {
-					v.LF = v.LF[:i408+1]
-					_ = e409
+				if len(a403.Value) > 0 {
+					v.LF = v.LF[:1]
 					return genrt.ElemTypeError("Collections.LF", "float64", "S")
 				}
 			case *types.AttributeValueMemberNS:
@@ -3743,9 +3723,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LF == nil || cap(v.LF) < len(a403.Value) {
 					v.LF = make([]float64, 0, len(a403.Value))
 				}
-				for i413, e414 := range a403.Value {
-					v.LF = v.LF[:i413+1]
-					_ = e414
+				if len(a403.Value) > 0 {
+					v.LF = v.LF[:1]
 					return genrt.ElemTypeError("Collections.LF", "float64", "B")
 				}
 			default:
@@ -3774,27 +3753,24 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LB == nil || cap(v.LB) < len(a415.Value) {
 					v.LB = make([]bool, 0, len(a415.Value))
 				}
-				for i419, e420 := range a415.Value {
-					v.LB = v.LB[:i419+1]
-					_ = e420
+				if len(a415.Value) > 0 {
+					v.LB = v.LB[:1]
 					return genrt.ElemTypeError("Collections.LB", "bool", "S")
 				}
 			case *types.AttributeValueMemberNS:
 				if v.LB == nil || cap(v.LB) < len(a415.Value) {
 					v.LB = make([]bool, 0, len(a415.Value))
 				}
-				for i421, e422 := range a415.Value {
-					v.LB = v.LB[:i421+1]
-					_ = e422
+				if len(a415.Value) > 0 {
+					v.LB = v.LB[:1]
 					return genrt.ElemTypeError("Collections.LB", "bool", "N")
 				}
 			case *types.AttributeValueMemberBS:
 				if v.LB == nil || cap(v.LB) < len(a415.Value) {
 					v.LB = make([]bool, 0, len(a415.Value))
 				}
-				for i423, e424 := range a415.Value {
-					v.LB = v.LB[:i423+1]
-					_ = e424
+				if len(a415.Value) > 0 {
+					v.LB = v.LB[:1]
 					return genrt.ElemTypeError("Collections.LB", "bool", "B")
 				}
 			default:
@@ -3854,12 +3830,11 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LP == nil || cap(v.LP) < len(a425.Value) {
 					v.LP = make([]*string, 0, len(a425.Value))
 				}
-				for i433, e434 := range a425.Value {
-					v.LP = v.LP[:i433+1]
-					if v.LP[i433] == nil {
-						v.LP[i433] = new(string)
+				if len(a425.Value) > 0 {
+					v.LP = v.LP[:1]
+					if v.LP[0] == nil {
+						v.LP[0] = new(string)
 					}
-					_ = e434
 					return genrt.ElemTypeError("Collections.LP", "string", "B")
 				}
 			default:
@@ -3919,12 +3894,11 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LPO == nil || cap(v.LPO) < len(a435.Value) {
 					v.LPO = make([]*string, 0, len(a435.Value))
 				}
-				for i443, e444 := range a435.Value {
-					v.LPO = v.LPO[:i443+1]
-					if v.LPO[i443] == nil {
-						v.LPO[i443] = new(string)
+				if len(a435.Value) > 0 {
+					v.LPO = v.LPO[:1]
+					if v.LPO[0] == nil {
+						v.LPO[0] = new(string)
 					}
-					_ = e444
 					return genrt.ElemTypeError("Collections.lpo", "string", "B")
 				}
 			default:
@@ -3966,9 +3940,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 						if v.LL[i446] == nil || cap(v.LL[i446]) < len(a448.Value) {
 							v.LL[i446] = make([]int, 0, len(a448.Value))
 						}
-						for i453, e454 := range a448.Value {
-							v.LL[i446] = v.LL[i446][:i453+1]
-							_ = e454
+						if len(a448.Value) > 0 {
+							v.LL[i446] = v.LL[i446][:1]
 							return genrt.ElemTypeError("Collections.LL", "int", "S")
 						}
 					case *types.AttributeValueMemberNS:
@@ -3987,9 +3960,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 						if v.LL[i446] == nil || cap(v.LL[i446]) < len(a448.Value) {
 							v.LL[i446] = make([]int, 0, len(a448.Value))
 						}
-						for i458, e459 := range a448.Value {
-							v.LL[i446] = v.LL[i446][:i458+1]
-							_ = e459
+						if len(a448.Value) > 0 {
+							v.LL[i446] = v.LL[i446][:1]
 							return genrt.ElemTypeError("Collections.LL", "int", "B")
 						}
 					default:
@@ -4000,27 +3972,24 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LL == nil || cap(v.LL) < len(a445.Value) {
 					v.LL = make([][]int, 0, len(a445.Value))
 				}
-				for i460, e461 := range a445.Value {
-					v.LL = v.LL[:i460+1]
-					_ = e461
+				if len(a445.Value) > 0 {
+					v.LL = v.LL[:1]
 					return genrt.ElemTypeError("Collections.LL", "[]int", "S")
 				}
 			case *types.AttributeValueMemberNS:
 				if v.LL == nil || cap(v.LL) < len(a445.Value) {
 					v.LL = make([][]int, 0, len(a445.Value))
 				}
-				for i462, e463 := range a445.Value {
-					v.LL = v.LL[:i462+1]
-					_ = e463
+				if len(a445.Value) > 0 {
+					v.LL = v.LL[:1]
 					return genrt.ElemTypeError("Collections.LL", "[]int", "N")
 				}
 			case *types.AttributeValueMemberBS:
 				if v.LL == nil || cap(v.LL) < len(a445.Value) {
 					v.LL = make([][]int, 0, len(a445.Value))
 				}
-				for i464, e465 := range a445.Value {
-					v.LL = v.LL[:i464+1]
-					_ = e465
+				if len(a445.Value) > 0 {
+					v.LL = v.LL[:1]
 					return genrt.ElemTypeError("Collections.LL", "[]int", "B")
 				}
 			default:
@@ -4069,9 +4038,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 						if v.LBy[i467] == nil || cap(v.LBy[i467]) < len(a469.Value) {
 							v.LBy[i467] = make([]byte, 0, len(a469.Value))
 						}
-						for i474, e475 := range a469.Value {
-							v.LBy[i467] = v.LBy[i467][:i474+1]
-							_ = e475
+						if len(a469.Value) > 0 {
+							v.LBy[i467] = v.LBy[i467][:1]
 							return genrt.ElemTypeError("Collections.LBy", "byte", "S")
 						}
 					case *types.AttributeValueMemberNS:
@@ -4090,9 +4058,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 						if v.LBy[i467] == nil || cap(v.LBy[i467]) < len(a469.Value) {
 							v.LBy[i467] = make([]byte, 0, len(a469.Value))
 						}
-						for i479, e480 := range a469.Value {
-							v.LBy[i467] = v.LBy[i467][:i479+1]
-							_ = e480
+						if len(a469.Value) > 0 {
+							v.LBy[i467] = v.LBy[i467][:1]
 							return genrt.ElemTypeError("Collections.LBy", "byte", "B")
 						}
 					default:
@@ -4103,18 +4070,16 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LBy == nil || cap(v.LBy) < len(a466.Value) {
 					v.LBy = make([][]byte, 0, len(a466.Value))
 				}
-				for i481, e482 := range a466.Value {
-					v.LBy = v.LBy[:i481+1]
-					_ = e482
+				if len(a466.Value) > 0 {
+					v.LBy = v.LBy[:1]
 					return genrt.ElemTypeError("Collections.LBy", "[]byte", "S")
 				}
 			case *types.AttributeValueMemberNS:
 				if v.LBy == nil || cap(v.LBy) < len(a466.Value) {
 					v.LBy = make([][]byte, 0, len(a466.Value))
 				}
-				for i483, e484 := range a466.Value {
-					v.LBy = v.LBy[:i483+1]
-					_ = e484
+				if len(a466.Value) > 0 {
+					v.LBy = v.LBy[:1]
 					return genrt.ElemTypeError("Collections.LBy", "[]byte", "N")
 				}
 			case *types.AttributeValueMemberBS:
@@ -4176,9 +4141,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 						if v.LMyBy[i488] == nil || cap(v.LMyBy[i488]) < len(a490.Value) {
 							v.LMyBy[i488] = make(MyBytes, 0, len(a490.Value))
 						}
-						for i495, e496 := range a490.Value {
-							v.LMyBy[i488] = v.LMyBy[i488][:i495+1]
-							_ = e496
+						if len(a490.Value) > 0 {
+							v.LMyBy[i488] = v.LMyBy[i488][:1]
 							return genrt.ElemTypeError("Collections.LMyBy", "byte", "S")
 						}
 					case *types.AttributeValueMemberNS:
@@ -4197,9 +4161,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 						if v.LMyBy[i488] == nil || cap(v.LMyBy[i488]) < len(a490.Value) {
 							v.LMyBy[i488] = make(MyBytes, 0, len(a490.Value))
 						}
-						for i500, e501 := range a490.Value {
-							v.LMyBy[i488] = v.LMyBy[i488][:i500+1]
-							_ = e501
+						if len(a490.Value) > 0 {
+							v.LMyBy[i488] = v.LMyBy[i488][:1]
 							return genrt.ElemTypeError("Collections.LMyBy", "byte", "B")
 						}
 					default:
@@ -4210,18 +4173,16 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LMyBy == nil || cap(v.LMyBy) < len(a487.Value) {
 					v.LMyBy = make([]MyBytes, 0, len(a487.Value))
 				}
-				for i502, e503 := range a487.Value {
-					v.LMyBy = v.LMyBy[:i502+1]
-					_ = e503
+				if len(a487.Value) > 0 {
+					v.LMyBy = v.LMyBy[:1]
 					return genrt.ElemTypeError("Collections.LMyBy", "difftest.MyBytes", "S")
 				}
 			case *types.AttributeValueMemberNS:
 				if v.LMyBy == nil || cap(v.LMyBy) < len(a487.Value) {
 					v.LMyBy = make([]MyBytes, 0, len(a487.Value))
 				}
-				for i504, e505 := range a487.Value {
-					v.LMyBy = v.LMyBy[:i504+1]
-					_ = e505
+				if len(a487.Value) > 0 {
+					v.LMyBy = v.LMyBy[:1]
 					return genrt.ElemTypeError("Collections.LMyBy", "difftest.MyBytes", "N")
 				}
 			case *types.AttributeValueMemberBS:
@@ -4281,9 +4242,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.SS == nil || cap(v.SS) < len(a508.Value) {
 					v.SS = make([]string, 0, len(a508.Value))
 				}
-				for i516, e517 := range a508.Value {
-					v.SS = v.SS[:i516+1]
-					_ = e517
+				if len(a508.Value) > 0 {
+					v.SS = v.SS[:1]
 					return genrt.ElemTypeError("Collections.ss", "string", "B")
 				}
 			default:
@@ -4330,9 +4290,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.SSO == nil || cap(v.SSO) < len(a518.Value) {
 					v.SSO = make([]string, 0, len(a518.Value))
 				}
-				for i526, e527 := range a518.Value {
-					v.SSO = v.SSO[:i526+1]
-					_ = e527
+				if len(a518.Value) > 0 {
+					v.SSO = v.SSO[:1]
 					return genrt.ElemTypeError("Collections.sso", "string", "B")
 				}
 			default:
@@ -4392,12 +4351,11 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.SSP == nil || cap(v.SSP) < len(a528.Value) {
 					v.SSP = make([]*string, 0, len(a528.Value))
 				}
-				for i536, e537 := range a528.Value {
-					v.SSP = v.SSP[:i536+1]
-					if v.SSP[i536] == nil {
-						v.SSP[i536] = new(string)
+				if len(a528.Value) > 0 {
+					v.SSP = v.SSP[:1]
+					if v.SSP[0] == nil {
+						v.SSP[0] = new(string)
 					}
-					_ = e537
 					return genrt.ElemTypeError("Collections.ssp", "string", "B")
 				}
 			default:
@@ -4444,9 +4402,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.SSM == nil || cap(v.SSM) < len(a538.Value) {
 					v.SSM = make([]MyString, 0, len(a538.Value))
 				}
-				for i546, e547 := range a538.Value {
-					v.SSM = v.SSM[:i546+1]
-					_ = e547
+				if len(a538.Value) > 0 {
+					v.SSM = v.SSM[:1]
 					return genrt.ElemTypeError("Collections.ssm", "difftest.MyString", "B")
 				}
 			default:
@@ -4511,9 +4468,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.SST == nil || cap(v.SST) < len(a548.Value) {
 					v.SST = make([]time.Time, 0, len(a548.Value))
 				}
-				for i560, e561 := range a548.Value {
-					v.SST = v.SST[:i560+1]
-					_ = e561
+				if len(a548.Value) > 0 {
+					v.SST = v.SST[:1]
 					return genrt.ElemTypeError("Collections.sst", "time.Time", "B")
 				}
 			default:
@@ -4546,9 +4502,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.NS == nil || cap(v.NS) < len(a562.Value) {
 					v.NS = make([]int, 0, len(a562.Value))
 				}
-				for i567, e568 := range a562.Value {
-					v.NS = v.NS[:i567+1]
-					_ = e568
+				if len(a562.Value) > 0 {
+					v.NS = v.NS[:1]
 					return genrt.ElemTypeError("Collections.ns", "int", "S")
 				}
 			case *types.AttributeValueMemberNS:
@@ -4567,9 +4522,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.NS == nil || cap(v.NS) < len(a562.Value) {
 					v.NS = make([]int, 0, len(a562.Value))
 				}
-				for i572, e573 := range a562.Value {
-					v.NS = v.NS[:i572+1]
-					_ = e573
+				if len(a562.Value) > 0 {
+					v.NS = v.NS[:1]
 					return genrt.ElemTypeError("Collections.ns", "int", "B")
 				}
 			default:
@@ -4602,9 +4556,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.NSF == nil || cap(v.NSF) < len(a574.Value) {
 					v.NSF = make([]float64, 0, len(a574.Value))
 				}
-				for i579, e580 := range a574.Value {
-					v.NSF = v.NSF[:i579+1]
-					_ = e580
+				if len(a574.Value) > 0 {
+					v.NSF = v.NSF[:1]
 					return genrt.ElemTypeError("Collections.nsf", "float64", "S")
 				}
 			case *types.AttributeValueMemberNS:
@@ -4623,9 +4576,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.NSF == nil || cap(v.NSF) < len(a574.Value) {
 					v.NSF = make([]float64, 0, len(a574.Value))
 				}
-				for i584, e585 := range a574.Value {
-					v.NSF = v.NSF[:i584+1]
-					_ = e585
+				if len(a574.Value) > 0 {
+					v.NSF = v.NSF[:1]
 					return genrt.ElemTypeError("Collections.nsf", "float64", "B")
 				}
 			default:
@@ -4658,9 +4610,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.NSU == nil || cap(v.NSU) < len(a586.Value) {
 					v.NSU = make([]uint16, 0, len(a586.Value))
 				}
-				for i591, e592 := range a586.Value {
-					v.NSU = v.NSU[:i591+1]
-					_ = e592
+				if len(a586.Value) > 0 {
+					v.NSU = v.NSU[:1]
 					return genrt.ElemTypeError("Collections.nsu", "uint16", "S")
 				}
 			case *types.AttributeValueMemberNS:
@@ -4679,9 +4630,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.NSU == nil || cap(v.NSU) < len(a586.Value) {
 					v.NSU = make([]uint16, 0, len(a586.Value))
 				}
-				for i596, e597 := range a586.Value {
-					v.NSU = v.NSU[:i596+1]
-					_ = e597
+				if len(a586.Value) > 0 {
+					v.NSU = v.NSU[:1]
 					return genrt.ElemTypeError("Collections.nsu", "uint16", "B")
 				}
 			default:
@@ -4728,9 +4678,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.NSN == nil || cap(v.NSN) < len(a598.Value) {
 					v.NSN = make([]attributevalue.Number, 0, len(a598.Value))
 				}
-				for i606, e607 := range a598.Value {
-					v.NSN = v.NSN[:i606+1]
-					_ = e607
+				if len(a598.Value) > 0 {
+					v.NSN = v.NSN[:1]
 					return genrt.ElemTypeError("Collections.nsn", "attributevalue.Number", "B")
 				}
 			default:
@@ -4779,9 +4728,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 						if v.BS[i609] == nil || cap(v.BS[i609]) < len(a611.Value) {
 							v.BS[i609] = make([]byte, 0, len(a611.Value))
 						}
-						for i616, e617 := range a611.Value {
-							v.BS[i609] = v.BS[i609][:i616+1]
-							_ = e617
+						if len(a611.Value) > 0 {
+							v.BS[i609] = v.BS[i609][:1]
 							return genrt.ElemTypeError("Collections.bs", "byte", "S")
 						}
 					case *types.AttributeValueMemberNS:
@@ -4800,9 +4748,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 						if v.BS[i609] == nil || cap(v.BS[i609]) < len(a611.Value) {
 							v.BS[i609] = make([]byte, 0, len(a611.Value))
 						}
-						for i621, e622 := range a611.Value {
-							v.BS[i609] = v.BS[i609][:i621+1]
-							_ = e622
+						if len(a611.Value) > 0 {
+							v.BS[i609] = v.BS[i609][:1]
 							return genrt.ElemTypeError("Collections.bs", "byte", "B")
 						}
 					default:
@@ -4813,18 +4760,16 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.BS == nil || cap(v.BS) < len(a608.Value) {
 					v.BS = make([][]byte, 0, len(a608.Value))
 				}
-				for i623, e624 := range a608.Value {
-					v.BS = v.BS[:i623+1]
-					_ = e624
+				if len(a608.Value) > 0 {
+					v.BS = v.BS[:1]
 					return genrt.ElemTypeError("Collections.bs", "[]byte", "S")
 				}
 			case *types.AttributeValueMemberNS:
 				if v.BS == nil || cap(v.BS) < len(a608.Value) {
 					v.BS = make([][]byte, 0, len(a608.Value))
 				}
-				for i625, e626 := range a608.Value {
-					v.BS = v.BS[:i625+1]
-					_ = e626
+				if len(a608.Value) > 0 {
+					v.BS = v.BS[:1]
 					return genrt.ElemTypeError("Collections.bs", "[]byte", "N")
 				}
 			case *types.AttributeValueMemberBS:
@@ -4886,9 +4831,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 						if v.BSM[i630] == nil || cap(v.BSM[i630]) < len(a632.Value) {
 							v.BSM[i630] = make(MyBytes, 0, len(a632.Value))
 						}
-						for i637, e638 := range a632.Value {
-							v.BSM[i630] = v.BSM[i630][:i637+1]
-							_ = e638
+						if len(a632.Value) > 0 {
+							v.BSM[i630] = v.BSM[i630][:1]
 							return genrt.ElemTypeError("Collections.bsm", "byte", "S")
 						}
 					case *types.AttributeValueMemberNS:
@@ -4907,9 +4851,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 						if v.BSM[i630] == nil || cap(v.BSM[i630]) < len(a632.Value) {
 							v.BSM[i630] = make(MyBytes, 0, len(a632.Value))
 						}
-						for i642, e643 := range a632.Value {
-							v.BSM[i630] = v.BSM[i630][:i642+1]
-							_ = e643
+						if len(a632.Value) > 0 {
+							v.BSM[i630] = v.BSM[i630][:1]
 							return genrt.ElemTypeError("Collections.bsm", "byte", "B")
 						}
 					default:
@@ -4920,18 +4863,16 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.BSM == nil || cap(v.BSM) < len(a629.Value) {
 					v.BSM = make([]MyBytes, 0, len(a629.Value))
 				}
-				for i644, e645 := range a629.Value {
-					v.BSM = v.BSM[:i644+1]
-					_ = e645
+				if len(a629.Value) > 0 {
+					v.BSM = v.BSM[:1]
 					return genrt.ElemTypeError("Collections.bsm", "difftest.MyBytes", "S")
 				}
 			case *types.AttributeValueMemberNS:
 				if v.BSM == nil || cap(v.BSM) < len(a629.Value) {
 					v.BSM = make([]MyBytes, 0, len(a629.Value))
 				}
-				for i646, e647 := range a629.Value {
-					v.BSM = v.BSM[:i646+1]
-					_ = e647
+				if len(a629.Value) > 0 {
+					v.BSM = v.BSM[:1]
 					return genrt.ElemTypeError("Collections.bsm", "difftest.MyBytes", "N")
 				}
 			case *types.AttributeValueMemberBS:
@@ -5336,13 +5277,11 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 							ev734[i741] = e742
 						}
 					case *types.AttributeValueMemberBS:
+						if len(a735.Value) > 0 {
+							return genrt.ElemTypeError("Collections.ML", "string", "B")
+						}
 						if ev734 == nil || cap(ev734) < len(a735.Value) {
 							ev734 = make([]string, 0, len(a735.Value))
-						}
-						for i743, e744 := range a735.Value {
-							ev734 = ev734[:i743+1]
-							_ = e744
-							return genrt.ElemTypeError("Collections.ML", "string", "B")
 						}
 					default:
 						return genrt.TypeError("Collections.ML", "[]string", e732)
@@ -5399,7 +5338,7 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 						case nil, *types.AttributeValueMemberNULL:
 							(*ev755) = Nested{}
 						case *types.AttributeValueMemberM:
-							if err := dynasealCollectionsDecNested(a756.Value, &(*ev755)); err != nil {
+							if err := dynasealCollectionsDecNested(a756.Value, ev755); err != nil {
 								return err
 							}
 						default:
@@ -5436,27 +5375,24 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LN == nil || cap(v.LN) < len(a757.Value) {
 					v.LN = make([]Nested, 0, len(a757.Value))
 				}
-				for i761, e762 := range a757.Value {
-					v.LN = v.LN[:i761+1]
-					_ = e762
+				if len(a757.Value) > 0 {
+					v.LN = v.LN[:1]
 					return genrt.ElemTypeError("Collections.LN", "difftest.Nested", "S")
 				}
 			case *types.AttributeValueMemberNS:
 				if v.LN == nil || cap(v.LN) < len(a757.Value) {
 					v.LN = make([]Nested, 0, len(a757.Value))
 				}
-				for i763, e764 := range a757.Value {
-					v.LN = v.LN[:i763+1]
-					_ = e764
+				if len(a757.Value) > 0 {
+					v.LN = v.LN[:1]
 					return genrt.ElemTypeError("Collections.LN", "difftest.Nested", "N")
 				}
 			case *types.AttributeValueMemberBS:
 				if v.LN == nil || cap(v.LN) < len(a757.Value) {
 					v.LN = make([]Nested, 0, len(a757.Value))
 				}
-				for i765, e766 := range a757.Value {
-					v.LN = v.LN[:i765+1]
-					_ = e766
+				if len(a757.Value) > 0 {
+					v.LN = v.LN[:1]
 					return genrt.ElemTypeError("Collections.LN", "difftest.Nested", "B")
 				}
 			default:
@@ -5482,7 +5418,7 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 						case nil, *types.AttributeValueMemberNULL:
 							(*v.LNP[i768]) = Nested{}
 						case *types.AttributeValueMemberM:
-							if err := dynasealCollectionsDecNested(a770.Value, &(*v.LNP[i768])); err != nil {
+							if err := dynasealCollectionsDecNested(a770.Value, v.LNP[i768]); err != nil {
 								return err
 							}
 						default:
@@ -5494,36 +5430,33 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.LNP == nil || cap(v.LNP) < len(a767.Value) {
 					v.LNP = make([]*Nested, 0, len(a767.Value))
 				}
-				for i771, e772 := range a767.Value {
-					v.LNP = v.LNP[:i771+1]
-					if v.LNP[i771] == nil {
-						v.LNP[i771] = new(Nested)
+				if len(a767.Value) > 0 {
+					v.LNP = v.LNP[:1]
+					if v.LNP[0] == nil {
+						v.LNP[0] = new(Nested)
 					}
-					_ = e772
 					return genrt.ElemTypeError("Collections.LNP", "difftest.Nested", "S")
 				}
 			case *types.AttributeValueMemberNS:
 				if v.LNP == nil || cap(v.LNP) < len(a767.Value) {
 					v.LNP = make([]*Nested, 0, len(a767.Value))
 				}
-				for i773, e774 := range a767.Value {
-					v.LNP = v.LNP[:i773+1]
-					if v.LNP[i773] == nil {
-						v.LNP[i773] = new(Nested)
+				if len(a767.Value) > 0 {
+					v.LNP = v.LNP[:1]
+					if v.LNP[0] == nil {
+						v.LNP[0] = new(Nested)
 					}
-					_ = e774
 					return genrt.ElemTypeError("Collections.LNP", "difftest.Nested", "N")
 				}
 			case *types.AttributeValueMemberBS:
 				if v.LNP == nil || cap(v.LNP) < len(a767.Value) {
 					v.LNP = make([]*Nested, 0, len(a767.Value))
 				}
-				for i775, e776 := range a767.Value {
-					v.LNP = v.LNP[:i775+1]
-					if v.LNP[i775] == nil {
-						v.LNP[i775] = new(Nested)
+				if len(a767.Value) > 0 {
+					v.LNP = v.LNP[:1]
+					if v.LNP[0] == nil {
+						v.LNP[0] = new(Nested)
 					}
-					_ = e776
 					return genrt.ElemTypeError("Collections.LNP", "difftest.Nested", "B")
 				}
 			default:
@@ -5563,9 +5496,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.BytesL == nil || cap(v.BytesL) < len(a777.Value) {
 					v.BytesL = make([]byte, 0, len(a777.Value))
 				}
-				for i782, e783 := range a777.Value {
-					v.BytesL = v.BytesL[:i782+1]
-					_ = e783
+				if len(a777.Value) > 0 {
+					v.BytesL = v.BytesL[:1]
 					return genrt.ElemTypeError("Collections.bytesl", "byte", "S")
 				}
 			case *types.AttributeValueMemberNS:
@@ -5584,9 +5516,8 @@ func (CollectionsCodec) Unmarshal(item map[string]types.AttributeValue, v *Colle
 				if v.BytesL == nil || cap(v.BytesL) < len(a777.Value) {
 					v.BytesL = make([]byte, 0, len(a777.Value))
 				}
-				for i787, e788 := range a777.Value {
-					v.BytesL = v.BytesL[:i787+1]
-					_ = e788
+				if len(a777.Value) > 0 {
+					v.BytesL = v.BytesL[:1]
 					return genrt.ElemTypeError("Collections.bytesl", "byte", "B")
 				}
 			default:
@@ -5618,7 +5549,7 @@ func dynasealCollectionsEncNestedV(v *Nested) (map[string]types.AttributeValue, 
 		m["C"] = &types.AttributeValueMemberL{Value: l790}
 	}
 	if v.D != nil {
-		m791, err := dynasealCollectionsEncNestedA(&(*v.D))
+		m791, err := dynasealCollectionsEncNestedA(v.D)
 		if err != nil {
 			return nil, err
 		}
@@ -5656,7 +5587,7 @@ func dynasealCollectionsEncNestedA(v *Nested) (map[string]types.AttributeValue, 
 		m["C"] = &types.AttributeValueMemberL{Value: l795}
 	}
 	if v.D != nil {
-		m796, err := dynasealCollectionsEncNestedA(&(*v.D))
+		m796, err := dynasealCollectionsEncNestedA(v.D)
 		if err != nil {
 			return nil, err
 		}
@@ -5763,9 +5694,8 @@ func dynasealCollectionsDecNested(item map[string]types.AttributeValue, v *Neste
 				if v.C == nil || cap(v.C) < len(a802.Value) {
 					v.C = make([]string, 0, len(a802.Value))
 				}
-				for i810, e811 := range a802.Value {
-					v.C = v.C[:i810+1]
-					_ = e811
+				if len(a802.Value) > 0 {
+					v.C = v.C[:1]
 					return genrt.ElemTypeError("Nested.C", "string", "B")
 				}
 			default:
@@ -5782,7 +5712,7 @@ func dynasealCollectionsDecNested(item map[string]types.AttributeValue, v *Neste
 				case nil, *types.AttributeValueMemberNULL:
 					(*v.D) = Nested{}
 				case *types.AttributeValueMemberM:
-					if err := dynasealCollectionsDecNested(a812.Value, &(*v.D)); err != nil {
+					if err := dynasealCollectionsDecNested(a812.Value, v.D); err != nil {
 						return err
 					}
 				default:
@@ -5851,9 +5781,8 @@ func dynasealCollectionsDecNested(item map[string]types.AttributeValue, v *Neste
 				if v.Tags == nil || cap(v.Tags) < len(a816.Value) {
 					v.Tags = make([]string, 0, len(a816.Value))
 				}
-				for i824, e825 := range a816.Value {
-					v.Tags = v.Tags[:i824+1]
-					_ = e825
+				if len(a816.Value) > 0 {
+					v.Tags = v.Tags[:1]
 					return genrt.ElemTypeError("Nested.tags", "string", "B")
 				}
 			default:
@@ -6291,9 +6220,8 @@ func (EmbeddingCodec) Unmarshal(item map[string]types.AttributeValue, v *Embeddi
 				if v.Own == nil || cap(v.Own) < len(a836.Value) {
 					v.Own = make([]string, 0, len(a836.Value))
 				}
-				for i844, e845 := range a836.Value {
-					v.Own = v.Own[:i844+1]
-					_ = e845
+				if len(a836.Value) > 0 {
+					v.Own = v.Own[:1]
 					return genrt.ElemTypeError("Embedding.own", "string", "B")
 				}
 			default:
@@ -6499,7 +6427,7 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 		if av851 != nil {
 			m["PP"] = av851
 		} else {
-			m852, err := dynasealMarshalersEncPointA(&(*v.PP))
+			m852, err := dynasealMarshalersEncPointA(v.PP)
 			if err != nil {
 				return nil, err
 			}
