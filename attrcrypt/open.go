@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -142,22 +143,31 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 	// plain names (the reader moved a signed attribute to plain).
 	var attrsArr [stackAttrs]attr
 	attrs := attrsArr[:0]
+	// Each attr keeps the reader's action (in code, until the header's
+	// action takes its place in act) so the drift check below needs no
+	// second lookup.
 	readerPlainSkipped := false
+	nReserved := 0
 	for name, av := range item {
-		if IsReserved(name) || h.isStoredPlain(name) {
+		if IsReserved(name) {
+			nReserved++
 			continue
 		}
-		if s.action(name) == ActionPlain {
+		if h.isStoredPlain(name) {
+			continue
+		}
+		ra := s.action(name)
+		if ra == ActionPlain {
 			readerPlainSkipped = true
 			continue
 		}
-		attrs = append(attrs, attr{name: name, av: av})
+		attrs = append(attrs, attr{name: name, av: av, reader: ra})
 	}
 	if len(attrs) != h.n && readerPlainSkipped {
 		attrs = attrs[:0]
 		for name, av := range item {
 			if !IsReserved(name) && !h.isStoredPlain(name) {
-				attrs = append(attrs, attr{name: name, av: av})
+				attrs = append(attrs, attr{name: name, av: av, reader: s.action(name)})
 			}
 		}
 	}
@@ -202,7 +212,7 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 
 	// Schema-drift policy (the item is authentic from here on).
 	for i := range attrs {
-		name, stored, reader := attrs[i].name, attrs[i].act, s.action(attrs[i].name)
+		name, stored, reader := attrs[i].name, attrs[i].act, attrs[i].reader
 		if stored == reader {
 			continue
 		}
@@ -287,11 +297,15 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 		svals = make([]types.AttributeValueMemberS, nS)
 		nvals = make([]types.AttributeValueMemberN, nN)
 	}
-	out := make(map[string]types.AttributeValue, len(item)-2)
-	if len(attrs)+2 < len(item) { // plain attributes
-		for name, av := range item {
-			if !IsReserved(name) {
-				out[name] = av
+	// As in Seal, the output starts as a clone of the item (no rehashing);
+	// the reserved attributes are deleted and the decrypted values stored.
+	out := maps.Clone(item)
+	delete(out, HeaderAttribute)
+	delete(out, SignatureAttribute)
+	if nReserved > 2 { // other reserved names (unknown to this version)
+		for name := range out {
+			if IsReserved(name) {
+				delete(out, name)
 			}
 		}
 	}
@@ -299,7 +313,6 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 	for i := range attrs {
 		a := &attrs[i]
 		if a.act != ActionEncrypt {
-			out[a.name] = a.av
 			continue
 		}
 		switch a.code {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -308,14 +309,17 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 	computeMAC(&st.mac, st.keys.mac[:], st.buf)
 	copy(sig, st.mac[:])
 
-	out := make(map[string]types.AttributeValue, len(item)+2)
-	if len(attrs) < len(item) { // plain attributes
-		for name, av := range item {
-			out[name] = av
-		}
-	}
+	// The output starts as a clone of the item: maps.Clone copies the
+	// item's hash table wholesale instead of rehashing and inserting every
+	// attribute, which made building the output map cost as much as the
+	// whole HMAC. Only the encrypted values and the two reserved attributes
+	// are then stored. (The clone keeps the item's capacity; a caller that
+	// over-sizes its item map gets an equally over-sized copy.)
+	out := maps.Clone(item)
 	for i := range attrs {
-		out[attrs[i].name] = attrs[i].av
+		if attrs[i].act == ActionEncrypt {
+			out[attrs[i].name] = attrs[i].av
+		}
 	}
 	out[HeaderAttribute] = &bvals[0]
 	out[SignatureAttribute] = &bvals[1]
@@ -331,6 +335,7 @@ type attr struct {
 	name   string
 	av     types.AttributeValue // value as stored
 	act    Action               // Seal: the writer's action; Open: the header's
+	reader Action               // Open: the reader's action
 	code   byte                 // type code of an encrypted value
 	lo, hi int                  // Seal: payload span; Open: plaintext span
 }
