@@ -2,6 +2,7 @@ package attrcrypt
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding"
 	"hash"
 	"sync"
@@ -48,28 +49,48 @@ type hmacSHA256 struct {
 	istate, ostate []byte
 }
 
-var hmacPool = sync.Pool{New: func() any { return &hmacSHA256{h: sha256.New()} }}
+func newHMAC() *hmacSHA256 { return &hmacSHA256{h: sha256.New()} }
+
+var hmacPool = sync.Pool{New: func() any { return newHMAC() }}
+
+// HMAC pad constants. The pads are built and switched with
+// subtle.XORBytes, which works a word (or vector) at a time; the
+// byte-at-a-time loops it replaces showed up in profiles, as every item
+// builds four pads.
+var (
+	ipadBytes = [sha256.BlockSize]byte{
+		0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36,
+		0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36,
+		0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36,
+		0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36, 0x36,
+	}
+	// ipad ⊕ opad: turns key ⊕ ipad into key ⊕ opad.
+	padSwap = [sha256.BlockSize]byte{
+		0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a,
+		0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a,
+		0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a,
+		0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a, 0x6a,
+	}
+)
 
 // start begins HMAC(key, ·); key must be at most one block (it always is
 // here: 32-byte keys and salts).
 func (m *hmacSHA256) start(key []byte) {
-	clear(m.pad[:])
-	copy(m.pad[:], key)
-	for i := range m.pad {
-		m.pad[i] ^= 0x36
-	}
+	m.pad = ipadBytes
+	subtle.XORBytes(m.pad[:len(key)], key, ipadBytes[:len(key)])
 	m.h.Reset()
 	m.h.Write(m.pad[:])
 }
+
+// swapPad turns the inner pad into the outer one.
+func (m *hmacSHA256) swapPad() { subtle.XORBytes(m.pad[:], m.pad[:], padSwap[:]) }
 
 func (m *hmacSHA256) write(p []byte) { m.h.Write(p) }
 
 // finish writes HMAC(key, message) to out; key is the one given to start.
 func (m *hmacSHA256) finish(out *[sha256.Size]byte) {
 	m.h.Sum(m.sum[:0])
-	for i := range m.pad {
-		m.pad[i] ^= 0x36 ^ 0x5c // ipad -> opad
-	}
+	m.swapPad()
 	m.h.Reset()
 	m.h.Write(m.pad[:])
 	m.h.Write(m.sum[:])
@@ -89,6 +110,13 @@ func (m *hmacSHA256) finish(out *[sha256.Size]byte) {
 // covers it.
 func deriveKeys(out *itemKeys, key *Key, salt []byte) {
 	m := hmacPool.Get().(*hmacSHA256)
+	m.deriveKeys(out, key, salt)
+	hmacPool.Put(m)
+}
+
+// deriveKeys is deriveKeys on a given HMAC state (Seal and Open keep one in
+// their pooled scratch, saving two pool round trips per call).
+func (m *hmacSHA256) deriveKeys(out *itemKeys, key *Key, salt []byte) {
 	m.ikm = key.Material
 	m.start(salt)
 	m.write(m.ikm[:])
@@ -97,9 +125,7 @@ func deriveKeys(out *itemKeys, key *Key, salt []byte) {
 	// Pad states of PRK, computed once for the three Expand blocks.
 	m.start(m.prk[:])
 	m.istate = appendState(m.h, m.istate[:0])
-	for i := range m.pad {
-		m.pad[i] ^= 0x36 ^ 0x5c
-	}
+	m.swapPad()
 	m.h.Reset()
 	m.h.Write(m.pad[:])
 	m.ostate = appendState(m.h, m.ostate[:0])
@@ -125,7 +151,6 @@ func deriveKeys(out *itemKeys, key *Key, salt []byte) {
 	clear(m.sum[:])
 	clear(m.istate)
 	clear(m.ostate)
-	hmacPool.Put(m)
 }
 
 func appendState(h hash.Hash, dst []byte) []byte {
@@ -145,8 +170,13 @@ func restore(h hash.Hash, state []byte) {
 // computeMAC writes HMAC-SHA256(macKey, input) to dst.
 func computeMAC(dst *[macSize]byte, macKey []byte, input []byte) {
 	m := hmacPool.Get().(*hmacSHA256)
+	m.mac(dst, macKey, input)
+	hmacPool.Put(m)
+}
+
+// mac is computeMAC on a given HMAC state.
+func (m *hmacSHA256) mac(dst *[macSize]byte, macKey []byte, input []byte) {
 	m.start(macKey)
 	m.write(input)
 	m.finish(dst)
-	hmacPool.Put(m)
 }

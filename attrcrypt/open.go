@@ -130,7 +130,7 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 	defer putScratch(st)
 
 	// Key commitment, before anything else uses the derived keys.
-	deriveKeys(&st.keys, &key, h.salt)
+	st.hm.deriveKeys(&st.keys, &key, h.salt)
 	commitOK := subtle.ConstantTimeCompare(st.keys.commit[:], h.commitment)
 	if commitOK != 1 || h.class != key.Ref.Class || h.keyVersion != key.Ref.Version {
 		return nil, res, tamper(ReasonCommitment, "", fmt.Sprintf(
@@ -161,13 +161,13 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 			readerPlainSkipped = true
 			continue
 		}
-		attrs = append(attrs, attr{name: name, av: av, reader: ra})
+		attrs = append(attrs, attr{name: name, av: av, reader: ra, prefix: namePrefix(name)})
 	}
 	if len(attrs) != h.n && readerPlainSkipped {
 		attrs = attrs[:0]
 		for name, av := range item {
 			if !IsReserved(name) && !h.isStoredPlain(name) {
-				attrs = append(attrs, attr{name: name, av: av, reader: s.action(name)})
+				attrs = append(attrs, attr{name: name, av: av, reader: s.action(name), prefix: namePrefix(name)})
 			}
 		}
 	}
@@ -205,7 +205,7 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 	if err != nil {
 		return nil, res, err
 	}
-	computeMAC(&st.mac, st.keys.mac[:], st.buf)
+	st.hm.mac(&st.mac, st.keys.mac[:], st.buf)
 	if subtle.ConstantTimeCompare(st.mac[:], sv.Value) != 1 {
 		return nil, res, tamper(ReasonSignature, "", "signature does not match the item")
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -357,4 +358,44 @@ func TestManyAttributes(t *testing.T) {
 	sealed["a002"] = N("-1")
 	_, _, err = r.Open(sealed, key)
 	wantTamper(t, err, ReasonSignature)
+}
+
+// The sorts compare 8-byte name prefixes first; names that share prefixes,
+// contain zero or high bytes, or are longer than 8 bytes must still come out
+// in bytewise order.
+func TestSortAttrsPrefixes(t *testing.T) {
+	alphabet := []string{"", "\x00", "a", "a\x00", "ab", "\xff", "abcdefgh", "abcdefgh\x00", "abcdefghi", "abcdefgg\xff", "é", "\x7f", "\x80"}
+	rnd := uint32(1)
+	next := func() int { rnd = rnd*1664525 + 1013904223; return int(rnd >> 8) }
+	for round := range 300 {
+		n := round % (stackAttrs + 1)
+		var names []string
+		seen := map[string]bool{}
+		for len(names) < n {
+			name := alphabet[next()%len(alphabet)] + alphabet[next()%len(alphabet)]
+			if !seen[name] {
+				seen[name] = true
+				names = append(names, name)
+			}
+			if len(seen) > 150 {
+				break
+			}
+		}
+		want := slices.Clone(names)
+		slices.Sort(want)
+
+		var arr [stackAttrs]attr
+		a := make([]attr, len(names))
+		for i, name := range names {
+			a[i] = attr{name: name}
+			arr[i] = attr{name: name, prefix: namePrefix(name)}
+		}
+		sortAttrs(a)
+		sortLocal(&arr, len(names))
+		for i := range want {
+			if a[i].name != want[i] || arr[i].name != want[i] {
+				t.Fatalf("round %d: position %d: sortAttrs %q, sortLocal %q, want %q", round, i, a[i].name, arr[i].name, want[i])
+			}
+		}
+	}
 }

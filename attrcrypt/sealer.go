@@ -148,11 +148,12 @@ type scratch struct {
 	pay   []byte // payloads before encryption
 	aad   []byte
 	keys  itemKeys
+	hm    *hmacSHA256 // digest state for deriveKeys and the MAC
 	nonce [12]byte
 	mac   [macSize]byte
 }
 
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+var scratchPool = sync.Pool{New: func() any { return &scratch{hm: newHMAC()} }}
 
 const maxPooledBuf = 64 << 10
 
@@ -207,7 +208,7 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 			return nil, errMalformed(name, "name uses the reserved prefix "+quote(ReservedPrefix))
 		}
 		if a := s.action(name); a != ActionPlain {
-			attrs = append(attrs, attr{name: name, av: av, act: a})
+			attrs = append(attrs, attr{name: name, av: av, act: a, prefix: namePrefix(name)})
 		}
 	}
 	if len(attrs) > 0 && &attrs[0] == &attrsArr[0] { // still on the stack
@@ -257,7 +258,7 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 	} else {
 		_, _ = rand.Read(salt) // never fails (Go 1.24+)
 	}
-	deriveKeys(&st.keys, &key, salt)
+	st.hm.deriveKeys(&st.keys, &key, salt)
 	copy(hdr[commitOffset(len(key.Ref.Class)):], st.keys.commit[:])
 
 	bvals := make([]types.AttributeValueMemberB, nEnc+2)
@@ -306,7 +307,7 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 		// Only a signed value can fail here (encrypted ones were checked).
 		return nil, err
 	}
-	computeMAC(&st.mac, st.keys.mac[:], st.buf)
+	st.hm.mac(&st.mac, st.keys.mac[:], st.buf)
 	copy(sig, st.mac[:])
 
 	// The output starts as a clone of the item: maps.Clone copies the
@@ -336,36 +337,62 @@ type attr struct {
 	av     types.AttributeValue // value as stored
 	act    Action               // Seal: the writer's action; Open: the header's
 	reader Action               // Open: the reader's action
+	prefix uint64               // namePrefix(name), set by the sorts
 	code   byte                 // type code of an encrypted value
 	lo, hi int                  // Seal: payload span; Open: plaintext span
 }
 
-// sortLocal sorts the first n attributes of a stack array by name. It is
-// small enough to inline, so the compiler sees the writes go to the stack
-// and omits GC write barriers (which sorting through a slice pays per move).
+// namePrefix returns the first 8 bytes of name as a big-endian integer,
+// zero-padded. Comparing prefixes orders names exactly as comparing the
+// strings does, except that equal prefixes need the full comparison; most
+// attribute names differ in their first bytes, so sorting compares integers
+// instead of calling the runtime's string comparison.
+func namePrefix(name string) uint64 {
+	var p uint64
+	for i := 0; i < 8 && i < len(name); i++ {
+		p |= uint64(name[i]) << (56 - 8*i)
+	}
+	return p
+}
+
+// nameLess orders attributes by name (bytewise); prefix must be set.
+func nameLess(x, y *attr) bool {
+	if x.prefix != y.prefix {
+		return x.prefix < y.prefix
+	}
+	return x.name < y.name
+}
+
+// sortLocal sorts the first n attributes of a stack array by name; the
+// caller has set every prefix. It is small enough to inline, so the
+// compiler sees the writes go to the stack and omits GC write barriers
+// (which sorting through a slice pays per move).
 func sortLocal(a *[stackAttrs]attr, n int) {
 	for i := 1; i < n; i++ {
-		for j := i; j > 0 && a[j].name < a[j-1].name; j-- {
+		for j := i; j > 0 && nameLess(&a[j], &a[j-1]); j-- {
 			a[j], a[j-1] = a[j-1], a[j]
 		}
 	}
 }
 
 // sortAttrs sorts by name (bytewise). Items are small, so an insertion
-// sort with inlined string comparisons beats the generic sort, whose
-// comparison callback dominates at this size.
+// sort with inlined comparisons beats the generic sort, whose comparison
+// callback dominates at this size.
 func sortAttrs(a []attr) {
+	for i := range a {
+		a[i].prefix = namePrefix(a[i].name)
+	}
 	if len(a) > 2*stackAttrs {
 		slices.SortFunc(a, func(x, y attr) int { return strings.Compare(x.name, y.name) })
 		return
 	}
 	for i := 1; i < len(a); i++ {
-		if a[i].name >= a[i-1].name {
+		if !nameLess(&a[i], &a[i-1]) {
 			continue
 		}
 		x := a[i]
 		j := i
-		for ; j > 0 && x.name < a[j-1].name; j-- {
+		for ; j > 0 && nameLess(&x, &a[j-1]); j-- {
 			a[j] = a[j-1]
 		}
 		a[j] = x
