@@ -158,6 +158,14 @@ func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]
 		return dst, nil
 	case *types.AttributeValueMemberSS:
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
+		if stringsAscending(v.Value) {
+			// Already in canonical order (which also rules out
+			// duplicates): no copy to sort.
+			for _, x := range v.Value {
+				dst = appendLPString(dst, x)
+			}
+			return dst, nil
+		}
 		base := len(e.strs)
 		e.strs = append(e.strs, v.Value...)
 		s := e.strs[base:]
@@ -200,6 +208,12 @@ func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]
 		return dst, err
 	case *types.AttributeValueMemberBS:
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
+		if bytesAscending(v.Value) {
+			for _, x := range v.Value {
+				dst = appendLP(dst, x)
+			}
+			return dst, nil
+		}
 		base := len(e.bs)
 		e.bs = append(e.bs, v.Value...)
 		s := e.bs[base:]
@@ -217,6 +231,27 @@ func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]
 		return dst, err
 	}
 	return dst, errNilValue
+}
+
+// stringsAscending and bytesAscending report whether a set is strictly
+// ascending: sorted and duplicate-free, so its canonical encoding needs no
+// sorting copy. Sets usually come sorted.
+func stringsAscending(s []string) bool {
+	for i := 1; i < len(s); i++ {
+		if s[i-1] >= s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func bytesAscending(s [][]byte) bool {
+	for i := 1; i < len(s); i++ {
+		if bytes.Compare(s[i-1], s[i]) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // appendPayload appends the plaintext that Seal encrypts for av: the raw

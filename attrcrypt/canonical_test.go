@@ -1,7 +1,9 @@
 package attrcrypt
 
 import (
+	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -178,5 +180,69 @@ func TestItemSize(t *testing.T) {
 	want := 4 + 5 + 4 + 3 + 5 + 5 + 5 + 9 + 8
 	if got := ItemSize(item); got != want {
 		t.Fatalf("ItemSize = %d, want %d", got, want)
+	}
+}
+
+// The plain-integer fast path must agree with the general algorithm,
+// including at the 38-digit limit and on near misses.
+func TestCanonicalNumberFastPath(t *testing.T) {
+	cases := []string{"0", "-0", "00", "01", "-01", "1", "-1", "10", "1000", "-1000", "+1", "1.", "1.0", "1e0", "", "-", "--1",
+		strings.Repeat("9", 38), "-" + strings.Repeat("9", 38), strings.Repeat("9", 39), "1" + strings.Repeat("0", 37),
+		"1" + strings.Repeat("0", 38), "1" + strings.Repeat("0", 125), "1" + strings.Repeat("0", 126), "12a", "1 ", " 1", "١"}
+	rnd := uint64(7)
+	for range 2000 {
+		rnd = rnd*6364136223846793005 + 1442695040888963407
+		n := 1 + int(rnd>>58)%42
+		b := make([]byte, 0, n+1)
+		if rnd&1 == 1 {
+			b = append(b, '-')
+		}
+		for i := range n {
+			b = append(b, "0123456789"[(rnd>>(i%50))%10])
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		fast, ferr := appendCanonicalNumber(nil, c)
+		slow, serr := appendCanonicalNumberSlow(nil, c)
+		if (ferr == nil) != (serr == nil) || string(fast) != string(slow) {
+			t.Fatalf("%q: fast path %q (%v), general %q (%v)", c, fast, ferr, slow, serr)
+		}
+	}
+}
+
+// Sets that arrive sorted skip the sorting copy; duplicates must still be
+// refused and unsorted sets still sorted.
+func TestSetEncodingSortedInput(t *testing.T) {
+	var e encoder
+	for _, tc := range []struct {
+		av      types.AttributeValue
+		wantErr bool
+	}{
+		{SS("a", "a"), true},
+		{SS("a", "b", "b"), true},
+		{SS("b", "a", "b"), true},
+		{&types.AttributeValueMemberBS{Value: [][]byte{{1}, {1}}}, true},
+		{&types.AttributeValueMemberBS{Value: [][]byte{{}, {0}, {0}}}, true},
+	} {
+		if _, err := e.appendValue(nil, tc.av, 0); (err != nil) != tc.wantErr {
+			t.Errorf("%#v: error %v, want error %v", tc.av, err, tc.wantErr)
+		}
+	}
+	sorted, err := e.appendValue(nil, SS("a", "b", "c"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsorted, err := e.appendValue(nil, SS("c", "a", "b"), 0)
+	if err != nil || !bytes.Equal(sorted, unsorted) {
+		t.Fatalf("sorted and unsorted SS encode differently: %x vs %x (%v)", sorted, unsorted, err)
+	}
+	sortedB, err := e.appendValue(nil, &types.AttributeValueMemberBS{Value: [][]byte{{}, {1}, {1, 0}}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsortedB, err := e.appendValue(nil, &types.AttributeValueMemberBS{Value: [][]byte{{1, 0}, {}, {1}}}, 0)
+	if err != nil || !bytes.Equal(sortedB, unsortedB) {
+		t.Fatalf("sorted and unsorted BS encode differently: %x vs %x (%v)", sortedB, unsortedB, err)
 	}
 }

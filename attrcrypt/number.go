@@ -39,6 +39,15 @@ func CanonicalNumber(s string) (string, error) {
 // appendCanonicalNumber appends the canonical text of s to dst. It does not
 // allocate beyond growing dst.
 func appendCanonicalNumber(dst []byte, s string) ([]byte, error) {
+	if isPlainInteger(s) {
+		return append(dst, s...), nil
+	}
+	return appendCanonicalNumberSlow(dst, s)
+}
+
+// appendCanonicalNumberSlow is appendCanonicalNumber without the fast path
+// (tests compare the two).
+func appendCanonicalNumberSlow(dst []byte, s string) ([]byte, error) {
 	d, exp, neg, err := parseNumber(s)
 	if err != nil {
 		return dst, err
@@ -68,6 +77,26 @@ func appendCanonicalNumber(dst []byte, s string) ([]byte, error) {
 		dst = appendDigits(dst, d)
 	}
 	return dst, nil
+}
+
+// isPlainInteger reports whether s is an optional '-' followed by 1 to 38
+// digits, the first not zero. Such text is already canonical (trailing
+// zeros of an integer are written out; at most 38 digits keeps both the
+// digit count and the exponent in range), so it is used as is. Most numbers
+// are like this, and the general parse cost more than 100 ns each.
+func isPlainInteger(s string) bool {
+	if len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > maxNumberDigits || s[0] < '1' || s[0] > '9' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // parseNumber parses DynamoDB number text. It returns the significant digits
