@@ -104,8 +104,16 @@ func itemHeader(item map[string]types.AttributeValue) (header, error) {
 // value, exactly as DynamoDB itself rewrites numbers; sets come back in
 // canonical order. Signed and plain attributes are returned as stored.
 func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string]types.AttributeValue, OpenResult, error) {
+	// The scratch is taken here rather than in open, whose many returns
+	// would make the compiler use a slower, runtime-managed defer.
+	st := getScratch()
+	defer putScratch(st)
+	return s.open(st, item, &key)
+}
+
+func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Key) (map[string]types.AttributeValue, OpenResult, error) {
 	var res OpenResult
-	if err := checkKey(&key); err != nil {
+	if err := checkKey(key); err != nil {
 		return nil, res, err
 	}
 	tv, ok := item[s.tenantAttr].(*types.AttributeValueMemberS)
@@ -126,11 +134,8 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 	}
 	hdr := item[HeaderAttribute].(*types.AttributeValueMemberB).Value
 
-	st := getScratch()
-	defer putScratch(st)
-
 	// Key commitment, before anything else uses the derived keys.
-	st.hm.deriveKeys(&st.keys, &key, h.salt)
+	st.hm.deriveKeys(&st.keys, key, h.salt)
 	commitOK := subtle.ConstantTimeCompare(st.keys.commit[:], h.commitment)
 	if commitOK != 1 || h.class != key.Ref.Class || h.keyVersion != key.Ref.Version {
 		return nil, res, tamper(ReasonCommitment, "", fmt.Sprintf(
