@@ -161,12 +161,13 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 		if h.isStoredPlain(name) {
 			continue
 		}
-		ra := s.action(name)
+		p := namePrefix(name)
+		ra := s.acts.lookup(name, p)
 		if ra == ActionPlain {
 			readerPlainSkipped = true
 			continue
 		}
-		attrs = append(attrs, attr{name: name, av: av, reader: ra, prefix: namePrefix(name)})
+		attrs = append(attrs, attr{name: name, av: av, reader: ra, prefix: p})
 	}
 	if len(attrs) != h.n && readerPlainSkipped {
 		attrs = attrs[:0]

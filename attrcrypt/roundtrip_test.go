@@ -399,3 +399,37 @@ func TestSortAttrsPrefixes(t *testing.T) {
 		}
 	}
 }
+
+// The action table must agree with the configured map for configured names
+// and give ActionSign for every other name, including names that share a
+// prefix and length with configured ones.
+func TestActionTable(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 7, 8, 9, 40, 200} {
+		actions := map[string]Action{}
+		for i := range n {
+			name := fmt.Sprintf("attribute-%03d", i) // shared 8-byte prefix
+			if i%5 == 0 {
+				name = fmt.Sprint(i)
+			}
+			actions[name] = []Action{ActionSign, ActionEncrypt, ActionPlain}[i%3]
+		}
+		actions["tenant"] = ActionSign
+		s, err := NewSealer(Config{Table: "t", TenantAttribute: "tenant", Actions: actions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, a := range actions {
+			if got := s.action(name); got != a {
+				t.Fatalf("n=%d: action(%q) = %v, want %v", n, name, got, a)
+			}
+		}
+		for _, name := range []string{"", "x", "attribute-999", "attribute-00", "attribute-0000", "tenantx", "tenan", "attribute-\x00\x00\x00"} {
+			if _, ok := actions[name]; ok {
+				continue
+			}
+			if got := s.action(name); got != ActionSign {
+				t.Fatalf("n=%d: action(%q) = %v for an unconfigured name", n, name, got)
+			}
+		}
+	}
+}

@@ -58,8 +58,9 @@ type Sealer struct {
 	table      string
 	tenantAttr string
 	actions    map[string]Action
-	plainNames []string // sorted names the config marks plain
-	plainRaw   []byte   // their header encoding, count included
+	acts       actionTable // the same actions, for the per-attribute lookups
+	plainNames []string    // sorted names the config marks plain
+	plainRaw   []byte      // their header encoding, count included
 	migrate    bool
 	rand       io.Reader // nil: crypto/rand
 }
@@ -100,6 +101,7 @@ func NewSealer(cfg Config, opts ...Option) (*Sealer, error) {
 		}
 		s.actions[name] = a
 	}
+	s.acts = newActionTable(s.actions)
 	if a := s.action(cfg.TenantAttribute); a != ActionSign {
 		return nil, fmt.Errorf("%w: tenant attribute %q must be signed, not %s", ErrInvalidConfig, cfg.TenantAttribute, a)
 	}
@@ -113,8 +115,60 @@ func NewSealer(cfg Config, opts ...Option) (*Sealer, error) {
 
 // action returns the configured action of name (ActionSign by default).
 func (s *Sealer) action(name string) Action {
-	if a, ok := s.actions[name]; ok {
-		return a
+	return s.acts.lookup(name, namePrefix(name))
+}
+
+// actionTable is an open-addressing hash table of the configured actions,
+// indexed by the name prefix the sorts compute anyway (namePrefix) and the
+// name length. Seal and Open look up every attribute of every item; a Go
+// map lookup (hashing the whole name) cost about three times as much.
+// Only configured names are stored and at least half the slots stay
+// empty, so a lookup of any name ends after at most len(actions)+1 probes
+// whatever the item holds.
+type actionTable struct {
+	slots []actionSlot // power-of-two length; nil when nothing is configured
+}
+
+type actionSlot struct {
+	name string
+	act  Action
+	used bool
+}
+
+func newActionTable(actions map[string]Action) actionTable {
+	if len(actions) == 0 {
+		return actionTable{}
+	}
+	size := 4
+	for size < 2*len(actions) {
+		size *= 2
+	}
+	t := actionTable{slots: make([]actionSlot, size)}
+	for name, a := range actions {
+		i := t.index(name, namePrefix(name))
+		for t.slots[i].used {
+			i = (i + 1) & (len(t.slots) - 1)
+		}
+		t.slots[i] = actionSlot{name: name, act: a, used: true}
+	}
+	return t
+}
+
+func (t *actionTable) index(name string, prefix uint64) int {
+	h := (prefix ^ uint64(len(name))) * 0x9e3779b97f4a7c15 // Fibonacci hashing
+	return int(h>>32) & (len(t.slots) - 1)
+}
+
+// lookup returns the action of name (prefix = namePrefix(name)); names not
+// in the table are ActionSign.
+func (t *actionTable) lookup(name string, prefix uint64) Action {
+	if t.slots == nil {
+		return ActionSign
+	}
+	for i := t.index(name, prefix); t.slots[i].used; i = (i + 1) & (len(t.slots) - 1) {
+		if t.slots[i].name == name {
+			return t.slots[i].act
+		}
 	}
 	return ActionSign
 }
@@ -207,8 +261,9 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 		if IsReserved(name) {
 			return nil, errMalformed(name, "name uses the reserved prefix "+quote(ReservedPrefix))
 		}
-		if a := s.action(name); a != ActionPlain {
-			attrs = append(attrs, attr{name: name, av: av, act: a, prefix: namePrefix(name)})
+		p := namePrefix(name)
+		if a := s.acts.lookup(name, p); a != ActionPlain {
+			attrs = append(attrs, attr{name: name, av: av, act: a, prefix: p})
 		}
 	}
 	if len(attrs) > 0 && &attrs[0] == &attrsArr[0] { // still on the stack
