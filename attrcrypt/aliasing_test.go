@@ -129,3 +129,29 @@ func TestReturnedItemsDoNotAliasScratch(t *testing.T) {
 		}
 	}
 }
+
+// Open returns no reserved attribute, including ones this version does not
+// know (a later format version's, or junk), and the result is its own map.
+func TestOpenDropsEveryReservedName(t *testing.T) {
+	s := refSealer(t)
+	key := testKey(refTenant, "", 1)
+	sealed, err := s.Seal(refItem(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed["__x"] = S("future")
+	sealed["__"] = N("1")
+	got, _, err := s.Open(sealed, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range got {
+		if IsReserved(name) {
+			t.Errorf("Open returned reserved attribute %q", name)
+		}
+	}
+	assertEqualItems(t, got, refItem())
+	if _, ok := sealed["__x"]; !ok || len(sealed) != len(refItem())+4 {
+		t.Error("Open modified its input")
+	}
+}
