@@ -137,10 +137,18 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 	// Key commitment, before anything else uses the derived keys.
 	st.hm.deriveKeys(&st.keys, key, h.salt)
 	commitOK := subtle.ConstantTimeCompare(st.keys.commit[:], h.commitment)
-	if commitOK != 1 || h.class != key.Ref.Class || h.keyVersion != key.Ref.Version {
+	if h.class != key.Ref.Class || h.keyVersion != key.Ref.Version {
 		return nil, res, tamper(ReasonCommitment, "", fmt.Sprintf(
-			"the key offered (class %q, version %d) is not the key the item was sealed with (header names class %q, version %d), or the header was altered",
-			key.Ref.Class, key.Ref.Version, h.class, h.keyVersion))
+			"the header names key class %q version %d, but the key offered is class %q version %d",
+			h.class, h.keyVersion, key.Ref.Class, key.Ref.Version))
+	}
+	if commitOK != 1 {
+		// Same class and version, different key material: the item was
+		// sealed by another tenant's key (a row moved between tenants), or
+		// its header was altered.
+		return nil, res, tamper(ReasonCommitment, "", fmt.Sprintf(
+			"the item was not sealed with tenant %q's key (class %q, version %d): it was moved from another tenant, or its header was altered",
+			key.Ref.Tenant, key.Ref.Class, key.Ref.Version))
 	}
 
 	// Covered set: item − reserved − stored-plain − reader-plain; if the
