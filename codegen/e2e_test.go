@@ -1,7 +1,6 @@
 package codegen_test
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,11 +116,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module and runs go generate; skipped with -short")
 	}
-	itest.DynamoDB(t)
-	local, err := itest.Shared(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	endpoint := itest.Endpoint(t)
 	root := repoRoot(t)
 	dir := t.TempDir()
 	write := func(rel, content string) {
@@ -154,7 +149,7 @@ func TestEndToEnd(t *testing.T) {
 	write("clinic/visit_test.go", e2eTest)
 	write("bad/bad.go", e2eBad)
 
-	env := append(os.Environ(), "GOFLAGS=-mod=mod", "DYNAMODB_ENDPOINT="+local.Endpoint(), "CI=true", "GOWORK=off")
+	env := append(os.Environ(), "GOFLAGS=-mod=mod", "DYNAMODB_ENDPOINT="+endpoint, "CI=true", "GOWORK=off")
 	run := func(wd string, args ...string) (string, error) {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = wd

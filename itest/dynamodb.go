@@ -90,6 +90,14 @@ const startTimeout = 5 * time.Minute
 // reason and what to install.
 func DynamoDB(t testing.TB) *dynamodb.Client {
 	t.Helper()
+	return NewDynamoDBClient(Endpoint(t))
+}
+
+// Endpoint returns the URL of the shared DynamoDB Local, for tests that
+// hand it to code that builds its own client (an example's run, a child
+// process). It fails or skips exactly as DynamoDB does.
+func Endpoint(t testing.TB) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	d, err := Shared(ctx)
@@ -99,7 +107,7 @@ func DynamoDB(t testing.TB) *dynamodb.Client {
 		}
 		t.Skipf("DynamoDB Local is unavailable (set CI=true to fail instead): %v", err)
 	}
-	return NewDynamoDBClient(d.Endpoint())
+	return d.Endpoint()
 }
 
 // NewDynamoDBClient returns an aws-sdk-go-v2 DynamoDB client for a DynamoDB

@@ -20,15 +20,11 @@ func TestMain(m *testing.M) { os.Exit(itest.Main(m)) }
 // TestExample runs the whole example against the shared DynamoDB Local;
 // run itself checks every step's outcome.
 func TestExample(t *testing.T) {
-	itest.DynamoDB(t) // skips, or fails when CI=true, if DynamoDB Local cannot start
+	endpoint := itest.Endpoint(t) // skips, or fails when CI=true, if DynamoDB Local cannot start
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	d, err := itest.Shared(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out bytes.Buffer
-	if err := run(ctx, &out, config{endpoint: d.Endpoint()}); err != nil {
+	if err := run(ctx, &out, config{endpoint: endpoint}); err != nil {
 		t.Fatalf("run: %v\noutput:\n%s", err, out.String())
 	}
 	got := out.String()
