@@ -36,7 +36,10 @@ func refValue() refStruct {
 	}
 }
 
-func BenchmarkSealReference(b *testing.B) {
+// sealedRef returns a sealer, key and reference item, and the item sealed
+// once, which every reference benchmark starts from.
+func sealedRef(b *testing.B) (*Sealer, Key, map[string]types.AttributeValue, map[string]types.AttributeValue) {
+	b.Helper()
 	s := refSealer(b)
 	key := testKey(refTenant, "", 1)
 	item := refItem()
@@ -44,6 +47,11 @@ func BenchmarkSealReference(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return s, key, item, sealed
+}
+
+func BenchmarkSealReference(b *testing.B) {
+	s, key, item, sealed := sealedRef(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.Seal(item, key); err != nil {
@@ -55,13 +63,7 @@ func BenchmarkSealReference(b *testing.B) {
 }
 
 func BenchmarkOpenReference(b *testing.B) {
-	s := refSealer(b)
-	key := testKey(refTenant, "", 1)
-	item := refItem()
-	sealed, err := s.Seal(item, key)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, key, _, sealed := sealedRef(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := s.Open(sealed, key); err != nil {
@@ -105,13 +107,7 @@ func BenchmarkUnmarshalMapReference(b *testing.B) {
 // input Seal built.
 func floorInputs(b *testing.B) (Key, map[string]types.AttributeValue, map[string]types.AttributeValue, []byte) {
 	b.Helper()
-	s := refSealer(b)
-	key := testKey(refTenant, "", 1)
-	item := refItem()
-	sealed, err := s.Seal(item, key)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, key, item, sealed := sealedRef(b)
 	var attrs []attr
 	for name, av := range sealed {
 		if !IsReserved(name) {
