@@ -24,6 +24,11 @@ var (
 	// ErrKeyShredded: the tenant's keys were destroyed; its items can never
 	// be read again (tenantkeys.ErrKeyShredded). Not a tamper error.
 	ErrKeyShredded = tenantkeys.ErrKeyShredded
+	// ErrKeyRetired: the item was sealed under a key version an admin
+	// retired (tenantkeys.ErrKeyRetired). Not a tamper error.
+	ErrKeyRetired = tenantkeys.ErrKeyRetired
+	// ErrKeyDisabled: the tenant key is disabled (tenantkeys.ErrKeyDisabled).
+	ErrKeyDisabled = tenantkeys.ErrKeyDisabled
 	// ErrConflict: a conditional write lost to a concurrent write (the
 	// version or the item changed since it was read).
 	ErrConflict = errors.New("table: concurrent modification")

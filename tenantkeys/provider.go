@@ -52,4 +52,19 @@ var (
 	// ErrInvalidName: a tenant id or key class is not acceptable (empty
 	// tenant, too long, or characters the key store cannot encode).
 	ErrInvalidName = errors.New("tenantkeys: invalid tenant or class name")
+	// ErrKeyRetired: the key version is below the floor an admin set with
+	// Retire; items sealed under it are no longer accepted. Distinct from
+	// ErrKeyShredded (the tenant was erased) and from tampering.
+	ErrKeyRetired = errors.New("tenantkeys: key version is retired")
+	// ErrKeyStoreUnavailable: the key store (its DynamoDB table) could not
+	// be reached, throttled us, or does not exist, and no cached key could
+	// answer.
+	ErrKeyStoreUnavailable = errors.New("tenantkeys: key store unavailable")
+	// ErrUntrustedKey: a stored key record names a wrapping key (KMS key or
+	// master key id) that the configuration does not allow for its tenant;
+	// nothing was unwrapped with it.
+	ErrUntrustedKey = errors.New("tenantkeys: wrapping key not allowed for this tenant")
+	// ErrKeyRecordTampered: a key-store record failed authentication: it was
+	// edited, or copied from another tenant, class, version or role.
+	ErrKeyRecordTampered = errors.New("tenantkeys: key store record failed authentication")
 )
