@@ -81,10 +81,17 @@ type KMSWrapper struct {
 	choose KeySelector
 }
 
+// KMSOption configures a KMSWrapper.
+type KMSOption func(*KMSWrapper)
+
 // NewKMSWrapper returns a Wrapper over a KMS client (usually *kms.Client)
 // that picks the wrapping key of each tenant with choose.
-func NewKMSWrapper(api KMSAPI, choose KeySelector) *KMSWrapper {
-	return &KMSWrapper{api: api, choose: choose}
+func NewKMSWrapper(api KMSAPI, choose KeySelector, opts ...KMSOption) *KMSWrapper {
+	w := &KMSWrapper{api: api, choose: choose}
+	for _, o := range opts {
+		o(w)
+	}
+	return w
 }
 
 var _ Wrapper = (*KMSWrapper)(nil)
