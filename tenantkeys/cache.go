@@ -21,7 +21,7 @@ const (
 
 // errLoadPanicked is what goroutines waiting on a load see when the
 // provider panicked in the loading goroutine (which re-panics).
-var errLoadPanicked = errors.New("tenantkeys: key provider panicked")
+var errLoadPanicked = fmt.Errorf("%w: key provider panicked", ErrKeyStoreUnavailable)
 
 // cacheKey hashes without allocating: two strings and an integer. Version
 // 0 names the current-key entry of (tenant, class).

@@ -209,7 +209,7 @@ func KeyringFromEnv(name string) (*Keyring, error) {
 func DefaultMasterKeyPath() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
-		return "", fmt.Errorf("tenantkeys: no user config directory: %w", err)
+		return "", fmt.Errorf("%w: no user config directory: %w", ErrKeyring, err)
 	}
 	return filepath.Join(dir, "dynaseal", "master.key"), nil
 }
@@ -220,7 +220,7 @@ func DefaultMasterKeyPath() (string, error) {
 // the file exists, so a key is never overwritten.
 func GenerateMasterKeyFile(path string) (*Keyring, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("tenantkeys: create master key directory: %w", err)
+		return nil, fmt.Errorf("%w: create master key directory: %w", ErrKeyring, err)
 	}
 	text, err := newKeyLine("k1")
 	if err != nil {
@@ -231,14 +231,14 @@ func GenerateMasterKeyFile(path string) (*Keyring, error) {
 	defer clear(content)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("tenantkeys: create master key file: %w", err)
+		return nil, fmt.Errorf("%w: create master key file: %w", ErrKeyring, err)
 	}
 	if _, err := f.Write(content); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("tenantkeys: write master key file: %w", err)
+		return nil, fmt.Errorf("%w: write master key file: %w", ErrKeyring, err)
 	}
 	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("tenantkeys: write master key file: %w", err)
+		return nil, fmt.Errorf("%w: write master key file: %w", ErrKeyring, err)
 	}
 	return ParseKeyring(content)
 }

@@ -36,7 +36,8 @@ type Admin interface {
 	// unusable: Key answers ErrKeyRetired for them and their wrapped keys
 	// are deleted. The floor never moves down (a lower one is a no-op) and
 	// cannot pass the current version. Re-encrypt (Reseal) the items sealed
-	// under those versions first.
+	// under those versions first. Caches in other processes stop serving
+	// a retired version within their TTL.
 	Retire(ctx context.Context, tenant, class string, below uint32) error
 	// Rewrap moves every live version of (tenant, class) under the
 	// wrapping key the Store's Wrapper now selects (a new KMS key, or the
@@ -81,7 +82,8 @@ type VersionInfo struct {
 //
 // Every record it reads is authenticated before its key is returned (see
 // the package documentation), and it remembers, per (tenant, class), the
-// highest current version and retirement floor it has verified: a current
+// highest current version and retirement floor it has verified (a few
+// dozen bytes per tenant key class, kept for the Store's life): a current
 // version that moves backwards fails with ErrKeyRecordTampered.
 type Store struct {
 	b    backend

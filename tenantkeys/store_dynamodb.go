@@ -72,14 +72,14 @@ func CreateTableInput(name string) *dynamodb.CreateTableInput {
 // is active. The client needs dynamodb:CreateTable and DescribeTable.
 func CreateTable(ctx context.Context, client *dynamodb.Client, name string, maxWait time.Duration) error {
 	if _, err := client.CreateTable(ctx, CreateTableInput(name)); err != nil {
-		return fmt.Errorf("tenantkeys: create key store table %s: %w", name, err)
+		return fmt.Errorf("%w: create key store table %s: %w", ErrKeyStoreUnavailable, name, newSDKError("DynamoDB", "CreateTable", err))
 	}
 	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay = 100 * time.Millisecond
 		o.MaxDelay = 2 * time.Second
 	})
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, maxWait); err != nil {
-		return fmt.Errorf("tenantkeys: wait for key store table %s: %w", name, err)
+		return fmt.Errorf("%w: wait for key store table %s: %w", ErrKeyStoreUnavailable, name, newSDKError("DynamoDB", "DescribeTable", err))
 	}
 	return nil
 }
