@@ -154,8 +154,9 @@ func KeyMap(keys map[string]string, fallback KeySelector) KeySelector {
 // (creation and rotation); an application role needs kms:Decrypt, plus
 // kms:GenerateDataKey only if its store creates keys on first use.
 type KMSWrapper struct {
-	api    KMSAPI
-	choose KeySelector
+	api      KMSAPI
+	choose   KeySelector
+	previous KeySelector
 }
 
 // KMSOption configures a KMSWrapper.
@@ -172,6 +173,34 @@ func NewKMSWrapper(api KMSAPI, choose KeySelector, opts ...KMSOption) *KMSWrappe
 }
 
 var _ Wrapper = (*KMSWrapper)(nil)
+
+// WithPreviousKeys also allows, for unwrapping only, the KMS key previous
+// selects for each tenant and class: the key an alias pointed to, or the
+// shared or mapped key used, before the selection changed. It covers the
+// window until Admin.Rewrap has moved every version under the new key;
+// remove it then. previous must return key ids or ARNs, not aliases.
+func WithPreviousKeys(previous KeySelector) KMSOption {
+	return func(w *KMSWrapper) { w.previous = previous }
+}
+
+// unwrapKey returns the KMS key Decrypt must name for a record that names
+// recorded: the selected key, or the previous one if the record names it.
+// A record naming any other key is refused.
+func (w *KMSWrapper) unwrapKey(ref attrcrypt.KeyRef, recorded string) (string, error) {
+	want, err := w.keyID(ref)
+	if err != nil {
+		return "", err
+	}
+	if recorded != "" && w.previous != nil && !sameKMSKey(recorded, want) {
+		if prev, err := w.previous(ref.Tenant, ref.Class); err == nil && prev != "" && !isAlias(prev) && sameKMSKey(recorded, prev) {
+			return prev, nil
+		}
+	}
+	if recorded != "" && !isAlias(want) && !sameKMSKey(recorded, want) {
+		return "", fmt.Errorf("%w: %s: the record names wrapping key %s; the configuration allows %s", ErrUntrustedKey, ref, recorded, want)
+	}
+	return want, nil
+}
 
 func (w *KMSWrapper) keyID(ref attrcrypt.KeyRef) (string, error) {
 	id, err := w.choose(ref.Tenant, ref.Class)
@@ -228,15 +257,14 @@ func (w *KMSWrapper) GenerateKey(ctx context.Context, ref attrcrypt.KeyRef) (att
 // allows for ref's tenant and class may unwrap: a record naming another key
 // fails with ErrUntrustedKey without a call, and Decrypt always names the
 // allowed key as KeyId, so KMS refuses a blob made under any other key
-// (IncorrectKeyException, also ErrUntrustedKey). The key KMS reports it
-// used must be the one recorded (else ErrKeyRecordTampered).
+// (IncorrectKeyException, also ErrUntrustedKey). With WithPreviousKeys, a
+// record naming the previous key is unwrapped naming that key. The key KMS
+// reports it used must be the one recorded (else ErrUntrustedKey and
+// ErrKeyRecordTampered).
 func (w *KMSWrapper) Unwrap(ctx context.Context, ref attrcrypt.KeyRef, wr Wrapped) (attrcrypt.Key, error) {
-	want, err := w.keyID(ref)
+	want, err := w.unwrapKey(ref, wr.KeyID)
 	if err != nil {
 		return attrcrypt.Key{}, err
-	}
-	if wr.KeyID != "" && !isAlias(want) && !sameKMSKey(wr.KeyID, want) {
-		return attrcrypt.Key{}, fmt.Errorf("%w: %s: the record names wrapping key %s; the configuration allows %s", ErrUntrustedKey, ref, wr.KeyID, want)
 	}
 	out, err := w.api.Decrypt(ctx, &kms.DecryptInput{
 		CiphertextBlob:    wr.Blob,
@@ -248,7 +276,8 @@ func (w *KMSWrapper) Unwrap(ctx context.Context, ref attrcrypt.KeyRef, wr Wrappe
 	}
 	defer clear(out.Plaintext)
 	if used := aws.ToString(out.KeyId); wr.KeyID != "" && used != "" && !sameKMSKey(used, wr.KeyID) {
-		return attrcrypt.Key{}, tamperedf("%s: the record names wrapping key %s but KMS used %s", ref, wr.KeyID, used)
+		// The allowed key opened it, so the record's key id was edited.
+		return attrcrypt.Key{}, fmt.Errorf("%w: %w: %s: the record names wrapping key %s but KMS used the allowed key %s", ErrUntrustedKey, ErrKeyRecordTampered, ref, wr.KeyID, used)
 	}
 	if len(out.Plaintext) != attrcrypt.KeySize {
 		return attrcrypt.Key{}, fmt.Errorf("%w: %s: unwrapped key has %d bytes", ErrKeyCorrupt, ref, len(out.Plaintext))
