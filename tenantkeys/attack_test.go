@@ -97,6 +97,22 @@ func (k *keyTable) exists(t *testing.T, pk, sk string) bool {
 	return out.Item != nil
 }
 
+// withVersions creates versions 1..n of tenant's default-class key with a
+// fresh admin Store and returns it.
+func (k *keyTable) withVersions(t *testing.T, tenant string, n int) *tenantkeys.Store {
+	t.Helper()
+	admin := k.store()
+	if _, err := admin.Create(k.ctx, tenant, ""); err != nil {
+		t.Fatal(err)
+	}
+	for range n - 1 {
+		if _, err := admin.Rotate(k.ctx, tenant, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return admin
+}
+
 // plant makes a version record for ref whose key the attacker knows: 32
 // bytes from the attacker's KMS key, wrapped under ref's encryption
 // context. kmsKeyID is what the record claims wrapped it.
@@ -159,10 +175,7 @@ func sealsUnder(t *testing.T, p tenantkeys.Provider, tenant string, want attrcry
 
 func TestAttackPlantedVersionRecord(t *testing.T) {
 	k := newKeyTable(t)
-	admin := k.store()
-	if _, err := admin.Create(k.ctx, "acme", ""); err != nil {
-		t.Fatal(err)
-	}
+	k.withVersions(t, "acme", 1)
 	genuine := k.get(t, "acme", skV("", 1))
 	r2 := ref("acme", "", 2)
 	for _, claim := range []struct{ name, keyID string }{
@@ -189,10 +202,7 @@ func TestAttackPlantedVersionRecord(t *testing.T) {
 
 func TestAttackPlantedPointer(t *testing.T) {
 	k := newKeyTable(t)
-	admin := k.store()
-	if _, err := admin.Create(k.ctx, "acme", ""); err != nil {
-		t.Fatal(err)
-	}
+	k.withVersions(t, "acme", 1)
 	app := k.store()
 	v1 := mustKey(t)(app.CurrentKey(k.ctx, "acme", ""))
 	forged, item := k.plant(t, ref("acme", "", 2), kmslocal.KeyARN(k.evil))
@@ -389,13 +399,7 @@ func curOf(tenant, class string) func(tenantkeys.Provider) error {
 
 func TestAttackDisableFlagCleared(t *testing.T) {
 	k := newKeyTable(t)
-	admin := k.store()
-	if _, err := admin.Create(k.ctx, "acme", ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Rotate(k.ctx, "acme", ""); err != nil {
-		t.Fatal(err)
-	}
+	admin := k.withVersions(t, "acme", 2)
 	if err := admin.Disable(k.ctx, "acme", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -413,10 +417,7 @@ func TestAttackDisableFlagCleared(t *testing.T) {
 
 func TestAttackRetiredVersion(t *testing.T) {
 	k := newKeyTable(t)
-	admin := k.store()
-	if _, err := admin.Create(k.ctx, "acme", ""); err != nil {
-		t.Fatal(err)
-	}
+	admin := k.withVersions(t, "acme", 1)
 	app := k.store()
 	v1 := mustKey(t)(app.CurrentKey(k.ctx, "acme", ""))
 	s := sealer(t)

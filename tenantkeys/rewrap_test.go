@@ -39,15 +39,7 @@ func (f *failAfter) Wrap(ctx context.Context, k attrcrypt.Key) (tenantkeys.Wrapp
 
 func TestRewrapToNewKMSKey(t *testing.T) {
 	k := newKeyTable(t)
-	admin := k.store()
-	if _, err := admin.Create(k.ctx, "acme", ""); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if _, err := admin.Rotate(k.ctx, "acme", ""); err != nil {
-			t.Fatal(err)
-		}
-	}
+	k.withVersions(t, "acme", 3)
 	app := k.store()
 	before := map[uint32]attrcrypt.Key{}
 	for v := uint32(1); v <= 3; v++ {
@@ -155,13 +147,7 @@ func onlyLast(t *testing.T, path string) string {
 // adds their tags.
 func TestLegacyRecordsUpgrade(t *testing.T) {
 	k := newKeyTable(t)
-	admin := k.store()
-	if _, err := admin.Create(k.ctx, "acme", ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Rotate(k.ctx, "acme", ""); err != nil {
-		t.Fatal(err)
-	}
+	admin := k.withVersions(t, "acme", 2)
 	for _, sk := range []string{"P#", skV("", 1), skV("", 2)} {
 		item := k.get(t, "acme", sk)
 		delete(item, "tag")
