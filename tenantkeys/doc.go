@@ -160,8 +160,10 @@
 // and Admin.Rewrap adds their tags. Binaries of the previous release read
 // tagged records (they ignore the tag), so old and new application
 // binaries can run side by side; run admin operations (which write tags)
-// from the new release only, since an old admin rewriting a record leaves
-// its tag stale and the new binaries refuse it.
+// from the new release only (old application binaries with
+// WithCreateOnFirstUse create keys too), since a record an old binary
+// writes or rewrites has no tag, or a stale one, and new binaries refuse it
+// (ErrKeyRecordTampered) unless WithLegacyRecords is on.
 //
 // # KMS calls
 //

@@ -283,3 +283,49 @@ func TestAliasPatternCollisions(t *testing.T) {
 		t.Fatalf("KMS was called: %v", srv.AllCalls())
 	}
 }
+
+// TestStoreRetire runs Retire on both backends: versions below the floor
+// answer ErrKeyRetired and are gone from Versions, the floor never moves
+// down, and a new Store (another process) sees the same.
+func TestStoreRetire(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, env storeEnv) {
+		ctx := context.Background()
+		kr := testKeyring(t)
+		admin := env.open(kr)
+		if _, err := admin.Create(ctx, "acme", "pay"); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if _, err := admin.Rotate(ctx, "acme", "pay"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := admin.Retire(ctx, "acme", "pay", 3); err != nil {
+			t.Fatal(err)
+		}
+		if err := admin.Retire(ctx, "acme", "pay", 1); err != nil {
+			t.Fatal(err)
+		}
+		vs, err := admin.Versions(ctx, "acme", "pay")
+		if err != nil || len(vs) != 2 || vs[0].Ref.Version != 3 {
+			t.Fatalf("versions after Retire(3): %v, %v", vs, err)
+		}
+		other := env.open(kr)
+		for v := uint32(1); v <= 4; v++ {
+			_, err := other.Key(ctx, ref("acme", "pay", v))
+			if retired := v < 3; retired != errors.Is(err, tenantkeys.ErrKeyRetired) || !retired && err != nil {
+				t.Fatalf("Key(v%d) err = %v", v, err)
+			}
+		}
+		if _, err := other.Key(ctx, ref("acme", "", 1)); !errors.Is(err, tenantkeys.ErrKeyNotFound) {
+			t.Fatalf("another class is untouched: %v", err)
+		}
+		// Rotation carries the floor forward.
+		if _, err := admin.Rotate(ctx, "acme", "pay"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.open(kr).Key(ctx, ref("acme", "pay", 2)); !errors.Is(err, tenantkeys.ErrKeyRetired) {
+			t.Fatalf("after a rotation: %v", err)
+		}
+	})
+}
