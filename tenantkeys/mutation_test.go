@@ -175,5 +175,9 @@ func TestKeyStoreMutationsNeverYieldWrongKey(t *testing.T) {
 	t.Logf("%d rounds: %d keys returned (all genuine), %d refused with a sentinel", rounds, accepted, refused)
 }
 
-func getPK(m map[string]types.AttributeValue) string { return m["pk"].(*types.AttributeValueMemberS).Value }
-func getSK(m map[string]types.AttributeValue) string { return m["sk"].(*types.AttributeValueMemberS).Value }
+func getPK(m map[string]types.AttributeValue) string {
+	return m["pk"].(*types.AttributeValueMemberS).Value
+}
+func getSK(m map[string]types.AttributeValue) string {
+	return m["sk"].(*types.AttributeValueMemberS).Value
+}
