@@ -68,8 +68,8 @@ func Shared(ctx context.Context) (*DynamoDBLocal, error) {
 	return d, err
 }
 
-// Main runs the tests and then stops the shared DynamoDB Local, if one was
-// started. Use it from TestMain: os.Exit(itest.Main(m)).
+// Main runs the tests and then stops the shared DynamoDB Local and the
+// shared local-kms, if they were started. Use it from TestMain: os.Exit(itest.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
 	shared.mu.Lock()
@@ -78,6 +78,7 @@ func Main(m *testing.M) int {
 	if err := shared.d.Close(); err != nil {
 		fmt.Fprintf(os.Stderr, "itest: stopping DynamoDB Local: %v\n", err)
 	}
+	stopSharedLocalKMS()
 	return code
 }
 

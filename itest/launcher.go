@@ -101,10 +101,15 @@ type Attempt struct {
 
 // StartError reports that no path gave a DynamoDB Local.
 type StartError struct {
+	// What names the component; empty means DynamoDB Local.
+	What     string
 	Attempts []Attempt
 }
 
 func (e *StartError) Error() string {
+	if e.What == "local-kms" {
+		return e.localKMSError()
+	}
 	var b strings.Builder
 	b.WriteString("itest: cannot start DynamoDB Local; tried:")
 	for _, a := range e.Attempts {
