@@ -158,8 +158,10 @@ func TestCacheTenantDisablesItsKMSKey(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	srv := startKMS(t)
+	keyIDs := map[string]string{}
 	for _, tenant := range []string{"a", "b"} {
-		if err := srv.SetAlias("alias/tenant-"+tenant, srv.CreateKey(tenant)); err != nil {
+		keyIDs[tenant] = srv.CreateKey(tenant)
+		if err := srv.SetAlias("alias/tenant-"+tenant, keyIDs[tenant]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -168,8 +170,9 @@ func TestCacheTenantDisablesItsKMSKey(t *testing.T) {
 	c := tenantkeys.NewCache(store, tenantkeys.WithTTL(time.Minute), tenantkeys.WithClock(clk.Now))
 	mustKey(t)(c.CurrentKey(ctx, "a", ""))
 	mustKey(t)(c.CurrentKey(ctx, "b", ""))
-	// Tenant a revokes access to its own key.
-	if _, err := srv.Client().DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String("alias/tenant-a")}); err != nil {
+	// Tenant a revokes access to its own key (by key id: KMS refuses an
+	// alias in DisableKey).
+	if _, err := srv.Client().DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(keyIDs["a"])}); err != nil {
 		t.Fatal(err)
 	}
 	mustKey(t)(c.CurrentKey(ctx, "a", "")) // still cached
