@@ -79,6 +79,17 @@ func KeyMap(keys map[string]string, fallback KeySelector) KeySelector {
 type KMSWrapper struct {
 	api    KMSAPI
 	choose KeySelector
+	// clientFor, when set (WithTenantClients), gives the client for each
+	// tenant's calls instead of api.
+	clientFor func(ctx context.Context, tenant string) (KMSAPI, error)
+}
+
+// client returns the KMS client for tenant's calls.
+func (w *KMSWrapper) client(ctx context.Context, tenant string) (KMSAPI, error) {
+	if w.clientFor == nil {
+		return w.api, nil
+	}
+	return w.clientFor(ctx, tenant)
 }
 
 // KMSOption configures a KMSWrapper.
@@ -113,7 +124,11 @@ func (w *KMSWrapper) GenerateWrapped(ctx context.Context, ref attrcrypt.KeyRef) 
 	if err != nil {
 		return Wrapped{}, err
 	}
-	out, err := w.api.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{
+	api, err := w.client(ctx, ref.Tenant)
+	if err != nil {
+		return Wrapped{}, err
+	}
+	out, err := api.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{
 		KeyId:             aws.String(id),
 		NumberOfBytes:     aws.Int32(attrcrypt.KeySize),
 		EncryptionContext: EncryptionContext(ref),
@@ -130,7 +145,11 @@ func (w *KMSWrapper) GenerateKey(ctx context.Context, ref attrcrypt.KeyRef) (att
 	if err != nil {
 		return attrcrypt.Key{}, Wrapped{}, err
 	}
-	out, err := w.api.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
+	api, err := w.client(ctx, ref.Tenant)
+	if err != nil {
+		return attrcrypt.Key{}, Wrapped{}, err
+	}
+	out, err := api.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
 		KeyId:             aws.String(id),
 		NumberOfBytes:     aws.Int32(attrcrypt.KeySize),
 		EncryptionContext: EncryptionContext(ref),
@@ -156,7 +175,11 @@ func (w *KMSWrapper) Unwrap(ctx context.Context, ref attrcrypt.KeyRef, wr Wrappe
 	if wr.KeyID != "" {
 		in.KeyId = aws.String(wr.KeyID)
 	}
-	out, err := w.api.Decrypt(ctx, in)
+	api, err := w.client(ctx, ref.Tenant)
+	if err != nil {
+		return attrcrypt.Key{}, err
+	}
+	out, err := api.Decrypt(ctx, in)
 	if err != nil {
 		return attrcrypt.Key{}, kmsError("Decrypt", ref, err)
 	}
