@@ -3,9 +3,9 @@
 // This package answers the KMS JSON 1.1 protocol (POST /, X-Amz-Target:
 // TrentService.<Operation>, Content-Type: application/x-amz-json-1.1) well
 // enough for the real aws-sdk-go-v2 KMS client to talk to it. Supported
-// operations: CreateKey, CreateAlias, DescribeKey, ListAliases, Encrypt,
-// Decrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, DisableKey,
-// EnableKey, ScheduleKeyDeletion and CancelKeyDeletion.
+// operations: CreateKey, CreateAlias, DeleteAlias, DescribeKey, ListAliases,
+// Encrypt, Decrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext,
+// DisableKey, EnableKey, ScheduleKeyDeletion and CancelKeyDeletion.
 //
 // It is as strict as real KMS wherever dynaseal's tests could otherwise pass
 // on leniency: DisableKey, EnableKey, ScheduleKeyDeletion, CancelKeyDeletion
@@ -590,6 +590,12 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 			return nil, &apiError{400, "KMSInvalidStateException", k.arn + " is pending deletion."}
 		}
 		s.aliases[req.AliasName] = k.id
+		return struct{}{}, nil
+	case "DeleteAlias":
+		if _, ok := s.aliases[req.AliasName]; !ok {
+			return nil, errNotFound("Alias " + KeyARNAlias(req.AliasName) + " is not found.")
+		}
+		delete(s.aliases, req.AliasName)
 		return struct{}{}, nil
 	case "ListAliases":
 		type entry struct {
