@@ -24,10 +24,12 @@ func startKMS(t testing.TB) *kmslocal.Server {
 	return s
 }
 
-func TestKMSWrapperTenantIsolation(t *testing.T) {
+func TestKMSWrapperTenantIsolation(t *testing.T) { onEachKMS(t, testKMSWrapperTenantIsolation) }
+
+func testKMSWrapperTenantIsolation(t *testing.T, s *kmsServer) {
 	ctx := context.Background()
-	s := startKMS(t)
-	w := tenantkeys.NewKMSWrapper(s.Client(), tenantkeys.SharedKey(s.CreateKey("shared")))
+	_, shared := s.createKey(t, "shared")
+	w := tenantkeys.NewKMSWrapper(s.client, tenantkeys.SharedKey(shared))
 	ka, wa, err := w.GenerateKey(ctx, ref("tenant-a", "", 1))
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +54,7 @@ func TestKMSWrapperTenantIsolation(t *testing.T) {
 	}
 	// The context is exactly EncryptionContext(ref): a plain KMS Decrypt
 	// with it succeeds, so key policies can rely on its keys.
-	out, err := s.Client().Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: wa.Blob, EncryptionContext: map[string]string{
+	out, err := s.client.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: wa.Blob, EncryptionContext: map[string]string{
 		"tenant": "tenant-a", "class": "default", "version": "1", "purpose": "dynaseal-tenant-key",
 	}})
 	if err != nil || !bytes.Equal(out.Plaintext, ka.Material[:]) {
@@ -60,36 +62,35 @@ func TestKMSWrapperTenantIsolation(t *testing.T) {
 	}
 }
 
-func TestKMSWrapperKeySelection(t *testing.T) {
+func TestKMSWrapperKeySelection(t *testing.T) { onEachKMS(t, testKMSWrapperKeySelection) }
+
+func testKMSWrapperKeySelection(t *testing.T, s *kmsServer) {
 	ctx := context.Background()
-	s := startKMS(t)
-	keyA := s.CreateKey("tenant a")
-	if err := s.SetAlias("alias/tenant-a", keyA); err != nil {
-		t.Fatal(err)
-	}
-	byok := s.CreateKey("tenant c's own key")
-	w := tenantkeys.NewKMSWrapper(s.Client(), tenantkeys.KeyMap(map[string]string{"c": kmslocal.KeyARN(byok)}, tenantkeys.AliasPattern("alias/tenant-{tenant}")))
+	keyA, arnA := s.createKey(t, "tenant a")
+	s.alias(t, "tenant-a", keyA)
+	byok, byokARN := s.createKey(t, "tenant c's own key")
+	w := tenantkeys.NewKMSWrapper(s.client, tenantkeys.KeyMap(map[string]string{"c": byokARN}, tenantkeys.AliasPattern(s.prefix+"tenant-{tenant}")))
 	wa, err := w.GenerateWrapped(ctx, ref("a", "", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if wa.KeyID != kmslocal.KeyARN(keyA) {
-		t.Fatalf("alias pattern chose %s, want %s", wa.KeyID, kmslocal.KeyARN(keyA))
+	if wa.KeyID != arnA {
+		t.Fatalf("alias pattern chose %s, want %s", wa.KeyID, arnA)
 	}
 	wc, err := w.GenerateWrapped(ctx, ref("c", "", 1))
-	if err != nil || wc.KeyID != kmslocal.KeyARN(byok) {
+	if err != nil || wc.KeyID != byokARN {
 		t.Fatalf("key map chose %s (%v)", wc.KeyID, err)
 	}
 	// No alias for tenant b: KMS NotFound maps to ErrKeyNotFound.
 	if _, err := w.GenerateWrapped(ctx, ref("b", "", 1)); !errors.Is(err, tenantkeys.ErrKeyNotFound) {
 		t.Fatalf("missing alias: err = %v", err)
 	}
-	strict := tenantkeys.NewKMSWrapper(s.Client(), tenantkeys.KeyMap(map[string]string{"c": byok}, nil))
+	strict := tenantkeys.NewKMSWrapper(s.client, tenantkeys.KeyMap(map[string]string{"c": byok}, nil))
 	if _, err := strict.GenerateWrapped(ctx, ref("a", "", 1)); !errors.Is(err, tenantkeys.ErrKeyNotFound) {
 		t.Fatalf("tenant missing from map: err = %v", err)
 	}
 	// Disabling one tenant's key affects that tenant only.
-	if _, err := s.Client().DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(byok)}); err != nil {
+	if _, err := s.client.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(byok)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Unwrap(ctx, ref("c", "", 1), wc); !errors.Is(err, tenantkeys.ErrKeyDisabled) {
@@ -98,7 +99,7 @@ func TestKMSWrapperKeySelection(t *testing.T) {
 	if _, err := w.Unwrap(ctx, ref("a", "", 1), wa); err != nil {
 		t.Fatalf("other tenant after disable: %v", err)
 	}
-	if _, err := s.Client().ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyA), PendingWindowInDays: aws.Int32(7)}); err != nil {
+	if _, err := s.client.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyA), PendingWindowInDays: aws.Int32(7)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Unwrap(ctx, ref("a", "", 1), wa); !errors.Is(err, tenantkeys.ErrKeyDisabled) {
