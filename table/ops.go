@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
 )
@@ -86,6 +87,19 @@ func (s Scope[T]) conditionError(mode writeMode, old map[string]types.AttributeV
 	}
 }
 
+// writeConditionError maps the failed condition of a write of item: a
+// resend that failed against our own earlier attempt is success (nil); see
+// resend.go for the rest.
+func (s Scope[T]) writeConditionError(mode writeMode, item, old map[string]types.AttributeValue, at *attempts, err error) error {
+	switch {
+	case ownWrite(old, item):
+		return nil
+	case mode != modeCreate && at.resent() && (old == nil || s.t.pkIsTenant || scalarEqual(old[s.t.schema.Tenant], S(s.tenant))):
+		return fmt.Errorf("%w (%s)", ErrUnknownOutcome, s.t.schema.TypeName)
+	}
+	return s.conditionError(mode, old, err)
+}
+
 func ccf(err error) (*types.ConditionalCheckFailedException, bool) {
 	var c *types.ConditionalCheckFailedException
 	ok := errors.As(err, &c)
@@ -93,6 +107,7 @@ func ccf(err error) (*types.ConditionalCheckFailedException, bool) {
 }
 
 func (s Scope[T]) putItem(ctx context.Context, r putReq, mode writeMode) error {
+	var at attempts
 	_, err := s.t.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(s.t.name),
 		Item:                                r.item,
@@ -100,9 +115,9 @@ func (s Scope[T]) putItem(ctx context.Context, r putReq, mode writeMode) error {
 		ExpressionAttributeNames:            r.cond.names,
 		ExpressionAttributeValues:           r.cond.values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}, at.option)
 	if c, ok := ccf(err); ok {
-		return s.conditionError(mode, c.Item, err)
+		return s.writeConditionError(mode, r.item, c.Item, &at, err)
 	}
 	if err != nil {
 		return fmt.Errorf("table: put: %w", err)
@@ -168,7 +183,10 @@ func (s Scope[T]) Create(ctx context.Context, v *T) error {
 // race is ErrConflict. An item whose tenant field is not the scope's tenant
 // is ErrWrongTenant; over 400 KB after sealing, ErrItemTooLarge (before any
 // call). When the partition key is not the tenant attribute, Put never
-// overwrites another tenant's item (ErrWrongTenant).
+// overwrites another tenant's item (ErrWrongTenant). A write whose answer
+// was lost and that the SDK resent is recognised by its signature and
+// reported as success; ErrUnknownOutcome means the resend found another
+// writer's item, so whether the first attempt applied is unknown.
 func (s Scope[T]) Put(ctx context.Context, v *T) error {
 	r, err := s.preparePut(ctx, v, modePut, nil)
 	if err != nil {
@@ -205,7 +223,10 @@ func (s Scope[T]) deleteCond(wc writeConfig, mustExist bool) expr {
 // (ErrConflict when the stored version differs, ErrNotFound when no item
 // exists). When the partition key is not the tenant attribute, the delete
 // carries a condition on the tenant, so it never removes another tenant's
-// item (ErrWrongTenant).
+// item (ErrWrongTenant). With MustExist or IfVersion the delete is sent as a
+// one-item transaction with an idempotency token (twice the write capacity
+// of DeleteItem), so a resend after a lost answer is answered as the first
+// attempt was and a delete that succeeded is never reported as ErrNotFound.
 func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error {
 	if err := s.check(); err != nil {
 		return err
@@ -222,6 +243,9 @@ func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error 
 		return err
 	}
 	c := s.deleteCond(wc, false)
+	if wc.mustExist || wc.ifVersion != nil {
+		return s.deleteOnce(ctx, km, c)
+	}
 	_, err = s.t.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                           aws.String(s.t.name),
 		Key:                                 km,
@@ -238,6 +262,35 @@ func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error 
 	}
 	if err != nil {
 		return fmt.Errorf("table: delete: %w", err)
+	}
+	return nil
+}
+
+// deleteOnce sends a delete whose condition requires the item to exist as a
+// one-item transaction with a fresh ClientRequestToken, so that a resend
+// after a lost answer is answered as the first attempt was (see resend.go).
+func (s Scope[T]) deleteOnce(ctx context.Context, km map[string]types.AttributeValue, c expr) error {
+	_, err := s.t.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		ClientRequestToken: aws.String(uuid.NewString()),
+		TransactItems: []types.TransactWriteItem{{Delete: &types.Delete{
+			TableName:                           aws.String(s.t.name),
+			Key:                                 km,
+			ConditionExpression:                 c.String(),
+			ExpressionAttributeNames:            c.names,
+			ExpressionAttributeValues:           c.values,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}}},
+	})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && len(tce.CancellationReasons) == 1 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		old := tce.CancellationReasons[0].Item
+		if old == nil {
+			return fmt.Errorf("%w (%s)", ErrNotFound, s.t.schema.TypeName)
+		}
+		return s.conditionError(modePut, old, err)
+	}
+	if err != nil {
+		return fmt.Errorf("table: delete: %w", txError(err, nil))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 )
 
 // maxTxOps is DynamoDB's limit of operations per transaction.
@@ -134,7 +135,9 @@ func TransactWrite(ctx context.Context, client Client, ops ...TxOp) error {
 		}
 		built[i], items[i] = b, b.item
 	}
-	_, err := client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	// A fresh token per call: DynamoDB answers a resend of the same request
+	// (after a lost answer) as it answered the first, for ten minutes.
+	_, err := client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ClientRequestToken: aws.String(uuid.NewString())})
 	if err != nil {
 		return txError(err, built)
 	}
