@@ -254,4 +254,3 @@ func TestDroppedResponsesFromDynamoDBLocal(t *testing.T) {
 	}
 	t.Logf("proxy: %d requests, %d responses dropped", st.Requests, st.Faults[faultproxy.DropResponse])
 }
-
