@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/google/uuid"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
 )
@@ -270,88 +268,19 @@ func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error 
 // one-item transaction with a fresh ClientRequestToken, so that a resend
 // after a lost answer is answered as the first attempt was (see resend.go).
 func (s Scope[T]) deleteOnce(ctx context.Context, km map[string]types.AttributeValue, c expr) error {
-	_, err := s.t.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		ClientRequestToken: aws.String(uuid.NewString()),
-		TransactItems: []types.TransactWriteItem{{Delete: &types.Delete{
-			TableName:                           aws.String(s.t.name),
-			Key:                                 km,
-			ConditionExpression:                 c.String(),
-			ExpressionAttributeNames:            c.names,
-			ExpressionAttributeValues:           c.values,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}}},
-	})
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) && len(tce.CancellationReasons) == 1 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
-		old := tce.CancellationReasons[0].Item
-		if old == nil {
-			return fmt.Errorf("%w (%s)", ErrNotFound, s.t.schema.TypeName)
-		}
-		return s.conditionError(modePut, old, err)
-	}
-	if err != nil {
-		return fmt.Errorf("table: delete: %w", txError(err, nil))
+	old, failed, err := s.t.writeOnce(ctx, types.TransactWriteItem{Delete: &types.Delete{
+		TableName:                           aws.String(s.t.name),
+		Key:                                 km,
+		ConditionExpression:                 c.String(),
+		ExpressionAttributeNames:            c.names,
+		ExpressionAttributeValues:           c.values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}})
+	switch {
+	case err != nil:
+		return fmt.Errorf("table: delete: %w", err)
+	case failed:
+		return s.keyedConditionError(old)
 	}
 	return nil
-}
-
-// Update is a read-modify-write of the whole item with key k: it reads the
-// item (strongly consistent), verifies and opens it, calls fn on it, then
-// seals and writes the whole item back on condition that it did not change
-// in between (its version, or when the schema has none, its header, which
-// is unique per write). A lost race is ErrConflict; RetryConflicts retries.
-// fn must not change the primary key (ErrKeyChanged) or the tenant
-// (ErrWrongTenant); an error from fn aborts the update and is returned. The
-// updated item is returned (with its new version).
-//
-// There is deliberately no partial UpdateItem: the signature covers every
-// signed and encrypted attribute of the item, so changing one attribute in
-// place would invalidate it, and a server-side update expression cannot
-// recompute it. Every update therefore rewrites the whole sealed item.
-func (s Scope[T]) Update(ctx context.Context, k Key, fn func(*T) error, opts ...UpdateOption) (*T, error) {
-	uc := updateConfig{attempts: 1, base: 5 * time.Millisecond, max: 200 * time.Millisecond}
-	for _, o := range opts {
-		o(&uc)
-	}
-	for attempt := 1; ; attempt++ {
-		v, r, err := s.prepareUpdate(ctx, k, fn)
-		if err == nil {
-			err = s.putItem(ctx, r, modeUpdate)
-			if err == nil {
-				s.t.setVersion(v, r.newVersion)
-				return v, nil
-			}
-		}
-		if !errors.Is(err, ErrConflict) || attempt >= uc.attempts {
-			return nil, err
-		}
-		if err := s.t.cfg.sleep(ctx, backoff(uc.base, uc.max, attempt)); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// prepareUpdate reads, opens, applies fn and seals for a conditional write.
-func (s Scope[T]) prepareUpdate(ctx context.Context, k Key, fn func(*T) error) (*T, putReq, error) {
-	raw, err := s.getRaw(ctx, k, true)
-	if err != nil {
-		return nil, putReq{}, err
-	}
-	v, err := s.t.open(ctx, s.tenant, raw)
-	if err != nil {
-		return nil, putReq{}, err
-	}
-	if err := fn(v); err != nil {
-		return nil, putReq{}, err
-	}
-	r, err := s.preparePut(ctx, v, modeUpdate, raw)
-	if err != nil {
-		return nil, putReq{}, err
-	}
-	for _, name := range []string{s.t.schema.PartitionKey, s.t.schema.SortKey} {
-		if name != "" && !scalarEqual(r.item[name], raw[name]) {
-			return nil, putReq{}, fmt.Errorf("%w (%s)", ErrKeyChanged, name)
-		}
-	}
-	return v, r, nil
 }

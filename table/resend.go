@@ -3,10 +3,13 @@ package table
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"sync/atomic"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
@@ -66,4 +69,23 @@ func ownWrite(stored, written map[string]types.AttributeValue) bool {
 	}
 	b, ok := written[attrcrypt.SignatureAttribute].(*types.AttributeValueMemberB)
 	return ok && len(a.Value) > 0 && subtle.ConstantTimeCompare(a.Value, b.Value) == 1
+}
+
+// writeOnce sends one write as a one-item transaction with a fresh
+// ClientRequestToken, so that a resend is answered as the first attempt
+// was. failed reports a failed condition, with the stored item DynamoDB
+// returned (nil when none exists).
+func (t *Table[T]) writeOnce(ctx context.Context, w types.TransactWriteItem) (old map[string]types.AttributeValue, failed bool, err error) {
+	_, err = t.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		ClientRequestToken: aws.String(uuid.NewString()),
+		TransactItems:      []types.TransactWriteItem{w},
+	})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && len(tce.CancellationReasons) == 1 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		return tce.CancellationReasons[0].Item, true, nil
+	}
+	if err != nil {
+		return nil, false, txError(err, nil)
+	}
+	return nil, false, nil
 }
