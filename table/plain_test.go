@@ -148,4 +148,3 @@ func TestPlainOps(t *testing.T) {
 const attrSig = "__s"
 
 func bytesEq(a, b []byte) bool { return string(a) == string(b) }
-

@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/google/uuid"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/google/uuid"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
 )
