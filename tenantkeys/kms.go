@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
 )
@@ -207,6 +208,7 @@ func kmsError(op string, ref attrcrypt.KeyRef, err error) error {
 		dto *types.DependencyTimeoutException
 		api smithy.APIError
 		ne  net.Error
+		re  *smithyhttp.ResponseError
 	)
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
@@ -218,6 +220,10 @@ func kmsError(op string, ref attrcrypt.KeyRef, err error) error {
 	case errors.As(err, &ic), errors.As(err, &ik):
 		sentinel = ErrKeyCorrupt
 	case errors.As(err, &ukt), errors.As(err, &ie), errors.As(err, &dto), errors.As(err, &ne):
+		sentinel = ErrKMSUnavailable
+	case errors.As(err, &re) && re.HTTPStatusCode() >= 500:
+		// A 5xx without a KMS error body (a load balancer, a proxy) is
+		// an UnknownError of unknown fault to the SDK.
 		sentinel = ErrKMSUnavailable
 	case errors.As(err, &api):
 		switch code := api.ErrorCode(); {

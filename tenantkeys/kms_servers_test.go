@@ -14,8 +14,9 @@ import (
 // kmsServer is one KMS the wrapper suite runs against, set up through the
 // KMS API only so that both servers get the same requests.
 type kmsServer struct {
-	name   string
-	client *kms.Client
+	name     string
+	endpoint string
+	client   *kms.Client
 	// prefix keeps alias names apart on the shared local-kms, which lives
 	// as long as the test process.
 	prefix string
@@ -27,11 +28,12 @@ type kmsServer struct {
 // in tests that use kmslocal alone.
 func onEachKMS(t *testing.T, f func(t *testing.T, s *kmsServer)) {
 	t.Run("kmslocal", func(t *testing.T) {
-		f(t, &kmsServer{name: "kmslocal", client: startKMS(t).Client(), prefix: "alias/"})
+		srv := startKMS(t)
+		f(t, &kmsServer{name: "kmslocal", endpoint: srv.URL(), client: srv.Client(), prefix: "alias/"})
 	})
 	t.Run("local-kms", func(t *testing.T) {
-		c := itest.NewKMSClient(itest.LocalKMSEndpoint(t))
-		f(t, &kmsServer{name: "local-kms", client: c, prefix: "alias/" + uuid.NewString()[:8] + "-"})
+		ep := itest.LocalKMSEndpoint(t)
+		f(t, &kmsServer{name: "local-kms", endpoint: ep, client: itest.NewKMSClient(ep), prefix: "alias/" + uuid.NewString()[:8] + "-"})
 	})
 }
 

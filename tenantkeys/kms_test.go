@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/itest"
+	"github.com/dynaseal/dynaseal/itest/faultproxy"
 	"github.com/dynaseal/dynaseal/itest/kmslocal"
 	"github.com/dynaseal/dynaseal/tenantkeys"
 )
@@ -107,29 +109,45 @@ func testKMSWrapperKeySelection(t *testing.T, s *kmsServer) {
 	}
 }
 
-func TestKMSWrapperUnavailable(t *testing.T) {
+// TestKMSWrapperUnavailable injects faults with a proxy in front of either
+// server: throttling, 5xx answers, dropped requests and lost answers are
+// ErrKMSUnavailable, a refused connection too, and the wrapper works again
+// once the faults end.
+func TestKMSWrapperUnavailable(t *testing.T) { onEachKMS(t, testKMSWrapperUnavailable) }
+
+func testKMSWrapperUnavailable(t *testing.T, s *kmsServer) {
 	ctx := context.Background()
-	s := startKMS(t)
-	w := tenantkeys.NewKMSWrapper(s.Client(), tenantkeys.SharedKey(s.CreateKey("shared")))
+	p, err := faultproxy.New(s.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	once := func(o *kms.Options) { o.RetryMaxAttempts = 1 } // the fault decides, not a retry
+	_, shared := s.createKey(t, "shared")
+	w := tenantkeys.NewKMSWrapper(itest.NewKMSClient(p.URL(), once), tenantkeys.SharedKey(shared))
 	_, wr, err := w.GenerateKey(ctx, ref("t", "", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, inject := range map[string]func(){
-		"throttled": func() { s.ThrottleRate(1) },
-		"503":       func() { s.SetOutage(kmslocal.Outage503) },
-		"dropped":   func() { s.SetOutage(kmslocal.OutageDrop) },
-		"refused":   func() { s.SetOutage(kmslocal.OutageRefuse) },
+	for name, rule := range map[string]faultproxy.Rule{
+		"throttled":    faultproxy.Throttle("Decrypt"),
+		"503":          faultproxy.ServerError("Decrypt", 503, "KMSInternalException"),
+		"500 no body":  faultproxy.ServerError("Decrypt", 500, ""),
+		"dropped":      {Operation: "Decrypt", Action: faultproxy.DropRequest},
+		"answer lost":  {Operation: "Decrypt", Action: faultproxy.DropResponse},
+		"failed after": {Operation: "Decrypt", Action: faultproxy.FailAfterForward, Status: 502},
 	} {
-		inject()
+		h := p.Add(rule)
 		_, err := w.Unwrap(ctx, ref("t", "", 1), wr)
-		if !errors.Is(err, tenantkeys.ErrKMSUnavailable) {
-			t.Errorf("%s: err = %v, want ErrKMSUnavailable", name, err)
+		if !errors.Is(err, tenantkeys.ErrKMSUnavailable) || h.Fired() != 1 {
+			t.Errorf("%s: err = %v (fired %d), want ErrKMSUnavailable", name, err, h.Fired())
 		}
-		s.ThrottleRate(0)
-		if err := s.SetOutage(kmslocal.OutageNone); err != nil {
-			t.Fatal(err)
-		}
+		p.Clear()
+	}
+	// Nothing listening: connection refused.
+	refused := tenantkeys.NewKMSWrapper(itest.NewKMSClient("http://127.0.0.1:1", once), tenantkeys.SharedKey(shared))
+	if _, err := refused.Unwrap(ctx, ref("t", "", 1), wr); !errors.Is(err, tenantkeys.ErrKMSUnavailable) {
+		t.Errorf("refused: err = %v, want ErrKMSUnavailable", err)
 	}
 	if _, err := w.Unwrap(ctx, ref("t", "", 1), wr); err != nil {
 		t.Fatalf("after faults: %v", err)
