@@ -34,7 +34,8 @@ const (
 	// builds: a separate module, never a dependency of dynaseal's go.mod.
 	LocalKMSModule  = "github.com/nsmithuk/local-kms"
 	LocalKMSVersion = "v0.0.0-20260228092603-2a5e92d09ab6"
-	// LocalKMSImage is the image the Docker path runs.
+	// LocalKMSImage is the image the Docker path runs. (That path has not
+	// run where this was written: no Docker there.)
 	LocalKMSImage = "nsmithuk/local-kms:3.12.0"
 	// LocalKMSRegion and LocalKMSAccount are the region and account id every
 	// local-kms started here uses in its ARNs (the same as kmslocal's).
