@@ -244,8 +244,7 @@ func buildLocalKMS(ctx context.Context, cache string) (string, bool, error) {
 	cmd.Dir = tmp
 	cmd.Env = append(os.Environ(),
 		"GOBIN="+gobin, "GOFLAGS=-mod=mod", "GOWORK=off", "GO111MODULE=on",
-		"GOTOOLCHAIN=local", // local-kms needs go 1.20; never fetch a toolchain
-		"CGO_ENABLED=0")
+		"GOTOOLCHAIN=local") // local-kms needs go 1.20; never fetch a toolchain
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", false, fmt.Errorf("go install %s@%s: %w\n%s", LocalKMSModule, LocalKMSVersion, err, out)
