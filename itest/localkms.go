@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,39 +47,18 @@ const (
 const SourceGoInstall Source = "go install"
 
 // LocalKMS is a local-kms this process started (or was pointed at).
-type LocalKMS struct {
-	endpoint string
-	source   Source
-	detail   string
-	stop     func() error
-
-	closeOnce sync.Once
-	closeErr  error
-}
-
-// Endpoint is the base URL for the SDK, e.g. http://127.0.0.1:41234.
-func (k *LocalKMS) Endpoint() string { return k.endpoint }
-
-// Source reports which path started this instance.
-func (k *LocalKMS) Source() Source { return k.source }
+type LocalKMS struct{ instance }
 
 // String describes the instance for logs.
-func (k *LocalKMS) String() string {
-	s := "local-kms " + string(k.source)
-	if k.detail != "" {
-		s += " (" + k.detail + ")"
-	}
-	return s + " at " + k.endpoint
-}
+func (k *LocalKMS) String() string { return k.describe("local-kms ") }
 
 // Close stops what StartLocalKMS started and removes its data directory.
 // It does nothing for $LOCAL_KMS_ENDPOINT. Safe to call more than once.
 func (k *LocalKMS) Close() error {
-	if k == nil || k.stop == nil {
+	if k == nil {
 		return nil
 	}
-	k.closeOnce.Do(func() { k.closeErr = k.stop() })
-	return k.closeErr
+	return k.close()
 }
 
 // StartLocalKMS starts a new local-kms, or returns the one named by
@@ -139,7 +117,7 @@ func (l *kmsLauncher) start(ctx context.Context) (*LocalKMS, error) {
 		if err := waitKMSReady(ctx, ep, l.ready, nil); err != nil {
 			return nil, &StartError{What: "local-kms", Attempts: []Attempt{{EnvLocalKMSEndpoint, fmt.Errorf("%s=%s does not answer: %w", EnvLocalKMSEndpoint, ep, err)}}}
 		}
-		return &LocalKMS{endpoint: ep, source: SourceEndpoint}, nil
+		return &LocalKMS{instance{endpoint: ep, source: SourceEndpoint}}, nil
 	}
 	attempts := []Attempt{{EnvLocalKMSEndpoint, errors.New("not set")}}
 	only := l.getenv(EnvLauncher)
@@ -255,20 +233,21 @@ func buildLocalKMS(ctx context.Context, cache string) (string, bool, error) {
 	return bin, true, nil
 }
 
-// findGo prefers the toolchain that built the test binary.
+// findGo finds the go command: $GOROOT/bin/go when GOROOT is set (go test
+// sets it for the test binary), else go from PATH.
 func findGo() (string, error) {
 	exe := "go"
 	if runtime.GOOS == "windows" {
 		exe = "go.exe"
 	}
-	if root := runtime.GOROOT(); root != "" {
+	if root := os.Getenv("GOROOT"); root != "" {
 		if p := filepath.Join(root, "bin", exe); isFile(p) {
 			return p, nil
 		}
 	}
 	p, err := exec.LookPath("go")
 	if err != nil {
-		return "", errors.New("go not found (GOROOT/bin or PATH) to build local-kms")
+		return "", errors.New("go not found (in $GOROOT/bin or on PATH) to build local-kms")
 	}
 	return p, nil
 }
@@ -360,7 +339,7 @@ func runLocalKMS(ctx context.Context, bin string, ready time.Duration) (*LocalKM
 	if err := waitKMSReady(ctx, endpoint, ready, exited); err != nil {
 		return fail(err)
 	}
-	return &LocalKMS{endpoint: endpoint, source: SourceGoInstall, stop: stop}, nil
+	return &LocalKMS{instance{endpoint: endpoint, source: SourceGoInstall, stop: stop}}, nil
 }
 
 // runLocalKMSContainer starts LocalKMSImage; a testcontainers-go panic
@@ -394,12 +373,12 @@ func runLocalKMSContainer(ctx context.Context) (k *LocalKMS, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return &LocalKMS{
+	return &LocalKMS{instance{
 		endpoint: hostPort,
 		source:   SourceDocker,
 		detail:   LocalKMSImage,
 		stop:     func() error { return testcontainers.TerminateContainer(ctr) },
-	}, nil
+	}}, nil
 }
 
 // waitKMSReady polls ListKeys until the endpoint answers.
@@ -440,55 +419,19 @@ func NewKMSClient(endpoint string, optFns ...func(*kms.Options)) *kms.Client {
 }
 
 // sharedKMS is the process-wide local-kms behind SharedLocalKMS.
-var sharedKMS struct {
-	mu      sync.Mutex
-	k       *LocalKMS
-	err     error
-	stopped bool
-}
+var sharedKMS = sharedInstance[*LocalKMS]{what: "local-kms"}
 
 // SharedLocalKMS returns the process-wide local-kms, starting it on first
 // use; Main stops it. A failure is remembered unless ctx ended the attempt.
 func SharedLocalKMS(ctx context.Context) (*LocalKMS, error) {
-	sharedKMS.mu.Lock()
-	defer sharedKMS.mu.Unlock()
-	if sharedKMS.stopped {
-		return nil, errors.New("itest: the shared local-kms was stopped (Main has returned)")
-	}
-	if sharedKMS.k != nil || sharedKMS.err != nil {
-		return sharedKMS.k, sharedKMS.err
-	}
-	k, err := StartLocalKMS(ctx)
-	if err != nil && ctx.Err() != nil {
-		return nil, err
-	}
-	sharedKMS.k, sharedKMS.err = k, err
-	return k, err
-}
-
-func stopSharedLocalKMS() {
-	sharedKMS.mu.Lock()
-	defer sharedKMS.mu.Unlock()
-	sharedKMS.stopped = true
-	if err := sharedKMS.k.Close(); err != nil {
-		fmt.Fprintf(os.Stderr, "itest: stopping local-kms: %v\n", err)
-	}
+	return sharedKMS.get(ctx, StartLocalKMS)
 }
 
 // LocalKMSEndpoint returns the URL of the shared local-kms. When it cannot
 // start, the test fails if $CI is true and is skipped otherwise.
 func LocalKMSEndpoint(t testing.TB) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	k, err := SharedLocalKMS(ctx)
-	if err != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("CI=%s and local-kms is unavailable: %v", os.Getenv("CI"), err)
-		}
-		t.Skipf("local-kms is unavailable (set CI=true to fail instead): %v", err)
-	}
-	return k.Endpoint()
+	return sharedEndpoint(t, "local-kms", SharedLocalKMS)
 }
 
 // LocalKMSClient returns a KMS client for the shared local-kms, failing or
