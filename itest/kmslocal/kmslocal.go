@@ -152,7 +152,7 @@ func (s *Server) Client(optFns ...func(*kms.Options)) *kms.Client {
 		Region:       Region,
 		BaseEndpoint: aws.String(s.srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDKMSLOCAL", "kmslocal-secret", ""),
-		HTTPClient:   s.srv.Client(),
+		HTTPClient:   &http.Client{Transport: s.transport()},
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 2
 			o.MaxBackoff = 5 * time.Millisecond
@@ -160,6 +160,15 @@ func (s *Server) Client(optFns ...func(*kms.Options)) *kms.Client {
 		}),
 	}
 	return kms.New(opts, optFns...)
+}
+
+// transport is the test server's transport, keeping up to 64 idle
+// connections instead of 2, so that concurrent tests reuse connections
+// rather than open (and leave in TIME_WAIT) one per request.
+func (s *Server) transport() *http.Transport {
+	tr := s.srv.Client().Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return tr
 }
 
 // noRateLimit disables the SDK's client-side retry token bucket, which would
