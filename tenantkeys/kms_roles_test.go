@@ -276,7 +276,7 @@ func TestTenantRolesRefreshBeforeExpiry(t *testing.T) {
 	sts := stslocal.Start(keyAccountRole)
 	t.Cleanup(sts.Close)
 	_, appKMS := newTagPolicy(t, kmsSrv, sts)
-	const lifetime, window = 1500 * time.Millisecond, time.Second
+	const lifetime, window = 3 * time.Second, 2 * time.Second
 	sts.SetExpiry(lifetime)
 	roles := tenantkeys.NewTenantRoles(sts.Client(), keyAccountRole, appKMS, tenantkeys.WithRoleRefresh(window))
 
@@ -290,7 +290,7 @@ func TestTenantRolesRefreshBeforeExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Inside the lifetime minus the window (0.5 s) no second AssumeRole
+	// Inside the lifetime minus the window (1 s) no second AssumeRole
 	// can have happened; allow for the time the loop took.
 	if time.Since(began) < lifetime-window && sts.CallsFor("a") != 1 {
 		t.Fatalf("AssumeRole calls within the lifetime = %d, want 1", sts.CallsFor("a"))
