@@ -259,6 +259,8 @@ var startedRE = regexp.MustCompile(`Local KMS started on \S*:(\d+)`)
 var ansiRE = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 // runLocalKMS runs bin with PORT=0 and reads the port it bound from its log.
+// local-kms cannot be told to bind loopback only: it listens on every
+// interface, on that random port, for as long as the tests run.
 func runLocalKMS(ctx context.Context, bin string, ready time.Duration) (*LocalKMS, error) {
 	data, err := os.MkdirTemp("", "dynaseal-local-kms-")
 	if err != nil {
