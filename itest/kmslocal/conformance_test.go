@@ -59,6 +59,7 @@ func newFixture(t *testing.T, c *kms.Client) *fixture {
 		}
 	}
 	must(c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/conf-sym"), TargetKeyId: f.sym.KeyId}))
+	must(c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/conf-other"), TargetKeyId: f.other.KeyId}))
 	must(c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/conf-disabled"), TargetKeyId: f.disabled.KeyId}))
 	must(c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/conf-pending"), TargetKeyId: f.pending.KeyId}))
 	enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: f.sym.Arn, Plaintext: []byte("secret"), EncryptionContext: f.ctx})
@@ -147,6 +148,9 @@ var confCases = []confCase{
 	}},
 	{"Decrypt naming another key", "IncorrectKeyException", "InvalidCiphertextException", func(ctx context.Context, f *fixture) error {
 		return f.decryptCheck(ctx, &kms.DecryptInput{CiphertextBlob: f.blob, EncryptionContext: f.ctx, KeyId: f.other.Arn})
+	}},
+	{"Decrypt naming another key by alias", "IncorrectKeyException", "InvalidCiphertextException", func(ctx context.Context, f *fixture) error {
+		return f.decryptCheck(ctx, &kms.DecryptInput{CiphertextBlob: f.blob, EncryptionContext: f.ctx, KeyId: aws.String("alias/conf-other")})
 	}},
 	{"Decrypt naming the key by alias", "ok", "ok", func(ctx context.Context, f *fixture) error {
 		return f.decryptCheck(ctx, &kms.DecryptInput{CiphertextBlob: f.blob, EncryptionContext: f.ctx, KeyId: aws.String("alias/conf-sym")})
