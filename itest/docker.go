@@ -156,12 +156,12 @@ func runTestcontainers(ctx context.Context) (d *DynamoDBLocal, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DynamoDBLocal{
+	return &DynamoDBLocal{instance{
 		endpoint: "http://" + hostPort,
 		source:   SourceDocker,
 		detail:   DockerImage,
 		stop:     func() error { return testcontainers.TerminateContainer(ctr) },
-	}, nil
+	}}, nil
 }
 
 type quietLogger struct{}

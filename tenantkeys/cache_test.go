@@ -155,22 +155,24 @@ func TestCacheKMSOutage(t *testing.T) {
 	}
 }
 
-func TestCacheTenantDisablesItsKMSKey(t *testing.T) {
+func TestCacheTenantDisablesItsKMSKey(t *testing.T) { onEachKMS(t, testCacheTenantDisablesItsKMSKey) }
+
+func testCacheTenantDisablesItsKMSKey(t *testing.T, srv *kmsServer) {
 	ctx := context.Background()
 	clk := newClock()
-	srv := startKMS(t)
+	keyIDs := map[string]string{}
 	for _, tenant := range []string{"a", "b"} {
-		if err := srv.SetAlias("alias/tenant-"+tenant, srv.CreateKey(tenant)); err != nil {
-			t.Fatal(err)
-		}
+		keyIDs[tenant], _ = srv.createKey(t, tenant)
+		srv.alias(t, "tenant-"+tenant, keyIDs[tenant])
 	}
-	w := tenantkeys.NewKMSWrapper(srv.Client(), tenantkeys.AliasPattern("alias/tenant-{tenant}"))
+	w := tenantkeys.NewKMSWrapper(srv.client, tenantkeys.AliasPattern(srv.prefix+"tenant-{tenant}"))
 	store := tenantkeys.NewMemoryStore(w, tenantkeys.WithCreateOnFirstUse(true))
 	c := tenantkeys.NewCache(store, tenantkeys.WithTTL(time.Minute), tenantkeys.WithClock(clk.Now))
 	mustKey(t)(c.CurrentKey(ctx, "a", ""))
 	mustKey(t)(c.CurrentKey(ctx, "b", ""))
-	// Tenant a revokes access to its own key.
-	if _, err := srv.Client().DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String("alias/tenant-a")}); err != nil {
+	// Tenant a revokes access to its own key (by key id: KMS refuses an
+	// alias in DisableKey).
+	if _, err := srv.client.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(keyIDs["a"])}); err != nil {
 		t.Fatal(err)
 	}
 	mustKey(t)(c.CurrentKey(ctx, "a", "")) // still cached

@@ -159,6 +159,17 @@ type KMSWrapper struct {
 	api      KMSAPI
 	choose   KeySelector
 	previous KeySelector
+	// clientFor, when set (WithTenantClients), gives the client for each
+	// tenant's calls instead of api.
+	clientFor func(ctx context.Context, tenant string) (KMSAPI, error)
+}
+
+// client returns the KMS client for tenant's calls.
+func (w *KMSWrapper) client(ctx context.Context, tenant string) (KMSAPI, error) {
+	if w.clientFor == nil {
+		return w.api, nil
+	}
+	return w.clientFor(ctx, tenant)
 }
 
 // KMSOption configures a KMSWrapper.
@@ -221,7 +232,11 @@ func (w *KMSWrapper) GenerateWrapped(ctx context.Context, ref attrcrypt.KeyRef) 
 	if err != nil {
 		return Wrapped{}, err
 	}
-	out, err := w.api.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{
+	api, err := w.client(ctx, ref.Tenant)
+	if err != nil {
+		return Wrapped{}, err
+	}
+	out, err := api.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{
 		KeyId:             aws.String(id),
 		NumberOfBytes:     aws.Int32(attrcrypt.KeySize),
 		EncryptionContext: EncryptionContext(ref),
@@ -238,7 +253,11 @@ func (w *KMSWrapper) GenerateKey(ctx context.Context, ref attrcrypt.KeyRef) (att
 	if err != nil {
 		return attrcrypt.Key{}, Wrapped{}, err
 	}
-	out, err := w.api.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
+	api, err := w.client(ctx, ref.Tenant)
+	if err != nil {
+		return attrcrypt.Key{}, Wrapped{}, err
+	}
+	out, err := api.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
 		KeyId:             aws.String(id),
 		NumberOfBytes:     aws.Int32(attrcrypt.KeySize),
 		EncryptionContext: EncryptionContext(ref),
@@ -268,7 +287,11 @@ func (w *KMSWrapper) Unwrap(ctx context.Context, ref attrcrypt.KeyRef, wr Wrappe
 	if err != nil {
 		return attrcrypt.Key{}, err
 	}
-	out, err := w.api.Decrypt(ctx, &kms.DecryptInput{
+	api, err := w.client(ctx, ref.Tenant)
+	if err != nil {
+		return attrcrypt.Key{}, err
+	}
+	out, err := api.Decrypt(ctx, &kms.DecryptInput{
 		CiphertextBlob:    wr.Blob,
 		EncryptionContext: EncryptionContext(ref),
 		KeyId:             aws.String(want),
@@ -305,9 +328,13 @@ func (w *KMSWrapper) Wrap(ctx context.Context, key attrcrypt.Key) (Wrapped, erro
 	if err != nil {
 		return Wrapped{}, err
 	}
-	enc, ok := w.api.(kmsEncrypter)
+	api, err := w.client(ctx, key.Ref.Tenant)
+	if err != nil {
+		return Wrapped{}, err
+	}
+	enc, ok := api.(kmsEncrypter)
 	if !ok {
-		return Wrapped{}, fmt.Errorf("tenantkeys: %T has no Encrypt method: %w", w.api, errors.ErrUnsupported)
+		return Wrapped{}, fmt.Errorf("tenantkeys: %T has no Encrypt method: %w", api, errors.ErrUnsupported)
 	}
 	pt := key.Material
 	defer clear(pt[:])

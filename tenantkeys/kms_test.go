@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/itest"
+	"github.com/dynaseal/dynaseal/itest/faultproxy"
 	"github.com/dynaseal/dynaseal/itest/kmslocal"
 	"github.com/dynaseal/dynaseal/tenantkeys"
 )
@@ -24,10 +26,12 @@ func startKMS(t testing.TB) *kmslocal.Server {
 	return s
 }
 
-func TestKMSWrapperTenantIsolation(t *testing.T) {
+func TestKMSWrapperTenantIsolation(t *testing.T) { onEachKMS(t, testKMSWrapperTenantIsolation) }
+
+func testKMSWrapperTenantIsolation(t *testing.T, s *kmsServer) {
 	ctx := context.Background()
-	s := startKMS(t)
-	w := tenantkeys.NewKMSWrapper(s.Client(), tenantkeys.SharedKey(s.CreateKey("shared")))
+	_, shared := s.createKey(t, "shared")
+	w := tenantkeys.NewKMSWrapper(s.client, tenantkeys.SharedKey(shared))
 	ka, wa, err := w.GenerateKey(ctx, ref("tenant-a", "", 1))
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +56,7 @@ func TestKMSWrapperTenantIsolation(t *testing.T) {
 	}
 	// The context is exactly EncryptionContext(ref): a plain KMS Decrypt
 	// with it succeeds, so key policies can rely on its keys.
-	out, err := s.Client().Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: wa.Blob, EncryptionContext: map[string]string{
+	out, err := s.client.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: wa.Blob, EncryptionContext: map[string]string{
 		"tenant": "tenant-a", "class": "default", "version": "1", "purpose": "dynaseal-tenant-key",
 	}})
 	if err != nil || !bytes.Equal(out.Plaintext, ka.Material[:]) {
@@ -60,36 +64,35 @@ func TestKMSWrapperTenantIsolation(t *testing.T) {
 	}
 }
 
-func TestKMSWrapperKeySelection(t *testing.T) {
+func TestKMSWrapperKeySelection(t *testing.T) { onEachKMS(t, testKMSWrapperKeySelection) }
+
+func testKMSWrapperKeySelection(t *testing.T, s *kmsServer) {
 	ctx := context.Background()
-	s := startKMS(t)
-	keyA := s.CreateKey("tenant a")
-	if err := s.SetAlias("alias/tenant-a", keyA); err != nil {
-		t.Fatal(err)
-	}
-	byok := s.CreateKey("tenant c's own key")
-	w := tenantkeys.NewKMSWrapper(s.Client(), tenantkeys.KeyMap(map[string]string{"c": kmslocal.KeyARN(byok)}, tenantkeys.AliasPattern("alias/tenant-{tenant}")))
+	keyA, arnA := s.createKey(t, "tenant a")
+	s.alias(t, "tenant-a", keyA)
+	byok, byokARN := s.createKey(t, "tenant c's own key")
+	w := tenantkeys.NewKMSWrapper(s.client, tenantkeys.KeyMap(map[string]string{"c": byokARN}, tenantkeys.AliasPattern(s.prefix+"tenant-{tenant}")))
 	wa, err := w.GenerateWrapped(ctx, ref("a", "", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if wa.KeyID != kmslocal.KeyARN(keyA) {
-		t.Fatalf("alias pattern chose %s, want %s", wa.KeyID, kmslocal.KeyARN(keyA))
+	if wa.KeyID != arnA {
+		t.Fatalf("alias pattern chose %s, want %s", wa.KeyID, arnA)
 	}
 	wc, err := w.GenerateWrapped(ctx, ref("c", "", 1))
-	if err != nil || wc.KeyID != kmslocal.KeyARN(byok) {
+	if err != nil || wc.KeyID != byokARN {
 		t.Fatalf("key map chose %s (%v)", wc.KeyID, err)
 	}
 	// No alias for tenant b: KMS NotFound maps to ErrKeyNotFound.
 	if _, err := w.GenerateWrapped(ctx, ref("b", "", 1)); !errors.Is(err, tenantkeys.ErrKeyNotFound) {
 		t.Fatalf("missing alias: err = %v", err)
 	}
-	strict := tenantkeys.NewKMSWrapper(s.Client(), tenantkeys.KeyMap(map[string]string{"c": byok}, nil))
+	strict := tenantkeys.NewKMSWrapper(s.client, tenantkeys.KeyMap(map[string]string{"c": byok}, nil))
 	if _, err := strict.GenerateWrapped(ctx, ref("a", "", 1)); !errors.Is(err, tenantkeys.ErrKeyNotFound) {
 		t.Fatalf("tenant missing from map: err = %v", err)
 	}
 	// Disabling one tenant's key affects that tenant only.
-	if _, err := s.Client().DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(byok)}); err != nil {
+	if _, err := s.client.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(byok)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Unwrap(ctx, ref("c", "", 1), wc); !errors.Is(err, tenantkeys.ErrKeyDisabled) {
@@ -98,7 +101,7 @@ func TestKMSWrapperKeySelection(t *testing.T) {
 	if _, err := w.Unwrap(ctx, ref("a", "", 1), wa); err != nil {
 		t.Fatalf("other tenant after disable: %v", err)
 	}
-	if _, err := s.Client().ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyA), PendingWindowInDays: aws.Int32(7)}); err != nil {
+	if _, err := s.client.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyA), PendingWindowInDays: aws.Int32(7)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Unwrap(ctx, ref("a", "", 1), wa); !errors.Is(err, tenantkeys.ErrKeyDisabled) {
@@ -106,29 +109,45 @@ func TestKMSWrapperKeySelection(t *testing.T) {
 	}
 }
 
-func TestKMSWrapperUnavailable(t *testing.T) {
+// TestKMSWrapperUnavailable injects faults with a proxy in front of either
+// server: throttling, 5xx answers, dropped requests and lost answers are
+// ErrKMSUnavailable, a refused connection too, and the wrapper works again
+// once the faults end.
+func TestKMSWrapperUnavailable(t *testing.T) { onEachKMS(t, testKMSWrapperUnavailable) }
+
+func testKMSWrapperUnavailable(t *testing.T, s *kmsServer) {
 	ctx := context.Background()
-	s := startKMS(t)
-	w := tenantkeys.NewKMSWrapper(s.Client(), tenantkeys.SharedKey(s.CreateKey("shared")))
+	p, err := faultproxy.New(s.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	once := func(o *kms.Options) { o.RetryMaxAttempts = 1 } // the fault decides, not a retry
+	_, shared := s.createKey(t, "shared")
+	w := tenantkeys.NewKMSWrapper(itest.NewKMSClient(p.URL(), once), tenantkeys.SharedKey(shared))
 	_, wr, err := w.GenerateKey(ctx, ref("t", "", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, inject := range map[string]func(){
-		"throttled": func() { s.ThrottleRate(1) },
-		"503":       func() { s.SetOutage(kmslocal.Outage503) },
-		"dropped":   func() { s.SetOutage(kmslocal.OutageDrop) },
-		"refused":   func() { s.SetOutage(kmslocal.OutageRefuse) },
+	for name, rule := range map[string]faultproxy.Rule{
+		"throttled":    faultproxy.Throttle("Decrypt"),
+		"503":          faultproxy.ServerError("Decrypt", 503, "KMSInternalException"),
+		"500 no body":  faultproxy.ServerError("Decrypt", 500, ""),
+		"dropped":      {Operation: "Decrypt", Action: faultproxy.DropRequest},
+		"answer lost":  {Operation: "Decrypt", Action: faultproxy.DropResponse},
+		"failed after": {Operation: "Decrypt", Action: faultproxy.FailAfterForward, Status: 502},
 	} {
-		inject()
+		h := p.Add(rule)
 		_, err := w.Unwrap(ctx, ref("t", "", 1), wr)
-		if !errors.Is(err, tenantkeys.ErrKMSUnavailable) {
-			t.Errorf("%s: err = %v, want ErrKMSUnavailable", name, err)
+		if !errors.Is(err, tenantkeys.ErrKMSUnavailable) || h.Fired() != 1 {
+			t.Errorf("%s: err = %v (fired %d), want ErrKMSUnavailable", name, err, h.Fired())
 		}
-		s.ThrottleRate(0)
-		if err := s.SetOutage(kmslocal.OutageNone); err != nil {
-			t.Fatal(err)
-		}
+		p.Clear()
+	}
+	// Nothing listening: connection refused.
+	refused := tenantkeys.NewKMSWrapper(itest.NewKMSClient("http://127.0.0.1:1", once), tenantkeys.SharedKey(shared))
+	if _, err := refused.Unwrap(ctx, ref("t", "", 1), wr); !errors.Is(err, tenantkeys.ErrKMSUnavailable) {
+		t.Errorf("refused: err = %v, want ErrKMSUnavailable", err)
 	}
 	if _, err := w.Unwrap(ctx, ref("t", "", 1), wr); err != nil {
 		t.Fatalf("after faults: %v", err)

@@ -16,6 +16,11 @@
 //
 //	go run ./examples/kms
 //
+// -kms-endpoint runs it against another local KMS instead, such as local-kms
+// (github.com/nsmithuk/local-kms, region us-east-1):
+//
+//	go run ./examples/kms -kms-endpoint http://localhost:8080
+//
 // Against real AWS (default credential chain; the tables it creates are
 // deleted at the end; the revocation step disables and then re-enables the
 // second tenant's key, so it needs kms:DisableKey and kms:EnableKey):
@@ -41,6 +46,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
 	"github.com/dynaseal/dynaseal/itest"
@@ -69,6 +75,9 @@ type config struct {
 	// kmsKey (layout 1) and kmsAliasPattern (layout 2) select real KMS keys;
 	// when both are empty the example runs against a local KMS endpoint.
 	kmsKey, kmsAliasPattern string
+	// kmsEndpoint, when set (and no real key is named), is the URL of a
+	// running local KMS emulator to use instead of starting kmslocal.
+	kmsEndpoint string
 	// tenants are the two tenants of the demo.
 	tenants [2]string
 	// items is how many invoices are written and read per layout.
@@ -82,6 +91,7 @@ func main() {
 	flag.StringVar(&cfg.region, "region", "", "AWS region for real DynamoDB and KMS (default: from the AWS config)")
 	flag.StringVar(&cfg.kmsKey, "kms-key", "", "real KMS key (id, ARN or alias) shared by all tenants; empty: local KMS")
 	flag.StringVar(&cfg.kmsAliasPattern, "kms-alias-pattern", "", "real KMS alias pattern for per-tenant keys, e.g. alias/tenant-{tenant}; empty: local KMS")
+	flag.StringVar(&cfg.kmsEndpoint, "kms-endpoint", "", "URL of a local KMS emulator (e.g. local-kms) to use instead of the built-in one")
 	flag.StringVar(&tenants, "tenants", "acme,globex", "two comma-separated tenant ids")
 	flag.Parse()
 	t := strings.Split(tenants, ",")
@@ -106,7 +116,8 @@ type env struct {
 	ddb     *dynamodb.Client
 	kms     *kms.Client
 	rec     *recorder
-	local   *kmslocal.Server // nil against real KMS
+	local   *kmslocal.Server // the in-process KMS, or nil
+	emu     bool             // a local KMS (in-process or emulator), not AWS
 	tenants [2]string
 	items   int
 	cleanup []func(context.Context) error
@@ -160,10 +171,15 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 	}
 
 	var kmsDesc string
-	if realKMS {
+	e.emu = !realKMS
+	switch {
+	case realKMS:
 		e.kms = kms.NewFromConfig(awsCfg)
 		kmsDesc = "AWS KMS in " + awsCfg.Region
-	} else {
+	case cfg.kmsEndpoint != "":
+		e.kms = itest.NewKMSClient(cfg.kmsEndpoint)
+		kmsDesc = "local KMS emulator at " + cfg.kmsEndpoint
+	default:
 		srv, err := kmslocal.Start()
 		if err != nil {
 			return fmt.Errorf("start local KMS: %w", err)
@@ -178,7 +194,9 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 	// Layout 1: one KMS key for every tenant.
 	shared := cfg.kmsKey
 	if !realKMS {
-		shared = kmslocal.KeyARN(e.local.CreateKey("dynaseal example: shared tenant-key wrapping key"))
+		if shared, err = e.createKey(ctx, "dynaseal example: shared tenant-key wrapping key", ""); err != nil {
+			return err
+		}
 	}
 	if shared == "" {
 		fmt.Fprintln(out, "\n(layout 1 skipped: no -kms-key)")
@@ -194,9 +212,8 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 	if !realKMS {
 		pattern = "alias/tenant-{tenant}"
 		for _, t := range e.tenants {
-			id := e.local.CreateKey("dynaseal example: key of tenant " + t)
-			if err := e.local.SetAlias(aliasFor(pattern, t), id); err != nil {
-				return fmt.Errorf("create alias: %w", err)
+			if _, err := e.createKey(ctx, "dynaseal example: key of tenant "+t, aliasFor(pattern, t)); err != nil {
+				return err
 			}
 		}
 	}
@@ -319,7 +336,7 @@ func (e *env) revoke(ctx context.Context, invoices *table.Table[Invoice], clk *m
 	for {
 		clk.Advance(ttl + time.Second)
 		_, err = invoices.For(b).Get(ctx, key)
-		if err != nil || e.local != nil || time.Now().After(deadline) {
+		if err != nil || e.emu || time.Now().After(deadline) {
 			break
 		}
 		// Real KMS applies DisableKey within seconds, not at once.
@@ -429,6 +446,26 @@ func (e *env) dropTable(name string) func(context.Context) error {
 		}
 		return nil
 	}
+}
+
+// createKey creates a symmetric KMS key on the local KMS through the API,
+// and points alias at it when alias is not empty (replacing an alias left
+// by an earlier run on a long-lived emulator). It returns the key ARN.
+func (e *env) createKey(ctx context.Context, desc, alias string) (string, error) {
+	out, err := e.kms.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String(desc)})
+	if err != nil {
+		return "", fmt.Errorf("create KMS key: %w", err)
+	}
+	if alias != "" {
+		var nf *ktypes.NotFoundException
+		if _, err := e.kms.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String(alias)}); err != nil && !errors.As(err, &nf) {
+			return "", fmt.Errorf("delete alias %s: %w", alias, err)
+		}
+		if _, err := e.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: out.KeyMetadata.KeyId}); err != nil {
+			return "", fmt.Errorf("create alias %s: %w", alias, err)
+		}
+	}
+	return aws.ToString(out.KeyMetadata.Arn), nil
 }
 
 // calls returns the KMS call counters: the local endpoint's own, or those

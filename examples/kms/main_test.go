@@ -14,13 +14,25 @@ import (
 func TestMain(m *testing.M) { os.Exit(itest.Main(m)) }
 
 // TestExample runs the whole example against the shared DynamoDB Local and
-// the local KMS endpoint; run itself checks every step's outcome.
+// each local KMS: the in-process kmslocal and local-kms, an independent
+// emulator; run itself checks every step's outcome.
 func TestExample(t *testing.T) {
-	endpoint := itest.Endpoint(t) // skips, or fails when CI=true, if DynamoDB Local cannot start
+	for _, server := range []string{"kmslocal", "local-kms"} {
+		t.Run(server, func(t *testing.T) {
+			cfg := config{endpoint: itest.Endpoint(t)} // skips, or fails when CI=true, if DynamoDB Local cannot start
+			if server == "local-kms" {
+				cfg.kmsEndpoint = itest.LocalKMSEndpoint(t)
+			}
+			testExample(t, cfg)
+		})
+	}
+}
+
+func testExample(t *testing.T, cfg config) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	if err := run(ctx, &out, config{endpoint: endpoint}); err != nil {
+	if err := run(ctx, &out, cfg); err != nil {
 		t.Fatalf("run: %v\noutput:\n%s", err, out.String())
 	}
 	got := out.String()

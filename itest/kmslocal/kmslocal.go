@@ -1,14 +1,26 @@
 // Package kmslocal is a small AWS KMS-compatible HTTP endpoint for tests.
 //
-// No KMS emulator can be installed where dynaseal's tests run, so this package
-// answers the KMS JSON 1.1 protocol (POST /, X-Amz-Target:
+// This package answers the KMS JSON 1.1 protocol (POST /, X-Amz-Target:
 // TrentService.<Operation>, Content-Type: application/x-amz-json-1.1) well
 // enough for the real aws-sdk-go-v2 KMS client to talk to it. Supported
-// operations: CreateKey, CreateAlias, DescribeKey, ListAliases, Encrypt,
-// Decrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, DisableKey,
-// EnableKey, ScheduleKeyDeletion and CancelKeyDeletion.
+// operations: CreateKey, CreateAlias, DeleteAlias, DescribeKey, ListAliases,
+// Encrypt, Decrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext,
+// DisableKey, EnableKey, ScheduleKeyDeletion and CancelKeyDeletion.
 //
-// Keys are addressed by key id, key ARN, alias name or alias ARN. Every
+// It is as strict as real KMS wherever dynaseal's tests could otherwise pass
+// on leniency: DisableKey, EnableKey, ScheduleKeyDeletion, CancelKeyDeletion
+// and CreateAlias take a key id or key ARN only (an alias is NotFound, as in
+// KMS); ARNs of another account or region are NotFound; KeySpec and
+// KeyUsage are honoured (only SYMMETRIC_DEFAULT keys encrypt here, any other
+// key fails Encrypt, Decrypt and GenerateDataKey with
+// InvalidKeyUsageException); empty or oversized blobs and plaintexts are
+// ValidationException while malformed blobs of a valid size are
+// InvalidCiphertextException; an alias cannot be pointed at a key pending
+// deletion. itest/kmslocal/CONFORMANCE.md lists where it still differs from
+// local-kms and from KMS, and why.
+//
+// Cryptographic operations address keys by key id, key ARN, alias name or
+// alias ARN. Every
 // ciphertext blob is real AES-256-GCM under the key's own random material,
 // with the key id and the canonical encryption context bound as associated
 // data, so decrypting under another context fails with
@@ -21,8 +33,10 @@
 // throttling.
 //
 // The server counts calls per operation and can inject throttling (the next N
-// calls, or a fraction of calls), latency, and outages (dropped connections or
-// HTTP 503) at run time. It is for tests only: it signs nothing, checks no
+// calls, or a fraction of calls), latency, and outages (dropped connections,
+// HTTP 503, a closed listener) at run time. These hooks stay for the tests
+// that use them; a fault test that should hold on any KMS puts
+// itest/faultproxy in front of kmslocal or local-kms instead. It is for tests only: it signs nothing, checks no
 // credentials and keeps everything in memory.
 package kmslocal
 
@@ -90,6 +104,8 @@ type key struct {
 	arn      string
 	desc     string
 	state    string
+	spec     string // KeySpec
+	usage    string // KeyUsage
 	created  time.Time
 	deletion time.Time
 	aead     cipher.AEAD
@@ -136,7 +152,7 @@ func (s *Server) Client(optFns ...func(*kms.Options)) *kms.Client {
 		Region:       Region,
 		BaseEndpoint: aws.String(s.srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDKMSLOCAL", "kmslocal-secret", ""),
-		HTTPClient:   s.srv.Client(),
+		HTTPClient:   &http.Client{Transport: s.transport()},
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 2
 			o.MaxBackoff = 5 * time.Millisecond
@@ -144,6 +160,15 @@ func (s *Server) Client(optFns ...func(*kms.Options)) *kms.Client {
 		}),
 	}
 	return kms.New(opts, optFns...)
+}
+
+// transport is the test server's transport, keeping up to 64 idle
+// connections instead of 2, so that concurrent tests reuse connections
+// rather than open (and leave in TIME_WAIT) one per request.
+func (s *Server) transport() *http.Transport {
+	tr := s.srv.Client().Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return tr
 }
 
 // noRateLimit disables the SDK's client-side retry token bucket, which would
@@ -237,16 +262,20 @@ func (s *Server) SetOutage(m OutageMode) error {
 func (s *Server) CreateKey(description string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.newKeyLocked(description).id
+	return s.newKeyLocked(description, specSymmetric, usageEncrypt).id
 }
 
-// SetAlias points alias (which must start with "alias/") at keyID directly.
+// SetAlias points alias (which must start with "alias/") at keyID (a key
+// id or key ARN) directly. As in KMS, the key must not be pending deletion.
 func (s *Server) SetAlias(alias, keyID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, err := s.resolveLocked(keyID)
+	k, err := s.resolveKeyLocked(keyID)
 	if err != nil {
 		return err
+	}
+	if k.state == statePendingDeletion {
+		return &apiError{400, "KMSInvalidStateException", k.arn + " is pending deletion."}
 	}
 	s.aliases[alias] = k.id
 	return nil
@@ -257,7 +286,55 @@ func KeyARN(keyID string) string {
 	return "arn:aws:kms:" + Region + ":" + Account + ":key/" + keyID
 }
 
-func (s *Server) newKeyLocked(desc string) *key {
+// Key specs and usages kmslocal knows. Only SYMMETRIC_DEFAULT keys have
+// material; the others exist so that a selector naming one fails as in KMS.
+const (
+	specSymmetric = "SYMMETRIC_DEFAULT"
+	usageEncrypt  = "ENCRYPT_DECRYPT"
+	usageSign     = "SIGN_VERIFY"
+	usageMAC      = "GENERATE_VERIFY_MAC"
+	usageAgree    = "KEY_AGREEMENT"
+)
+
+// keySpecUsages lists, per KeySpec, the KeyUsage values KMS accepts.
+// KeyUsage defaults to ENCRYPT_DECRYPT for every spec, as in KMS, so a spec
+// that cannot encrypt must name its usage.
+var keySpecUsages = map[string][]string{
+	specSymmetric:     {usageEncrypt},
+	"RSA_2048":        {usageEncrypt, usageSign},
+	"RSA_3072":        {usageEncrypt, usageSign},
+	"RSA_4096":        {usageEncrypt, usageSign},
+	"ECC_NIST_P256":   {usageSign, usageAgree},
+	"ECC_NIST_P384":   {usageSign, usageAgree},
+	"ECC_NIST_P521":   {usageSign, usageAgree},
+	"ECC_SECG_P256K1": {usageSign},
+	"HMAC_224":        {usageMAC},
+	"HMAC_256":        {usageMAC},
+	"HMAC_384":        {usageMAC},
+	"HMAC_512":        {usageMAC},
+}
+
+// checkSpec validates CreateKey's KeySpec and KeyUsage and fills defaults.
+func checkSpec(spec, usage string) (string, string, error) {
+	if spec == "" {
+		spec = specSymmetric
+	}
+	if usage == "" {
+		usage = usageEncrypt
+	}
+	usages, ok := keySpecUsages[spec]
+	if !ok {
+		return "", "", errValidation("1 validation error detected: Value at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set")
+	}
+	for _, u := range usages {
+		if u == usage {
+			return spec, usage, nil
+		}
+	}
+	return "", "", errValidation("KeyUsage " + usage + " is not compatible with KeySpec " + spec)
+}
+
+func (s *Server) newKeyLocked(desc, spec, usage string) *key {
 	var material [32]byte
 	if _, err := rand.Read(material[:]); err != nil {
 		panic("kmslocal: crypto/rand failed: " + err.Error())
@@ -272,7 +349,10 @@ func (s *Server) newKeyLocked(desc string) *key {
 		panic("kmslocal: " + err.Error())
 	}
 	id := uuid.NewString()
-	k := &key{id: id, arn: KeyARN(id), desc: desc, state: stateEnabled, created: time.Now(), aead: aead}
+	k := &key{id: id, arn: KeyARN(id), desc: desc, state: stateEnabled, spec: spec, usage: usage, created: time.Now()}
+	if spec == specSymmetric {
+		k.aead = aead
+	}
 	s.keys[id] = k
 	return k
 }
@@ -291,17 +371,32 @@ func errValidation(msg string) *apiError {
 	return &apiError{400, "ValidationException", msg}
 }
 
-// resolveLocked finds a key by id, ARN, alias name or alias ARN.
+// resolveKeyLocked finds a key by key id or key ARN only, as the KMS
+// operations that manage a key (DisableKey, CreateAlias's target, ...) do.
+func (s *Server) resolveKeyLocked(ref string) (*key, error) {
+	if strings.HasPrefix(ref, "alias/") || (strings.HasPrefix(ref, "arn:") && strings.Contains(ref, ":alias/")) {
+		return nil, errNotFound("Invalid keyId " + ref)
+	}
+	return s.resolveLocked(ref)
+}
+
+// resolveLocked finds a key by id, ARN, alias name or alias ARN. ARNs of
+// another partition, account or region are not found: this server is one
+// account in one region, and silently using a local key for a typo in a
+// BYOK ARN would hide the typo.
 func (s *Server) resolveLocked(ref string) (*key, error) {
 	if ref == "" {
 		return nil, errValidation("KeyId is required")
 	}
 	id := ref
 	switch {
-	case strings.HasPrefix(ref, "arn:aws:kms:"):
+	case strings.HasPrefix(ref, "arn:"):
 		parts := strings.SplitN(ref, ":", 6)
-		if len(parts) != 6 {
+		if len(parts) != 6 || parts[1] != "aws" || parts[2] != "kms" {
 			return nil, errNotFound("Invalid arn " + ref)
+		}
+		if parts[3] != Region || parts[4] != Account {
+			return nil, errNotFound("Key '" + ref + "' does not exist")
 		}
 		res := parts[5]
 		switch {
@@ -335,7 +430,7 @@ func KeyARNAlias(alias string) string {
 	return "arn:aws:kms:" + Region + ":" + Account + ":" + alias
 }
 
-// usableLocked reports the KMS error for a key that cannot be used for
+// usable reports the KMS error for a key that cannot be used for
 // cryptographic operations.
 func usable(k *key) error {
 	switch k.state {
@@ -431,6 +526,8 @@ type request struct {
 	EncryptionContext   map[string]string `json:"EncryptionContext"`
 	NumberOfBytes       *int              `json:"NumberOfBytes"`
 	KeySpec             string            `json:"KeySpec"`
+	KeyUsage            string            `json:"KeyUsage"`
+	EncryptionAlgorithm string            `json:"EncryptionAlgorithm"`
 	PendingWindowInDays *int              `json:"PendingWindowInDays"`
 }
 
@@ -447,16 +544,18 @@ type keyMetadata struct {
 	Origin               string   `json:"Origin"`
 	CreationDate         float64  `json:"CreationDate"`
 	DeletionDate         *float64 `json:"DeletionDate,omitempty"`
-	EncryptionAlgorithms []string `json:"EncryptionAlgorithms"`
+	EncryptionAlgorithms []string `json:"EncryptionAlgorithms,omitempty"`
 }
 
 func metadata(k *key) keyMetadata {
 	m := keyMetadata{
 		AWSAccountID: Account, Arn: k.arn, KeyID: k.id, Description: k.desc,
 		Enabled: k.state == stateEnabled, KeyState: k.state,
-		KeyUsage: "ENCRYPT_DECRYPT", KeySpec: "SYMMETRIC_DEFAULT", KeyManager: "CUSTOMER",
+		KeyUsage: k.usage, KeySpec: k.spec, KeyManager: "CUSTOMER",
 		Origin: "AWS_KMS", CreationDate: float64(k.created.Unix()),
-		EncryptionAlgorithms: []string{"SYMMETRIC_DEFAULT"},
+	}
+	if k.spec == specSymmetric {
+		m.EncryptionAlgorithms = []string{"SYMMETRIC_DEFAULT"}
 	}
 	if k.state == statePendingDeletion {
 		d := float64(k.deletion.Unix())
@@ -476,7 +575,11 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 	defer s.mu.Unlock()
 	switch op {
 	case "CreateKey":
-		return map[string]any{"KeyMetadata": metadata(s.newKeyLocked(req.Description))}, nil
+		spec, usage, err := checkSpec(req.KeySpec, req.KeyUsage)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"KeyMetadata": metadata(s.newKeyLocked(req.Description, spec, usage))}, nil
 	case "DescribeKey":
 		k, err := s.resolveLocked(req.KeyID)
 		if err != nil {
@@ -490,11 +593,20 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 		if _, ok := s.aliases[req.AliasName]; ok {
 			return nil, &apiError{400, "AlreadyExistsException", "An alias with the name " + KeyARNAlias(req.AliasName) + " already exists"}
 		}
-		k, err := s.resolveLocked(req.TargetKeyID)
+		k, err := s.resolveKeyLocked(req.TargetKeyID)
 		if err != nil {
 			return nil, err
 		}
+		if k.state == statePendingDeletion {
+			return nil, &apiError{400, "KMSInvalidStateException", k.arn + " is pending deletion."}
+		}
 		s.aliases[req.AliasName] = k.id
+		return struct{}{}, nil
+	case "DeleteAlias":
+		if _, ok := s.aliases[req.AliasName]; !ok {
+			return nil, errNotFound("Alias " + KeyARNAlias(req.AliasName) + " is not found.")
+		}
+		delete(s.aliases, req.AliasName)
 		return struct{}{}, nil
 	case "ListAliases":
 		type entry struct {
@@ -505,7 +617,7 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 		list := make([]entry, 0, len(s.aliases))
 		for name, id := range s.aliases {
 			if req.KeyID != "" {
-				k, err := s.resolveLocked(req.KeyID)
+				k, err := s.resolveKeyLocked(req.KeyID)
 				if err != nil {
 					return nil, err
 				}
@@ -518,7 +630,7 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 		sort.Slice(list, func(i, j int) bool { return list[i].AliasName < list[j].AliasName })
 		return map[string]any{"Aliases": list, "Truncated": false}, nil
 	case "DisableKey", "EnableKey":
-		k, err := s.resolveLocked(req.KeyID)
+		k, err := s.resolveKeyLocked(req.KeyID)
 		if err != nil {
 			return nil, err
 		}
@@ -532,7 +644,7 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 		}
 		return struct{}{}, nil
 	case "ScheduleKeyDeletion":
-		k, err := s.resolveLocked(req.KeyID)
+		k, err := s.resolveKeyLocked(req.KeyID)
 		if err != nil {
 			return nil, err
 		}
@@ -547,7 +659,7 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 		k.deletion = time.Now().Add(time.Duration(days) * 24 * time.Hour)
 		return map[string]any{"KeyId": k.arn, "KeyState": k.state, "DeletionDate": float64(k.deletion.Unix()), "PendingWindowInDays": days}, nil
 	case "CancelKeyDeletion":
-		k, err := s.resolveLocked(req.KeyID)
+		k, err := s.resolveKeyLocked(req.KeyID)
 		if err != nil {
 			return nil, err
 		}
@@ -561,11 +673,14 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(req.Plaintext) == 0 || len(req.Plaintext) > 4096 {
+			return nil, errValidation("1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length between 1 and 4096")
+		}
 		if err := usable(k); err != nil {
 			return nil, err
 		}
-		if len(req.Plaintext) == 0 || len(req.Plaintext) > 4096 {
-			return nil, errValidation("Plaintext must be 1 to 4096 bytes")
+		if err := symmetric(k, req.EncryptionAlgorithm); err != nil {
+			return nil, err
 		}
 		return map[string]any{"CiphertextBlob": seal(k, req.Plaintext, req.EncryptionContext), "KeyId": k.arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}, nil
 	case "GenerateDataKey", "GenerateDataKeyWithoutPlaintext":
@@ -574,6 +689,9 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 			return nil, err
 		}
 		if err := usable(k); err != nil {
+			return nil, err
+		}
+		if err := symmetric(k, ""); err != nil {
 			return nil, err
 		}
 		n := 0
@@ -600,6 +718,21 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 		}
 		return out, nil
 	case "Decrypt":
+		// KMS checks the blob's length (1 to 6144 bytes) before anything
+		// else, and only then its contents.
+		if len(req.CiphertextBlob) == 0 || len(req.CiphertextBlob) > maxBlob {
+			return nil, errValidation("1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length between 1 and 6144")
+		}
+		var named *key
+		if req.KeyID != "" {
+			var err error
+			if named, err = s.resolveLocked(req.KeyID); err != nil {
+				return nil, err
+			}
+			if err := symmetric(named, req.EncryptionAlgorithm); err != nil {
+				return nil, err
+			}
+		}
 		if len(req.CiphertextBlob) < 2+16+12 {
 			return nil, &apiError{400, "InvalidCiphertextException", ""}
 		}
@@ -608,11 +741,7 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 			return nil, &apiError{400, "InvalidCiphertextException", ""}
 		}
 		k, ok := s.keys[string(req.CiphertextBlob[2:2+idLen])]
-		if req.KeyID != "" {
-			named, err := s.resolveLocked(req.KeyID)
-			if err != nil {
-				return nil, err
-			}
+		if named != nil {
 			if !ok || named.id != k.id {
 				return nil, &apiError{400, "IncorrectKeyException", "The key ID in the request does not identify a CMK that can perform this operation."}
 			}
@@ -623,6 +752,9 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 		if err := usable(k); err != nil {
 			return nil, err
 		}
+		if err := symmetric(k, ""); err != nil {
+			return nil, err
+		}
 		pt, err := open(k, req.CiphertextBlob, req.EncryptionContext)
 		if err != nil {
 			return nil, &apiError{400, "InvalidCiphertextException", ""}
@@ -630,6 +762,22 @@ func (s *Server) dispatch(op string, body []byte) (any, error) {
 		return map[string]any{"Plaintext": pt, "KeyId": k.arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}, nil
 	}
 	return nil, &apiError{400, "UnknownOperationException", "kmslocal does not implement " + op}
+}
+
+// maxBlob is KMS's limit on CiphertextBlob.
+const maxBlob = 6144
+
+// symmetric refuses keys that cannot do symmetric encryption, and
+// algorithms other than SYMMETRIC_DEFAULT (kmslocal implements no RSA
+// encryption), with KMS's InvalidKeyUsageException.
+func symmetric(k *key, alg string) error {
+	if k.spec != specSymmetric || k.usage != usageEncrypt {
+		return &apiError{400, "InvalidKeyUsageException", "KeyUsage " + k.usage + " of " + k.arn + " (" + k.spec + ") is not valid for this operation."}
+	}
+	if alg != "" && alg != "SYMMETRIC_DEFAULT" {
+		return &apiError{400, "InvalidKeyUsageException", "Algorithm " + alg + " is incompatible with key spec SYMMETRIC_DEFAULT."}
+	}
+	return nil
 }
 
 // Blob layout: uint16 key id length | key id | 12-byte nonce | GCM sealed

@@ -242,3 +242,23 @@ func TestFaultInjection(t *testing.T) {
 		t.Fatalf("unsupported op: err = %v", err)
 	}
 }
+
+// TestSetAliasStrict: the setup helper refuses what CreateAlias refuses: a
+// key pending deletion, and an alias as the target.
+func TestSetAliasStrict(t *testing.T) {
+	ctx := context.Background()
+	s, c := start(t)
+	id := s.CreateKey("k")
+	if err := s.SetAlias("alias/k", id); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAlias("alias/k2", "alias/k"); err == nil {
+		t.Error("SetAlias accepted an alias as the target")
+	}
+	if _, err := c.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAlias("alias/late", id); err == nil || !strings.Contains(err.Error(), "KMSInvalidStateException") {
+		t.Errorf("SetAlias to a key pending deletion: err = %v", err)
+	}
+}
