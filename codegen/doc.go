@@ -51,8 +51,9 @@
 // packages, struct types convertible to time.Time, and generic struct types.
 //
 // Refused with file:line:column, type, field and reason: channels,
-// functions, complex numbers, uintptr and unsafe.Pointer (attributevalue
-// silently drops them), slices of a named byte type (attributevalue
+// functions, complex numbers, uintptr and unsafe.Pointer anywhere in a
+// field's type, and attribute names claimed by two fields (attributevalue
+// silently drops them; package schema refuses them, at run time too), slices of a named byte type (attributevalue
 // panics on them), map keys attributevalue cannot use, set tags on types
 // whose elements are not set members, the `string` option on time.Time
 // (attributevalue cannot decode what it writes), seal tags inside nested

@@ -201,7 +201,7 @@ func TestEndToEnd(t *testing.T) {
 	if err == nil {
 		t.Fatalf("dynaseal-gen accepted a chan field:\n%s", out)
 	}
-	if !strings.Contains(out, "bad.go:6:2: dynaseal-gen: Bad.Events: type chan int is not stored") {
+	if !strings.Contains(out, "bad.go:6:2: schema: Bad.Events: type chan int is not stored") {
 		t.Fatalf("error lacks position, field or reason:\n%s", out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bad", "bad_dynaseal.go")); !os.IsNotExist(err) {

@@ -6002,7 +6002,7 @@ func (v Collections) String() string {
 
 // EmbeddingFingerprint is the schema fingerprint of Embedding when this file was
 // generated; the repository constructor refuses a struct whose tags changed since.
-const EmbeddingFingerprint = "v1-25327b8d6ff7ee9832daefe9"
+const EmbeddingFingerprint = "v1-61ac34f31f96e2ec68cf1f34"
 
 // EmbeddingCodec is the generated, reflection-free table.Codec of Embedding. Its items
 // are identical to attributevalue.MarshalMap's (default options) and it accepts
@@ -6012,7 +6012,7 @@ type EmbeddingCodec struct{}
 // dynasealEmbeddingSlots holds the attribute values of one marshaled Embedding, so that
 // they take one allocation instead of one each.
 type dynasealEmbeddingSlots struct {
-	S    [4]types.AttributeValueMemberS
+	S    [5]types.AttributeValueMemberS
 	N    [2]types.AttributeValueMemberN
 	NULL [2]types.AttributeValueMemberNULL
 	SS   [1]types.AttributeValueMemberSS
@@ -6023,7 +6023,7 @@ func (EmbeddingCodec) Marshal(v *Embedding) (map[string]types.AttributeValue, er
 	if v == nil {
 		return nil, fmt.Errorf("%w: nil *Embedding", genrt.ErrEncode)
 	}
-	m := make(map[string]types.AttributeValue, 7)
+	m := make(map[string]types.AttributeValue, 8)
 	sl := new(dynasealEmbeddingSlots)
 	// Top-level numbers are formatted into one buffer and converted to
 	// one string, which the attributes share.
@@ -6034,13 +6034,15 @@ func (EmbeddingCodec) Marshal(v *Embedding) (map[string]types.AttributeValue, er
 	m["tenant"] = &sl.S[0]
 	sl.S[1].Value = v.Base.ID
 	m["id"] = &sl.S[1]
+	sl.S[2].Value = v.Base.Dup
+	m["Dup"] = &sl.S[2]
 	nbOff[0] = len(nb)
 	nb = strconv.AppendInt(nb, int64(v.Base.Deep.Level), 10)
 	nbEnd[0] = len(nb)
 	m["level"] = &sl.N[0]
 	if v.Extra != nil {
-		sl.S[2].Value = v.Extra.Note
-		m["note"] = &sl.S[2]
+		sl.S[3].Value = v.Extra.Note
+		m["note"] = &sl.S[3]
 	}
 	if v.Extra != nil {
 		if v.Extra.Count != 0 {
@@ -6050,8 +6052,8 @@ func (EmbeddingCodec) Marshal(v *Embedding) (map[string]types.AttributeValue, er
 			m["count"] = &sl.N[1]
 		}
 	}
-	sl.S[3].Value = v.Shared
-	m["Shared"] = &sl.S[3]
+	sl.S[4].Value = v.Shared
+	m["Shared"] = &sl.S[4]
 	if v.Own == nil {
 		sl.NULL[0].Value = true
 		m["own"] = &sl.NULL[0]
@@ -6089,16 +6091,18 @@ func (EmbeddingCodec) Unmarshal(item map[string]types.AttributeValue, v *Embeddi
 			f = 0
 		case "id":
 			f = 1
-		case "level":
+		case "Dup":
 			f = 2
-		case "note":
+		case "level":
 			f = 3
-		case "count":
+		case "note":
 			f = 4
-		case "Shared":
+		case "count":
 			f = 5
-		case "own":
+		case "Shared":
 			f = 6
+		case "own":
+			f = 7
 		default:
 			f = genrt.Fold(k, dynasealEmbeddingNames)
 		}
@@ -6128,29 +6132,26 @@ func (EmbeddingCodec) Unmarshal(item map[string]types.AttributeValue, v *Embeddi
 		case 2:
 			switch a830 := av.(type) {
 			case nil, *types.AttributeValueMemberNULL:
+				v.Base.Dup = ""
+			case *types.AttributeValueMemberS:
+				v.Base.Dup = a830.Value
+			case *types.AttributeValueMemberN:
+				v.Base.Dup = a830.Value
+			default:
+				return genrt.TypeError("Embedding.Dup", "string", av)
+			}
+		case 3:
+			switch a831 := av.(type) {
+			case nil, *types.AttributeValueMemberNULL:
 				v.Base.Deep.Level = 0
 			case *types.AttributeValueMemberN:
-				n831, err := strconv.ParseInt(a830.Value, 10, 0)
+				n832, err := strconv.ParseInt(a831.Value, 10, 0)
 				if err != nil {
 					return genrt.NumberError("Embedding.level", "int", err)
 				}
-				v.Base.Deep.Level = int(n831)
+				v.Base.Deep.Level = int(n832)
 			default:
 				return genrt.TypeError("Embedding.level", "int", av)
-			}
-		case 3:
-			if v.Extra == nil {
-				v.Extra = new(Extra)
-			}
-			switch a832 := av.(type) {
-			case nil, *types.AttributeValueMemberNULL:
-				v.Extra.Note = ""
-			case *types.AttributeValueMemberS:
-				v.Extra.Note = a832.Value
-			case *types.AttributeValueMemberN:
-				v.Extra.Note = a832.Value
-			default:
-				return genrt.TypeError("Embedding.note", "string", av)
 			}
 		case 4:
 			if v.Extra == nil {
@@ -6158,69 +6159,83 @@ func (EmbeddingCodec) Unmarshal(item map[string]types.AttributeValue, v *Embeddi
 			}
 			switch a833 := av.(type) {
 			case nil, *types.AttributeValueMemberNULL:
+				v.Extra.Note = ""
+			case *types.AttributeValueMemberS:
+				v.Extra.Note = a833.Value
+			case *types.AttributeValueMemberN:
+				v.Extra.Note = a833.Value
+			default:
+				return genrt.TypeError("Embedding.note", "string", av)
+			}
+		case 5:
+			if v.Extra == nil {
+				v.Extra = new(Extra)
+			}
+			switch a834 := av.(type) {
+			case nil, *types.AttributeValueMemberNULL:
 				v.Extra.Count = 0
 			case *types.AttributeValueMemberN:
-				n834, err := strconv.ParseInt(a833.Value, 10, 0)
+				n835, err := strconv.ParseInt(a834.Value, 10, 0)
 				if err != nil {
 					return genrt.NumberError("Embedding.count", "int", err)
 				}
-				v.Extra.Count = int(n834)
+				v.Extra.Count = int(n835)
 			default:
 				return genrt.TypeError("Embedding.count", "int", av)
-			}
-		case 5:
-			switch a835 := av.(type) {
-			case nil, *types.AttributeValueMemberNULL:
-				v.Shared = ""
-			case *types.AttributeValueMemberS:
-				v.Shared = a835.Value
-			case *types.AttributeValueMemberN:
-				v.Shared = a835.Value
-			default:
-				return genrt.TypeError("Embedding.Shared", "string", av)
 			}
 		case 6:
 			switch a836 := av.(type) {
 			case nil, *types.AttributeValueMemberNULL:
+				v.Shared = ""
+			case *types.AttributeValueMemberS:
+				v.Shared = a836.Value
+			case *types.AttributeValueMemberN:
+				v.Shared = a836.Value
+			default:
+				return genrt.TypeError("Embedding.Shared", "string", av)
+			}
+		case 7:
+			switch a837 := av.(type) {
+			case nil, *types.AttributeValueMemberNULL:
 				v.Own = nil
 			case *types.AttributeValueMemberL:
-				if v.Own == nil || cap(v.Own) < len(a836.Value) {
-					v.Own = make([]string, 0, len(a836.Value))
+				if v.Own == nil || cap(v.Own) < len(a837.Value) {
+					v.Own = make([]string, 0, len(a837.Value))
 				}
-				for i837, e838 := range a836.Value {
-					v.Own = v.Own[:i837+1]
-					switch a839 := e838.(type) {
+				for i838, e839 := range a837.Value {
+					v.Own = v.Own[:i838+1]
+					switch a840 := e839.(type) {
 					case nil, *types.AttributeValueMemberNULL:
-						v.Own[i837] = ""
+						v.Own[i838] = ""
 					case *types.AttributeValueMemberS:
-						v.Own[i837] = a839.Value
+						v.Own[i838] = a840.Value
 					case *types.AttributeValueMemberN:
-						v.Own[i837] = a839.Value
+						v.Own[i838] = a840.Value
 					default:
-						return genrt.TypeError("Embedding.own", "string", e838)
+						return genrt.TypeError("Embedding.own", "string", e839)
 					}
 				}
 			case *types.AttributeValueMemberSS:
-				if v.Own == nil || cap(v.Own) < len(a836.Value) {
-					v.Own = make([]string, 0, len(a836.Value))
+				if v.Own == nil || cap(v.Own) < len(a837.Value) {
+					v.Own = make([]string, 0, len(a837.Value))
 				}
-				for i840, e841 := range a836.Value {
-					v.Own = v.Own[:i840+1]
-					v.Own[i840] = e841
+				for i841, e842 := range a837.Value {
+					v.Own = v.Own[:i841+1]
+					v.Own[i841] = e842
 				}
 			case *types.AttributeValueMemberNS:
-				if v.Own == nil || cap(v.Own) < len(a836.Value) {
-					v.Own = make([]string, 0, len(a836.Value))
+				if v.Own == nil || cap(v.Own) < len(a837.Value) {
+					v.Own = make([]string, 0, len(a837.Value))
 				}
-				for i842, e843 := range a836.Value {
-					v.Own = v.Own[:i842+1]
-					v.Own[i842] = e843
+				for i843, e844 := range a837.Value {
+					v.Own = v.Own[:i843+1]
+					v.Own[i843] = e844
 				}
 			case *types.AttributeValueMemberBS:
-				if v.Own == nil || cap(v.Own) < len(a836.Value) {
-					v.Own = make([]string, 0, len(a836.Value))
+				if v.Own == nil || cap(v.Own) < len(a837.Value) {
+					v.Own = make([]string, 0, len(a837.Value))
 				}
-				if len(a836.Value) > 0 {
+				if len(a837.Value) > 0 {
 					v.Own = v.Own[:1]
 					return genrt.ElemTypeError("Embedding.own", "string", "B")
 				}
@@ -6234,7 +6249,7 @@ func (EmbeddingCodec) Unmarshal(item map[string]types.AttributeValue, v *Embeddi
 
 // dynasealEmbeddingNames lists the attribute names in field order, for attributevalue's
 // case-insensitive name matching.
-var dynasealEmbeddingNames = []string{"tenant", "id", "level", "note", "count", "Shared", "own"}
+var dynasealEmbeddingNames = []string{"tenant", "id", "Dup", "level", "note", "count", "Shared", "own"}
 
 // The conversions below stop compiling when a field of a struct this file
 // was generated from is added, removed, renamed or changes type: run go generate.
@@ -6261,7 +6276,7 @@ var _ = struct {
 var _ = struct {
 	Note  string "dynamodbav:\"note\" seal:\"encrypt\""
 	Count int    "dynamodbav:\"count,omitempty\""
-	Dup   string
+	Dup   string "dynamodbav:\"-\""
 }(Extra{})
 
 // Check reports whether Embedding (and the structs it embeds or nests) still
@@ -6294,7 +6309,7 @@ func (EmbeddingCodec) Check() error {
 	if err := genrt.CheckTags(reflect.TypeFor[Extra](), []genrt.FieldTag{
 		{Index: []int{0}, Tag: "dynamodbav:\"note\" seal:\"encrypt\""},
 		{Index: []int{1}, Tag: "dynamodbav:\"count,omitempty\""},
-		{Index: []int{2}, Tag: ""},
+		{Index: []int{2}, Tag: "dynamodbav:\"-\""},
 	}); err != nil {
 		return err
 	}
@@ -6305,9 +6320,10 @@ func (EmbeddingCodec) Check() error {
 // LogValue implements slog.LogValuer: encrypted attributes of Embedding are
 // logged as [REDACTED], the others by attribute name and value.
 func (v Embedding) LogValue() slog.Value {
-	attrs := make([]slog.Attr, 0, 7)
+	attrs := make([]slog.Attr, 0, 8)
 	attrs = append(attrs, slog.Any("tenant", v.Base.Tenant))
 	attrs = append(attrs, slog.Any("id", v.Base.ID))
+	attrs = append(attrs, slog.Any("Dup", v.Base.Dup))
 	attrs = append(attrs, slog.Any("level", v.Base.Deep.Level))
 	if v.Extra != nil {
 		attrs = append(attrs, slog.String("note", genrt.Redacted))
@@ -6365,23 +6381,23 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 	sl := new(dynasealMarshalersSlots)
 	sl.S[0].Value = v.Tenant
 	m["tenant"] = &sl.S[0]
-	av846, err := v.U.MarshalDynamoDBAttributeValue()
+	av847, err := v.U.MarshalDynamoDBAttributeValue()
 	if err != nil {
 		return nil, genrt.FieldError(genrt.ErrEncode, "Marshalers.U", err)
 	}
-	if av846 != nil {
-		m["U"] = av846
+	if av847 != nil {
+		m["U"] = av847
 	} else {
 		sl.S[1].Value = string(v.U)
 		m["U"] = &sl.S[1]
 	}
 	if v.UO != "" {
-		av847, err := v.UO.MarshalDynamoDBAttributeValue()
+		av848, err := v.UO.MarshalDynamoDBAttributeValue()
 		if err != nil {
 			return nil, genrt.FieldError(genrt.ErrEncode, "Marshalers.uo", err)
 		}
-		if av847 != nil {
-			m["uo"] = av847
+		if av848 != nil {
+			m["uo"] = av848
 		} else {
 			sl.S[2].Value = string(v.UO)
 			m["uo"] = &sl.S[2]
@@ -6391,47 +6407,47 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 		sl.NULL[0].Value = true
 		m["PU"] = &sl.NULL[0]
 	} else {
-		av848, err := (*v.PU).MarshalDynamoDBAttributeValue()
+		av849, err := (*v.PU).MarshalDynamoDBAttributeValue()
 		if err != nil {
 			return nil, genrt.FieldError(genrt.ErrEncode, "Marshalers.PU", err)
 		}
-		if av848 != nil {
-			m["PU"] = av848
+		if av849 != nil {
+			m["PU"] = av849
 		} else {
 			sl.S[3].Value = string((*v.PU))
 			m["PU"] = &sl.S[3]
 		}
 	}
-	av849, err := v.P.MarshalDynamoDBAttributeValue()
+	av850, err := v.P.MarshalDynamoDBAttributeValue()
 	if err != nil {
 		return nil, genrt.FieldError(genrt.ErrEncode, "Marshalers.P", err)
 	}
-	if av849 != nil {
-		m["P"] = av849
+	if av850 != nil {
+		m["P"] = av850
 	} else {
-		m850, err := dynasealMarshalersEncPointA(&v.P)
+		m851, err := dynasealMarshalersEncPointA(&v.P)
 		if err != nil {
 			return nil, err
 		}
-		sl.M[0].Value = m850
+		sl.M[0].Value = m851
 		m["P"] = &sl.M[0]
 	}
 	if v.PP == nil {
 		sl.NULL[1].Value = true
 		m["PP"] = &sl.NULL[1]
 	} else {
-		av851, err := (*v.PP).MarshalDynamoDBAttributeValue()
+		av852, err := (*v.PP).MarshalDynamoDBAttributeValue()
 		if err != nil {
 			return nil, genrt.FieldError(genrt.ErrEncode, "Marshalers.PP", err)
 		}
-		if av851 != nil {
-			m["PP"] = av851
+		if av852 != nil {
+			m["PP"] = av852
 		} else {
-			m852, err := dynasealMarshalersEncPointA(v.PP)
+			m853, err := dynasealMarshalersEncPointA(v.PP)
 			if err != nil {
 				return nil, err
 			}
-			sl.M[1].Value = m852
+			sl.M[1].Value = m853
 			m["PP"] = &sl.M[1]
 		}
 	}
@@ -6439,84 +6455,84 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 		sl.NULL[2].Value = true
 		m["LU"] = &sl.NULL[2]
 	} else {
-		l854 := make([]types.AttributeValue, 0, len(v.LU))
-		for i853 := range v.LU {
-			av855, err := v.LU[i853].MarshalDynamoDBAttributeValue()
+		l855 := make([]types.AttributeValue, 0, len(v.LU))
+		for i854 := range v.LU {
+			av856, err := v.LU[i854].MarshalDynamoDBAttributeValue()
 			if err != nil {
 				return nil, genrt.FieldError(genrt.ErrEncode, "Marshalers.LU", err)
 			}
-			if av855 != nil {
-				l854 = append(l854, av855)
+			if av856 != nil {
+				l855 = append(l855, av856)
 			} else {
-				l854 = append(l854, &types.AttributeValueMemberS{Value: string(v.LU[i853])})
+				l855 = append(l855, &types.AttributeValueMemberS{Value: string(v.LU[i854])})
 			}
 		}
-		sl.L[0].Value = l854
+		sl.L[0].Value = l855
 		m["LU"] = &sl.L[0]
 	}
 	if v.LP == nil {
 		sl.NULL[3].Value = true
 		m["LP"] = &sl.NULL[3]
 	} else {
-		l857 := make([]types.AttributeValue, 0, len(v.LP))
-		for i856 := range v.LP {
-			av858, err := v.LP[i856].MarshalDynamoDBAttributeValue()
+		l858 := make([]types.AttributeValue, 0, len(v.LP))
+		for i857 := range v.LP {
+			av859, err := v.LP[i857].MarshalDynamoDBAttributeValue()
 			if err != nil {
 				return nil, genrt.FieldError(genrt.ErrEncode, "Marshalers.LP", err)
 			}
-			if av858 != nil {
-				l857 = append(l857, av858)
+			if av859 != nil {
+				l858 = append(l858, av859)
 			} else {
-				m859, err := dynasealMarshalersEncPointA(&v.LP[i856])
+				m860, err := dynasealMarshalersEncPointA(&v.LP[i857])
 				if err != nil {
 					return nil, err
 				}
-				l857 = append(l857, &types.AttributeValueMemberM{Value: m859})
+				l858 = append(l858, &types.AttributeValueMemberM{Value: m860})
 			}
 		}
-		sl.L[1].Value = l857
+		sl.L[1].Value = l858
 		m["LP"] = &sl.L[1]
 	}
 	if v.MU == nil {
 		sl.NULL[4].Value = true
 		m["MU"] = &sl.NULL[4]
 	} else {
-		m860 := make(map[string]types.AttributeValue, len(v.MU))
-		for k861, e862 := range v.MU {
-			ks863 := k861
-			if ks863 == "" {
+		m861 := make(map[string]types.AttributeValue, len(v.MU))
+		for k862, e863 := range v.MU {
+			ks864 := k862
+			if ks864 == "" {
 				return nil, genrt.EmptyMapKeyError("Marshalers.MU")
 			}
-			av864, err := e862.MarshalDynamoDBAttributeValue()
+			av865, err := e863.MarshalDynamoDBAttributeValue()
 			if err != nil {
 				return nil, genrt.FieldError(genrt.ErrEncode, "Marshalers.MU", err)
 			}
-			if av864 != nil {
-				m860[ks863] = av864
+			if av865 != nil {
+				m861[ks864] = av865
 			} else {
-				m860[ks863] = &types.AttributeValueMemberS{Value: string(e862)}
+				m861[ks864] = &types.AttributeValueMemberS{Value: string(e863)}
 			}
 		}
-		sl.M[2].Value = m860
+		sl.M[2].Value = m861
 		m["MU"] = &sl.M[2]
 	}
 	if v.MP == nil {
 		sl.NULL[5].Value = true
 		m["MP"] = &sl.NULL[5]
 	} else {
-		m865 := make(map[string]types.AttributeValue, len(v.MP))
-		for k866, e867 := range v.MP {
-			ks868 := k866
-			if ks868 == "" {
+		m866 := make(map[string]types.AttributeValue, len(v.MP))
+		for k867, e868 := range v.MP {
+			ks869 := k867
+			if ks869 == "" {
 				return nil, genrt.EmptyMapKeyError("Marshalers.MP")
 			}
-			m869, err := dynasealMarshalersEncPointV(&e867)
+			m870, err := dynasealMarshalersEncPointV(&e868)
 			if err != nil {
 				return nil, err
 			}
-			m865[ks868] = &types.AttributeValueMemberM{Value: m869}
+			m866[ks869] = &types.AttributeValueMemberM{Value: m870}
 		}
-		sl.M[3].Value = m865
+		sl.M[3].Value = m866
 		m["MP"] = &sl.M[3]
 	}
 	if v.SU == nil {
@@ -6527,23 +6543,23 @@ func (MarshalersCodec) Marshal(v *Marshalers) (map[string]types.AttributeValue, 
 			sl.NULL[7].Value = true
 			m["su"] = &sl.NULL[7]
 		} else {
-			set871 := make([]string, 0, len(v.SU))
-			for i870 := range v.SU {
-				av872, err := v.SU[i870].MarshalDynamoDBAttributeValue()
+			set872 := make([]string, 0, len(v.SU))
+			for i871 := range v.SU {
+				av873, err := v.SU[i871].MarshalDynamoDBAttributeValue()
 				if err != nil {
 					return nil, genrt.FieldError(genrt.ErrEncode, "Marshalers.su", err)
 				}
-				if av872 != nil {
-					if sm873, ok := av872.(*types.AttributeValueMemberS); ok && sm873 != nil {
-						set871 = append(set871, sm873.Value)
+				if av873 != nil {
+					if sm874, ok := av873.(*types.AttributeValueMemberS); ok && sm874 != nil {
+						set872 = append(set872, sm874.Value)
 					} else {
 						return nil, genrt.SetElemError("Marshalers.su", "SS")
 					}
 				} else {
-					set871 = append(set871, string(v.SU[i870]))
+					set872 = append(set872, string(v.SU[i871]))
 				}
 			}
-			sl.SS[0].Value = set871
+			sl.SS[0].Value = set872
 			m["su"] = &sl.SS[0]
 		}
 	}
@@ -6586,13 +6602,13 @@ func (MarshalersCodec) Unmarshal(item map[string]types.AttributeValue, v *Marsha
 		}
 		switch f {
 		case 0:
-			switch a874 := av.(type) {
+			switch a875 := av.(type) {
 			case nil, *types.AttributeValueMemberNULL:
 				v.Tenant = ""
 			case *types.AttributeValueMemberS:
-				v.Tenant = a874.Value
+				v.Tenant = a875.Value
 			case *types.AttributeValueMemberN:
-				v.Tenant = a874.Value
+				v.Tenant = a875.Value
 			default:
 				return genrt.TypeError("Marshalers.tenant", "string", av)
 			}
@@ -6631,46 +6647,46 @@ func (MarshalersCodec) Unmarshal(item map[string]types.AttributeValue, v *Marsha
 				}
 			}
 		case 6:
-			switch a875 := av.(type) {
+			switch a876 := av.(type) {
 			case nil, *types.AttributeValueMemberNULL:
 				v.LU = nil
 			case *types.AttributeValueMemberL:
-				if v.LU == nil || cap(v.LU) < len(a875.Value) {
-					v.LU = make([]Upper, 0, len(a875.Value))
+				if v.LU == nil || cap(v.LU) < len(a876.Value) {
+					v.LU = make([]Upper, 0, len(a876.Value))
 				}
-				for i876, e877 := range a875.Value {
-					v.LU = v.LU[:i876+1]
-					if err := v.LU[i876].UnmarshalDynamoDBAttributeValue(e877); err != nil {
+				for i877, e878 := range a876.Value {
+					v.LU = v.LU[:i877+1]
+					if err := v.LU[i877].UnmarshalDynamoDBAttributeValue(e878); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.LU", err)
 					}
 				}
 			case *types.AttributeValueMemberSS:
-				if v.LU == nil || cap(v.LU) < len(a875.Value) {
-					v.LU = make([]Upper, 0, len(a875.Value))
+				if v.LU == nil || cap(v.LU) < len(a876.Value) {
+					v.LU = make([]Upper, 0, len(a876.Value))
 				}
-				if len(a875.Value) > 0 {
+				if len(a876.Value) > 0 {
 					v.LU = v.LU[:1]
-					if err := v.LU[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberSS{Value: a875.Value}); err != nil {
+					if err := v.LU[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberSS{Value: a876.Value}); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.LU", err)
 					}
 				}
 			case *types.AttributeValueMemberNS:
-				if v.LU == nil || cap(v.LU) < len(a875.Value) {
-					v.LU = make([]Upper, 0, len(a875.Value))
+				if v.LU == nil || cap(v.LU) < len(a876.Value) {
+					v.LU = make([]Upper, 0, len(a876.Value))
 				}
-				if len(a875.Value) > 0 {
+				if len(a876.Value) > 0 {
 					v.LU = v.LU[:1]
-					if err := v.LU[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberNS{Value: a875.Value}); err != nil {
+					if err := v.LU[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberNS{Value: a876.Value}); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.LU", err)
 					}
 				}
 			case *types.AttributeValueMemberBS:
-				if v.LU == nil || cap(v.LU) < len(a875.Value) {
-					v.LU = make([]Upper, 0, len(a875.Value))
+				if v.LU == nil || cap(v.LU) < len(a876.Value) {
+					v.LU = make([]Upper, 0, len(a876.Value))
 				}
-				if len(a875.Value) > 0 {
+				if len(a876.Value) > 0 {
 					v.LU = v.LU[:1]
-					if err := v.LU[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberBS{Value: a875.Value}); err != nil {
+					if err := v.LU[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberBS{Value: a876.Value}); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.LU", err)
 					}
 				}
@@ -6678,46 +6694,46 @@ func (MarshalersCodec) Unmarshal(item map[string]types.AttributeValue, v *Marsha
 				return genrt.TypeError("Marshalers.LU", "[]difftest.Upper", av)
 			}
 		case 7:
-			switch a878 := av.(type) {
+			switch a879 := av.(type) {
 			case nil, *types.AttributeValueMemberNULL:
 				v.LP = nil
 			case *types.AttributeValueMemberL:
-				if v.LP == nil || cap(v.LP) < len(a878.Value) {
-					v.LP = make([]Point, 0, len(a878.Value))
+				if v.LP == nil || cap(v.LP) < len(a879.Value) {
+					v.LP = make([]Point, 0, len(a879.Value))
 				}
-				for i879, e880 := range a878.Value {
-					v.LP = v.LP[:i879+1]
-					if err := v.LP[i879].UnmarshalDynamoDBAttributeValue(e880); err != nil {
+				for i880, e881 := range a879.Value {
+					v.LP = v.LP[:i880+1]
+					if err := v.LP[i880].UnmarshalDynamoDBAttributeValue(e881); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.LP", err)
 					}
 				}
 			case *types.AttributeValueMemberSS:
-				if v.LP == nil || cap(v.LP) < len(a878.Value) {
-					v.LP = make([]Point, 0, len(a878.Value))
+				if v.LP == nil || cap(v.LP) < len(a879.Value) {
+					v.LP = make([]Point, 0, len(a879.Value))
 				}
-				if len(a878.Value) > 0 {
+				if len(a879.Value) > 0 {
 					v.LP = v.LP[:1]
-					if err := v.LP[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberSS{Value: a878.Value}); err != nil {
+					if err := v.LP[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberSS{Value: a879.Value}); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.LP", err)
 					}
 				}
 			case *types.AttributeValueMemberNS:
-				if v.LP == nil || cap(v.LP) < len(a878.Value) {
-					v.LP = make([]Point, 0, len(a878.Value))
+				if v.LP == nil || cap(v.LP) < len(a879.Value) {
+					v.LP = make([]Point, 0, len(a879.Value))
 				}
-				if len(a878.Value) > 0 {
+				if len(a879.Value) > 0 {
 					v.LP = v.LP[:1]
-					if err := v.LP[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberNS{Value: a878.Value}); err != nil {
+					if err := v.LP[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberNS{Value: a879.Value}); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.LP", err)
 					}
 				}
 			case *types.AttributeValueMemberBS:
-				if v.LP == nil || cap(v.LP) < len(a878.Value) {
-					v.LP = make([]Point, 0, len(a878.Value))
+				if v.LP == nil || cap(v.LP) < len(a879.Value) {
+					v.LP = make([]Point, 0, len(a879.Value))
 				}
-				if len(a878.Value) > 0 {
+				if len(a879.Value) > 0 {
 					v.LP = v.LP[:1]
-					if err := v.LP[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberBS{Value: a878.Value}); err != nil {
+					if err := v.LP[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberBS{Value: a879.Value}); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.LP", err)
 					}
 				}
@@ -6725,84 +6741,84 @@ func (MarshalersCodec) Unmarshal(item map[string]types.AttributeValue, v *Marsha
 				return genrt.TypeError("Marshalers.LP", "[]difftest.Point", av)
 			}
 		case 8:
-			switch a881 := av.(type) {
+			switch a882 := av.(type) {
 			case nil, *types.AttributeValueMemberNULL:
 				v.MU = nil
 			case *types.AttributeValueMemberM:
 				if v.MU == nil {
-					v.MU = make(map[string]Upper, len(a881.Value))
+					v.MU = make(map[string]Upper, len(a882.Value))
 				}
-				for k882, e883 := range a881.Value {
-					kv884 := k882
-					var ev885 Upper
-					if err := ev885.UnmarshalDynamoDBAttributeValue(e883); err != nil {
+				for k883, e884 := range a882.Value {
+					kv885 := k883
+					var ev886 Upper
+					if err := ev886.UnmarshalDynamoDBAttributeValue(e884); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.MU", err)
 					}
-					v.MU[kv884] = ev885
+					v.MU[kv885] = ev886
 				}
 			default:
 				return genrt.TypeError("Marshalers.MU", "map[string]difftest.Upper", av)
 			}
 		case 9:
-			switch a886 := av.(type) {
+			switch a887 := av.(type) {
 			case nil, *types.AttributeValueMemberNULL:
 				v.MP = nil
 			case *types.AttributeValueMemberM:
 				if v.MP == nil {
-					v.MP = make(map[string]Point, len(a886.Value))
+					v.MP = make(map[string]Point, len(a887.Value))
 				}
-				for k887, e888 := range a886.Value {
-					kv889 := k887
-					var ev890 Point
-					if err := ev890.UnmarshalDynamoDBAttributeValue(e888); err != nil {
+				for k888, e889 := range a887.Value {
+					kv890 := k888
+					var ev891 Point
+					if err := ev891.UnmarshalDynamoDBAttributeValue(e889); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.MP", err)
 					}
-					v.MP[kv889] = ev890
+					v.MP[kv890] = ev891
 				}
 			default:
 				return genrt.TypeError("Marshalers.MP", "map[string]difftest.Point", av)
 			}
 		case 10:
-			switch a891 := av.(type) {
+			switch a892 := av.(type) {
 			case nil, *types.AttributeValueMemberNULL:
 				v.SU = nil
 			case *types.AttributeValueMemberL:
-				if v.SU == nil || cap(v.SU) < len(a891.Value) {
-					v.SU = make([]Upper, 0, len(a891.Value))
+				if v.SU == nil || cap(v.SU) < len(a892.Value) {
+					v.SU = make([]Upper, 0, len(a892.Value))
 				}
-				for i892, e893 := range a891.Value {
-					v.SU = v.SU[:i892+1]
-					if err := v.SU[i892].UnmarshalDynamoDBAttributeValue(e893); err != nil {
+				for i893, e894 := range a892.Value {
+					v.SU = v.SU[:i893+1]
+					if err := v.SU[i893].UnmarshalDynamoDBAttributeValue(e894); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.su", err)
 					}
 				}
 			case *types.AttributeValueMemberSS:
-				if v.SU == nil || cap(v.SU) < len(a891.Value) {
-					v.SU = make([]Upper, 0, len(a891.Value))
+				if v.SU == nil || cap(v.SU) < len(a892.Value) {
+					v.SU = make([]Upper, 0, len(a892.Value))
 				}
-				if len(a891.Value) > 0 {
+				if len(a892.Value) > 0 {
 					v.SU = v.SU[:1]
-					if err := v.SU[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberSS{Value: a891.Value}); err != nil {
+					if err := v.SU[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberSS{Value: a892.Value}); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.su", err)
 					}
 				}
 			case *types.AttributeValueMemberNS:
-				if v.SU == nil || cap(v.SU) < len(a891.Value) {
-					v.SU = make([]Upper, 0, len(a891.Value))
+				if v.SU == nil || cap(v.SU) < len(a892.Value) {
+					v.SU = make([]Upper, 0, len(a892.Value))
 				}
-				if len(a891.Value) > 0 {
+				if len(a892.Value) > 0 {
 					v.SU = v.SU[:1]
-					if err := v.SU[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberNS{Value: a891.Value}); err != nil {
+					if err := v.SU[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberNS{Value: a892.Value}); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.su", err)
 					}
 				}
 			case *types.AttributeValueMemberBS:
-				if v.SU == nil || cap(v.SU) < len(a891.Value) {
-					v.SU = make([]Upper, 0, len(a891.Value))
+				if v.SU == nil || cap(v.SU) < len(a892.Value) {
+					v.SU = make([]Upper, 0, len(a892.Value))
 				}
-				if len(a891.Value) > 0 {
+				if len(a892.Value) > 0 {
 					v.SU = v.SU[:1]
-					if err := v.SU[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberBS{Value: a891.Value}); err != nil {
+					if err := v.SU[0].UnmarshalDynamoDBAttributeValue(&types.AttributeValueMemberBS{Value: a892.Value}); err != nil {
 						return genrt.FieldError(genrt.ErrDecode, "Marshalers.su", err)
 					}
 				}
@@ -6952,77 +6968,77 @@ func (FallbacksCodec) Marshal(v *Fallbacks) (map[string]types.AttributeValue, er
 	sl := new(dynasealFallbacksSlots)
 	sl.S[0].Value = v.Tenant
 	m["tenant"] = &sl.S[0]
-	fav894, ok, err := genrt.MarshalField(&struct {
+	fav895, ok, err := genrt.MarshalField(&struct {
 		F any "dynamodbav:\"x\""
 	}{F: v.Any})
 	if err != nil {
 		return nil, genrt.FieldError(genrt.ErrEncode, "Fallbacks.Any", err)
 	}
 	if ok {
-		m["Any"] = fav894
+		m["Any"] = fav895
 	}
-	fav895, ok, err := genrt.MarshalField(&struct {
+	fav896, ok, err := genrt.MarshalField(&struct {
 		F map[string]any "dynamodbav:\"x,omitempty\""
 	}{F: v.MAny})
 	if err != nil {
 		return nil, genrt.FieldError(genrt.ErrEncode, "Fallbacks.many", err)
 	}
 	if ok {
-		m["many"] = fav895
+		m["many"] = fav896
 	}
-	fav896, ok, err := genrt.MarshalField(&struct {
+	fav897, ok, err := genrt.MarshalField(&struct {
 		F []any "dynamodbav:\"x\""
 	}{F: v.LAny})
 	if err != nil {
 		return nil, genrt.FieldError(genrt.ErrEncode, "Fallbacks.LAny", err)
 	}
 	if ok {
-		m["LAny"] = fav896
+		m["LAny"] = fav897
 	}
-	fav897, ok, err := genrt.MarshalField(&struct {
+	fav898, ok, err := genrt.MarshalField(&struct {
 		F [3]int "dynamodbav:\"x\""
 	}{F: v.Arr})
 	if err != nil {
 		return nil, genrt.FieldError(genrt.ErrEncode, "Fallbacks.Arr", err)
 	}
 	if ok {
-		m["Arr"] = fav897
+		m["Arr"] = fav898
 	}
-	fav898, ok, err := genrt.MarshalField(&struct {
+	fav899, ok, err := genrt.MarshalField(&struct {
 		F [4]byte "dynamodbav:\"x\""
 	}{F: v.ArrB})
 	if err != nil {
 		return nil, genrt.FieldError(genrt.ErrEncode, "Fallbacks.ArrB", err)
 	}
 	if ok {
-		m["ArrB"] = fav898
+		m["ArrB"] = fav899
 	}
-	fav899, ok, err := genrt.MarshalField(&struct {
+	fav900, ok, err := genrt.MarshalField(&struct {
 		F **string "dynamodbav:\"x\""
 	}{F: v.PP})
 	if err != nil {
 		return nil, genrt.FieldError(genrt.ErrEncode, "Fallbacks.PP", err)
 	}
 	if ok {
-		m["PP"] = fav899
+		m["PP"] = fav900
 	}
-	fav900, ok, err := genrt.MarshalField(&struct {
+	fav901, ok, err := genrt.MarshalField(&struct {
 		F Stamp "dynamodbav:\"x\""
 	}{F: v.Stamp})
 	if err != nil {
 		return nil, genrt.FieldError(genrt.ErrEncode, "Fallbacks.Stamp", err)
 	}
 	if ok {
-		m["Stamp"] = fav900
+		m["Stamp"] = fav901
 	}
-	fav901, ok, err := genrt.MarshalField(&struct {
+	fav902, ok, err := genrt.MarshalField(&struct {
 		F map[Key]int "dynamodbav:\"x\""
 	}{F: v.MT})
 	if err != nil {
 		return nil, genrt.FieldError(genrt.ErrEncode, "Fallbacks.MT", err)
 	}
 	if ok {
-		m["MT"] = fav901
+		m["MT"] = fav902
 	}
 	return m, nil
 }
@@ -7059,80 +7075,80 @@ func (FallbacksCodec) Unmarshal(item map[string]types.AttributeValue, v *Fallbac
 		}
 		switch f {
 		case 0:
-			switch a902 := av.(type) {
+			switch a903 := av.(type) {
 			case nil, *types.AttributeValueMemberNULL:
 				v.Tenant = ""
 			case *types.AttributeValueMemberS:
-				v.Tenant = a902.Value
+				v.Tenant = a903.Value
 			case *types.AttributeValueMemberN:
-				v.Tenant = a902.Value
+				v.Tenant = a903.Value
 			default:
 				return genrt.TypeError("Fallbacks.tenant", "string", av)
 			}
 		case 1:
-			tmp903 := struct {
+			tmp904 := struct {
 				F any "dynamodbav:\"x\""
 			}{F: v.Any}
-			if err := genrt.UnmarshalField(av, &tmp903); err != nil {
+			if err := genrt.UnmarshalField(av, &tmp904); err != nil {
 				return genrt.FieldError(genrt.ErrDecode, "Fallbacks.Any", err)
 			}
-			v.Any = tmp903.F
+			v.Any = tmp904.F
 		case 2:
-			tmp904 := struct {
+			tmp905 := struct {
 				F map[string]any "dynamodbav:\"x,omitempty\""
 			}{F: v.MAny}
-			if err := genrt.UnmarshalField(av, &tmp904); err != nil {
+			if err := genrt.UnmarshalField(av, &tmp905); err != nil {
 				return genrt.FieldError(genrt.ErrDecode, "Fallbacks.many", err)
 			}
-			v.MAny = tmp904.F
+			v.MAny = tmp905.F
 		case 3:
-			tmp905 := struct {
+			tmp906 := struct {
 				F []any "dynamodbav:\"x\""
 			}{F: v.LAny}
-			if err := genrt.UnmarshalField(av, &tmp905); err != nil {
+			if err := genrt.UnmarshalField(av, &tmp906); err != nil {
 				return genrt.FieldError(genrt.ErrDecode, "Fallbacks.LAny", err)
 			}
-			v.LAny = tmp905.F
+			v.LAny = tmp906.F
 		case 4:
-			tmp906 := struct {
+			tmp907 := struct {
 				F [3]int "dynamodbav:\"x\""
 			}{F: v.Arr}
-			if err := genrt.UnmarshalField(av, &tmp906); err != nil {
+			if err := genrt.UnmarshalField(av, &tmp907); err != nil {
 				return genrt.FieldError(genrt.ErrDecode, "Fallbacks.Arr", err)
 			}
-			v.Arr = tmp906.F
+			v.Arr = tmp907.F
 		case 5:
-			tmp907 := struct {
+			tmp908 := struct {
 				F [4]byte "dynamodbav:\"x\""
 			}{F: v.ArrB}
-			if err := genrt.UnmarshalField(av, &tmp907); err != nil {
+			if err := genrt.UnmarshalField(av, &tmp908); err != nil {
 				return genrt.FieldError(genrt.ErrDecode, "Fallbacks.ArrB", err)
 			}
-			v.ArrB = tmp907.F
+			v.ArrB = tmp908.F
 		case 6:
-			tmp908 := struct {
+			tmp909 := struct {
 				F **string "dynamodbav:\"x\""
 			}{F: v.PP}
-			if err := genrt.UnmarshalField(av, &tmp908); err != nil {
+			if err := genrt.UnmarshalField(av, &tmp909); err != nil {
 				return genrt.FieldError(genrt.ErrDecode, "Fallbacks.PP", err)
 			}
-			v.PP = tmp908.F
+			v.PP = tmp909.F
 		case 7:
-			tmp909 := struct {
+			tmp910 := struct {
 				F Stamp "dynamodbav:\"x\""
 			}{F: v.Stamp}
-			if err := genrt.UnmarshalField(av, &tmp909); err != nil {
+			if err := genrt.UnmarshalField(av, &tmp910); err != nil {
 				return genrt.FieldError(genrt.ErrDecode, "Fallbacks.Stamp", err)
 			}
-			v.Stamp = tmp909.F
+			v.Stamp = tmp910.F
 		case 8:
-			tmp910 := struct {
+			tmp911 := struct {
 				F map[Key]int "dynamodbav:\"x\""
 			}{F: v.MT}
-			if err := genrt.UnmarshalField(av, &tmp910); err != nil {
+			if err := genrt.UnmarshalField(av, &tmp911); err != nil {
 				return genrt.FieldError(genrt.ErrDecode, "Fallbacks.MT", err)
 			}
-			v.MT = tmp910.F
+			v.MT = tmp911.F
 		}
 	}
 	return nil
