@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/codegen/genrt"
 )
 
 // emitRoot writes everything generated for one item type.
@@ -235,13 +236,13 @@ func (g *gen) emitGuard(w *bytes.Buffer, r *rootInfo) {
 	g.guard(r.named)
 	name := r.name
 	reflectPkg := g.imp("reflect")
-	fmt.Fprintf(w, "// The conversions below stop compiling when a field of a struct this file\n// was generated from is added, removed, renamed or changes type: run go generate.\n// Struct tags are ignored by conversions; %sCodec.Check compares them.\n", name)
+	fmt.Fprintf(w, "// The conversions below stop compiling when a field of a struct this file\n// was generated from is added, removed, renamed or changes type: run go generate.\n// Struct tags are ignored by conversions; %sCodec.Check compares the\n// dynamodbav and seal tags (other tag keys never change the item).\n", name)
 	for _, t := range g.structs {
 		st := t.Underlying().(*types.Struct)
 		fmt.Fprintf(w, "var _ = struct {\n")
 		for i := 0; i < st.NumFields(); i++ {
 			f := st.Field(i)
-			tag := st.Tag(i)
+			tag := genrt.ItemTag(st.Tag(i))
 			tagLit := ""
 			if tag != "" {
 				tagLit = " " + strconv.Quote(tag)
@@ -259,7 +260,7 @@ func (g *gen) emitGuard(w *bytes.Buffer, r *rootInfo) {
 		st := t.Underlying().(*types.Struct)
 		fmt.Fprintf(w, "if err := genrt.CheckTags(%s.TypeFor[%s](), []genrt.FieldTag{\n", reflectPkg, g.typ(t))
 		for i := 0; i < st.NumFields(); i++ {
-			fmt.Fprintf(w, "{Index: []int{%d}, Tag: %s},\n", i, strconv.Quote(st.Tag(i)))
+			fmt.Fprintf(w, "{Index: []int{%d}, Tag: %s},\n", i, strconv.Quote(genrt.ItemTag(st.Tag(i))))
 		}
 		w.WriteString("}); err != nil {\nreturn err\n}\n")
 	}

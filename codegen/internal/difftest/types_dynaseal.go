@@ -287,7 +287,8 @@ var dynasealReferenceNames = []string{"tenant", "id", "name", "email", "ssn", "n
 
 // The conversions below stop compiling when a field of a struct this file
 // was generated from is added, removed, renamed or changes type: run go generate.
-// Struct tags are ignored by conversions; ReferenceCodec.Check compares them.
+// Struct tags are ignored by conversions; ReferenceCodec.Check compares the
+// dynamodbav and seal tags (other tag keys never change the item).
 var _ = struct {
 	Tenant  string   "dynamodbav:\"tenant\" seal:\"pk,tenant\""
 	ID      string   "dynamodbav:\"id\" seal:\"sk\""
@@ -1380,7 +1381,8 @@ var dynasealScalarsNames = []string{"tenant", "S", "I", "I8", "I16", "I32", "I64
 
 // The conversions below stop compiling when a field of a struct this file
 // was generated from is added, removed, renamed or changes type: run go generate.
-// Struct tags are ignored by conversions; ScalarsCodec.Check compares them.
+// Struct tags are ignored by conversions; ScalarsCodec.Check compares the
+// dynamodbav and seal tags (other tag keys never change the item).
 var _ = struct {
 	Tenant  string "dynamodbav:\"tenant\" seal:\"pk,tenant\""
 	S       string
@@ -2546,7 +2548,8 @@ var dynasealPointersDecNestedNames = []string{"A", "b", "C", "d", "T", "tags"}
 
 // The conversions below stop compiling when a field of a struct this file
 // was generated from is added, removed, renamed or changes type: run go generate.
-// Struct tags are ignored by conversions; PointersCodec.Check compares them.
+// Struct tags are ignored by conversions; PointersCodec.Check compares the
+// dynamodbav and seal tags (other tag keys never change the item).
 var _ = struct {
 	A    string
 	B    int "dynamodbav:\"b,omitempty\""
@@ -5799,7 +5802,8 @@ var dynasealCollectionsDecNestedNames = []string{"A", "b", "C", "d", "T", "tags"
 
 // The conversions below stop compiling when a field of a struct this file
 // was generated from is added, removed, renamed or changes type: run go generate.
-// Struct tags are ignored by conversions; CollectionsCodec.Check compares them.
+// Struct tags are ignored by conversions; CollectionsCodec.Check compares the
+// dynamodbav and seal tags (other tag keys never change the item).
 var _ = struct {
 	Tenant string "dynamodbav:\"tenant\" seal:\"pk,tenant\""
 	L      []string
@@ -6253,7 +6257,8 @@ var dynasealEmbeddingNames = []string{"tenant", "id", "Dup", "level", "note", "c
 
 // The conversions below stop compiling when a field of a struct this file
 // was generated from is added, removed, renamed or changes type: run go generate.
-// Struct tags are ignored by conversions; EmbeddingCodec.Check compares them.
+// Struct tags are ignored by conversions; EmbeddingCodec.Check compares the
+// dynamodbav and seal tags (other tag keys never change the item).
 var _ = struct {
 	Base
 	*Extra
@@ -6852,7 +6857,8 @@ func dynasealMarshalersEncPointV(v *Point) (map[string]types.AttributeValue, err
 
 // The conversions below stop compiling when a field of a struct this file
 // was generated from is added, removed, renamed or changes type: run go generate.
-// Struct tags are ignored by conversions; MarshalersCodec.Check compares them.
+// Struct tags are ignored by conversions; MarshalersCodec.Check compares the
+// dynamodbav and seal tags (other tag keys never change the item).
 var _ = struct {
 	X int
 	Y int
@@ -7160,7 +7166,8 @@ var dynasealFallbacksNames = []string{"tenant", "Any", "many", "LAny", "Arr", "A
 
 // The conversions below stop compiling when a field of a struct this file
 // was generated from is added, removed, renamed or changes type: run go generate.
-// Struct tags are ignored by conversions; FallbacksCodec.Check compares them.
+// Struct tags are ignored by conversions; FallbacksCodec.Check compares the
+// dynamodbav and seal tags (other tag keys never change the item).
 var _ = struct {
 	Tenant string "dynamodbav:\"tenant\" seal:\"pk,tenant\""
 	Any    any
