@@ -32,6 +32,10 @@ type Options struct {
 	// NoRedactFormat leaves out the generated String and Format methods
 	// (LogValue is always generated).
 	NoRedactFormat bool
+	// NoRedactJSON leaves out the generated MarshalJSON, so encoding/json
+	// (and slog's JSONHandler for values inside slices, maps and structs)
+	// prints encrypted fields in clear.
+	NoRedactJSON bool
 	// NoRepository generates the codec only (no table dependency).
 	NoRepository bool
 	// Args is the command line recorded in the header comment.

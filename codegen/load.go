@@ -18,9 +18,10 @@ import (
 // dir, usually the previously generated file) and every other file of dir
 // that dynaseal-gen wrote (its first line is dynaseal-gen's "Code generated
 // ... DO NOT EDIT." header) are hidden from the type checker with an
-// overlay, so a stale generated file, this run's or another type's (one
-// go:generate line per type), never stops a regeneration. Type errors elsewhere are tolerated as long as the package
-// type-checks far enough to describe the requested types; Generate refuses
+// overlay, so a stale generated file, this run's or another type's (with
+// one generate directive per type), never stops a regeneration. Type
+// errors elsewhere are tolerated as long as the package type-checks far
+// enough to describe the requested types; Generate refuses
 // fields whose types are invalid.
 func Load(dir, output string, env []string) (*Package, error) {
 	abs, err := filepath.Abs(dir)

@@ -211,6 +211,17 @@ func CheckSchema[T any](fingerprint string) (*schema.Schema, error) {
 	return s, nil
 }
 
+// RedactedJSON stands for an encrypted field in the mirror structs that
+// generated MarshalJSON methods marshal: it prints as "[REDACTED]", and is
+// never empty or zero for omitempty and omitzero, so the key stays.
+type RedactedJSON struct{}
+
+// MarshalJSON prints "[REDACTED]".
+func (RedactedJSON) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
+
+// IsZero is false, so that omitzero keeps the redacted key.
+func (RedactedJSON) IsZero() bool { return false }
+
 // Field is one field of a struct as generated Format methods print it.
 type Field struct {
 	Name string
