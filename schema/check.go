@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -10,19 +11,36 @@ import (
 // than one field (group, sorted shallowest first, as visible sorts it).
 // attributevalue resolves such a name as encoding/json does: the shallowest
 // field wins, and among fields at that depth the single tagged one; when
-// that leaves no single field, it stores none of them. dynaseal refuses
-// every case where a field would be silently lost:
-//
-//   - no winner: every field claiming the name is dropped;
-//   - a winner, but a losing field is not hidden in Go: Go's selector
-//     v.Name (Name the losing field's Go name) reaches the losing field
-//     itself or is ambiguous, so code writing the field writes a value
-//     that is never stored.
-//
-// It accepts the deliberate override, where the losing field is hidden in
-// Go as well (an outer Name hiding an embedded struct's Name), unless the
-// hidden field carries a seal tag, which would then have no effect.
+// that leaves no single field (ok false), it stores none of them. A field
+// that is not stored is silently lost, and refused, unless Go hides it as
+// well: Go's selector v.Name (Name its Go name) reaches another field, as
+// in the deliberate override of an embedded struct's field by an outer one
+// of the same name. When Go reaches the lost field itself, or the selector
+// is ambiguous, code writing the field writes a value never stored. A
+// hidden field is still refused when it carries a seal tag, which would
+// have no effect.
 func collisions(typeName string, root TypeInfo, group []walkField, winner walkField, ok bool) []error {
+	var problems []error
+	var lost []walkField
+	for i, f := range group {
+		if (ok && slices.Equal(f.index(), winner.index())) || (i > 0 && slices.Equal(f.index(), group[i-1].index())) {
+			continue
+		}
+		sel, found := goSelect(root, f.field.Name, len(f.path))
+		switch {
+		case !found || slices.Equal(sel, f.index()):
+			lost = append(lost, f)
+		case f.hasSeal:
+			by := "a field of the same Go name"
+			if ok {
+				by = goPath(winner) + ", which attributevalue stores as attribute " + strconv.Quote(f.name) + " instead"
+			}
+			problems = append(problems, &Error{Type: typeName, Field: goPath(f), Pos: f.field.Pos, Reason: "seal tag has no effect: the field is hidden by " + by})
+		}
+	}
+	if len(lost) == 0 {
+		return problems
+	}
 	if !ok {
 		var names []string
 		for _, f := range group {
@@ -34,28 +52,56 @@ func collisions(typeName string, root TypeInfo, group []walkField, winner walkFi
 		if len(names) == 1 {
 			reason = fmt.Sprintf("attribute %q is reached through more than one embedded struct at the same depth, so attributevalue does not store it; embed the struct once or tag the field dynamodbav:\"-\"", group[0].name)
 		}
-		return []error{&Error{Type: typeName, Field: names[0], Pos: group[0].field.Pos, Reason: reason}}
+		return append(problems, &Error{Type: typeName, Field: goPath(lost[0]), Pos: lost[0].field.Pos, Reason: reason})
 	}
-	var problems []error
-	for _, f := range group {
-		if slices.Equal(f.index(), winner.index()) {
-			continue
-		}
+	for _, f := range lost {
 		why := "it is shallower"
 		if len(f.path) == len(winner.path) {
 			why = "it is tagged and this field is not"
 		}
-		sel, found := goSelect(root, f.field.Name, len(f.path))
-		switch {
-		case !found || slices.Equal(sel, f.index()):
-			problems = append(problems, &Error{Type: typeName, Field: goPath(f), Pos: f.field.Pos, Reason: fmt.Sprintf(
-				"would be silently lost: attribute %q is also claimed by %s, which attributevalue stores instead (%s); rename one in its dynamodbav tag or skip this one with dynamodbav:\"-\"",
-				f.name, goPath(winner), why)})
-		case f.hasSeal:
-			problems = append(problems, &Error{Type: typeName, Field: goPath(f), Pos: f.field.Pos, Reason: fmt.Sprintf(
-				"seal tag has no effect: the field is hidden by %s, which attributevalue stores as attribute %q instead", goPath(winner), f.name)})
+		problems = append(problems, &Error{Type: typeName, Field: goPath(f), Pos: f.field.Pos, Reason: fmt.Sprintf(
+			"would be silently lost: attribute %q is also claimed by %s, which attributevalue stores instead (%s); rename one in its dynamodbav tag or skip this one with dynamodbav:\"-\"",
+			f.name, goPath(winner), why)})
+	}
+	return problems
+}
+
+// repeatedEmbedding returns the problems of a struct type t embedded at
+// path, deeper than where the walk already read it: attributevalue skips
+// it, so each of its fields is lost unless Go hides it as well (v.Name
+// reaches the shallower copy, the usual case).
+func repeatedEmbedding(typeName string, root TypeInfo, t TypeInfo, path []Step) []error {
+	var problems []error
+	var visit func(t TypeInfo, path []Step, seen map[any]bool)
+	visit = func(t TypeInfo, path []Step, seen map[any]bool) {
+		if seen[t.ID()] {
+			return
+		}
+		seen[t.ID()] = true
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			dt := ParseDynamoTag(sf.Tag.Get(DynamoTagKey))
+			if dt.Ignore || (!sf.Exported && !sf.Anonymous) {
+				continue
+			}
+			p := append(slices.Clip(path), Step{Name: sf.Name, Index: i})
+			ft := sf.Type
+			if !ft.Named() && ft.Kind() == KindPointer {
+				ft = ft.Elem()
+			}
+			if sf.Anonymous && dt.Name == "" && ft.Kind() == KindStruct {
+				visit(ft, p, seen)
+				continue
+			}
+			f := walkField{path: p, field: sf}
+			sel, found := goSelect(root, sf.Name, len(p))
+			if !found || slices.Equal(sel, f.index()) {
+				problems = append(problems, &Error{Type: typeName, Field: goPath(f), Pos: sf.Pos, Reason: fmt.Sprintf(
+					"would be silently lost: its struct %s is embedded again at a shallower depth, and attributevalue reads an embedded struct type only once, there; embed it once or tag this field dynamodbav:\"-\"", shortName(t))})
+			}
 		}
 	}
+	visit(t, path, map[any]bool{})
 	return problems
 }
 

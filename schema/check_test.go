@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"math/rand/v2"
 	"reflect"
 	"regexp"
 	"strings"
@@ -249,12 +250,15 @@ var posPrefix = regexp.MustCompile(`(?m)^p\.go:\d+:\d+: `)
 // error text (without positions), "" when accepted.
 func refusal(t *testing.T, pkg *types.Package, fset *token.FileSet, typ reflect.Type) string {
 	t.Helper()
-	_, rerr := schema.FromReflect(typ)
-	_, gerr := schema.FromGoType(pkg.Scope().Lookup(typ.Name()).Type().(*types.Named), fset)
+	rs, rerr := schema.FromReflect(typ)
+	gs, gerr := schema.FromGoType(pkg.Scope().Lookup(typ.Name()).Type().(*types.Named), fset)
 	if (rerr == nil) != (gerr == nil) {
 		t.Fatalf("%s: reflection says %v, go/types says %v", typ.Name(), rerr, gerr)
 	}
 	if rerr == nil {
+		if a, b := describe(gs), describe(rs); a != b {
+			t.Fatalf("%s: go/types and reflection disagree:\n%s\nvs\n%s", typ.Name(), a, b)
+		}
 		return ""
 	}
 	if !errors.Is(rerr, schema.ErrInvalid) || !errors.Is(gerr, schema.ErrInvalid) {
@@ -312,6 +316,10 @@ func lostFields(t *testing.T, typ reflect.Type) []string {
 		for i := 0; i < st.NumField(); i++ {
 			sf := st.Field(i)
 			idx := append(append([]int(nil), index...), i)
+			if ft := sf.Type; sf.Anonymous && ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct {
+				walk(ft.Elem(), idx)
+				continue
+			}
 			if sf.Anonymous && sf.Type.Kind() == reflect.Struct {
 				walk(sf.Type, idx)
 				continue
@@ -435,5 +443,69 @@ func TestTagOptionsInTheWrongTag(t *testing.T) {
 	got = refusal(t, pkg, fset, reflect.TypeFor[OmitInSeal]())
 	if want := `OmitInSeal.Name: option "omitempty" in seal tag "encrypt,omitempty" belongs in the dynamodbav tag (dynamodbav:"name,omitempty")`; !strings.Contains(got, want) {
 		t.Errorf("error %q\nwant %q", got, want)
+	}
+}
+
+// randomStruct builds a random struct type: string fields named from a
+// small pool, tagged or not, and embedded structs (by value or pointer) up
+// to depth levels down, so names collide at every depth and in every way.
+func randomStruct(r *rand.Rand, depth int) reflect.Type {
+	names := []string{"A", "B", "C"}
+	tags := []string{"", "", `dynamodbav:"a"`, `dynamodbav:"b"`, `dynamodbav:"A"`}
+	var fields []reflect.StructField
+	used := map[string]bool{}
+	for i, n := 0, 1+r.IntN(3); i < n; i++ {
+		if depth > 0 && r.IntN(3) == 0 {
+			name := "E" + names[r.IntN(len(names))]
+			if used[name] {
+				continue
+			}
+			used[name] = true
+			ft := randomStruct(r, depth-1)
+			if r.IntN(2) == 0 {
+				ft = reflect.PointerTo(ft)
+			}
+			fields = append(fields, reflect.StructField{Name: name, Type: ft, Anonymous: true})
+			continue
+		}
+		name := names[r.IntN(len(names))]
+		if used[name] {
+			continue
+		}
+		used[name] = true
+		fields = append(fields, reflect.StructField{Name: name, Type: reflect.TypeFor[string](), Tag: reflect.StructTag(tags[r.IntN(len(tags))])})
+	}
+	return reflect.StructOf(fields)
+}
+
+// TestNameCollisionsProperty: over random struct shapes, the schema refuses
+// a struct exactly when attributevalue.MarshalMap would silently lose a
+// field (one Go does not hide as well), and every refusal is a collision.
+func TestNameCollisionsProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	refused := 0
+	for i := 0; i < 3000; i++ {
+		body := randomStruct(r, 3)
+		fields := []reflect.StructField{{Name: "T", Type: reflect.TypeFor[string](), Tag: `dynamodbav:"t" seal:"pk,tenant"`}}
+		for j := 0; j < body.NumField(); j++ {
+			fields = append(fields, body.Field(j))
+		}
+		typ := reflect.StructOf(fields)
+		_, err := schema.FromReflect(typ)
+		lost := lostFields(t, typ)
+		if (err != nil) != (len(lost) > 0) {
+			t.Fatalf("%v:\nschema error: %v\nMarshalMap loses: %v", typ, err, lost)
+		}
+		if err != nil {
+			refused++
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.Contains(line, "claimed by") && !strings.Contains(line, "reached through more than one") && !strings.Contains(line, "embedded again") {
+					t.Fatalf("%v: refusal is not a collision: %s", typ, line)
+				}
+			}
+		}
+	}
+	if refused < 100 || refused > 2900 {
+		t.Fatalf("%d of 3000 random structs refused: the generator does not exercise both outcomes", refused)
 	}
 }

@@ -51,6 +51,9 @@ func walk(typeName string, root TypeInfo, nested bool) ([]walkField, []error) {
 		count, nextCount = nextCount, map[any]int{}
 		for _, q := range current {
 			if visited[q.t.ID()] {
+				// attributevalue reads an embedded type once, at its
+				// shallowest depth; this deeper copy's fields are dropped.
+				problems = append(problems, repeatedEmbedding(typeName, root, q.t, q.path)...)
 				continue
 			}
 			visited[q.t.ID()] = true
