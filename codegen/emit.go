@@ -272,10 +272,17 @@ func (g *gen) emitGuard(w *bytes.Buffer, r *rootInfo) {
 // NoRedactFormat), skipping methods the type already declares.
 func (g *gen) emitRedaction(w *bytes.Buffer, r *rootInfo, fields []field) {
 	name := r.name
+	// has reports a method m of the type (declared or promoted), or a field
+	// m of its own that a generated method of that name would clash with.
 	has := func(m string) bool {
-		obj, _, _ := types.LookupFieldOrMethod(types.NewPointer(r.named), true, g.pkg.Types, m)
-		_, isFunc := obj.(*types.Func)
-		return isFunc
+		obj, index, _ := types.LookupFieldOrMethod(types.NewPointer(r.named), true, g.pkg.Types, m)
+		switch obj.(type) {
+		case *types.Func:
+			return true
+		case *types.Var:
+			return len(index) == 1
+		}
+		return false
 	}
 	enc := map[string]bool{}
 	for _, a := range r.schema.Attributes {
