@@ -2,9 +2,6 @@ package schema_test
 
 import (
 	"errors"
-	"go/ast"
-	"go/importer"
-	"go/parser"
 	"go/token"
 	"go/types"
 	"math/rand/v2"
@@ -229,21 +226,6 @@ type OmitInSeal struct {
 }
 `
 
-func checkPackage(t *testing.T) (*types.Package, *token.FileSet) {
-	t.Helper()
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "p.go", checkSource, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := types.Config{Importer: importer.ForCompiler(fset, "source", nil)}
-	pkg, err := conf.Check("p", fset, []*ast.File{f}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pkg, fset
-}
-
 var posPrefix = regexp.MustCompile(`(?m)^p\.go:\d+:\d+: `)
 
 // refusal builds typ on both paths, checks they agree and returns the
@@ -343,7 +325,7 @@ func lostFields(t *testing.T, typ reflect.Type) []string {
 // struct is refused exactly when MarshalMap would silently lose a field that
 // Go code reaches by its name, on both the reflection and go/types paths.
 func TestNameCollisions(t *testing.T) {
-	pkg, fset := checkPackage(t)
+	pkg, fset := loadSource(t, checkSource)
 	cases := []struct {
 		typ  reflect.Type
 		want string // substring of the refusal; "" when accepted
@@ -379,7 +361,7 @@ func TestNameCollisions(t *testing.T) {
 }
 
 func TestHiddenSealTagRefused(t *testing.T) {
-	pkg, fset := checkPackage(t)
+	pkg, fset := loadSource(t, checkSource)
 	got := refusal(t, pkg, fset, reflect.TypeFor[HiddenSeal]())
 	want := `schema: HiddenSeal.Secret.SSN: seal tag has no effect: the field is hidden by SSN, which attributevalue stores as attribute "SSN" instead`
 	if !strings.Contains(got, want) {
@@ -388,7 +370,7 @@ func TestHiddenSealTagRefused(t *testing.T) {
 }
 
 func TestUnstorableTypes(t *testing.T) {
-	pkg, fset := checkPackage(t)
+	pkg, fset := loadSource(t, checkSource)
 	got := refusal(t, pkg, fset, reflect.TypeFor[Unstorable]())
 	for _, want := range []string{
 		"schema: Unstorable.Ch: type chan int is not stored by attributevalue (it would be silently dropped)",
@@ -435,7 +417,7 @@ func TestMarshalerAndInterfaceFieldsAccepted(t *testing.T) {
 }
 
 func TestTagOptionsInTheWrongTag(t *testing.T) {
-	pkg, fset := checkPackage(t)
+	pkg, fset := loadSource(t, checkSource)
 	got := refusal(t, pkg, fset, reflect.TypeFor[SealInDynamo]())
 	if want := `SealInDynamo.Name: option "encrypt" in the dynamodbav tag "name,encrypt" belongs in the seal tag (seal:"encrypt"): attributevalue ignores it, so the field would not be encrypted`; !strings.Contains(got, want) {
 		t.Errorf("error %q\nwant %q", got, want)
