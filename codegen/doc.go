@@ -32,6 +32,11 @@
 //     MarshalText). fmt cannot call methods on an unexported field, so a T
 //     held in an unexported field of another struct prints in clear through
 //     fmt and slog's TextHandler.
+//   - UnmarshalJSON, beside MarshalJSON: it decodes as encoding/json
+//     would, but refuses (genrt.ErrRedacted) JSON in which an encrypted
+//     field holds the [REDACTED] marker, so JSON written by MarshalJSON (a
+//     cache, a queue) never turns back into an item that would overwrite
+//     the stored values with the marker.
 //   - <T>Revealed (T without these methods) and T.Reveal, the explicit way
 //     to print or marshal decrypted values, for example in an API response:
 //     json.Marshal(p.Reveal()).

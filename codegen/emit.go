@@ -310,6 +310,7 @@ func (g *gen) emitRedaction(w *bytes.Buffer, r *rootInfo, fields []field) {
 		fmt.Fprintf(w, "return %s.GroupValue(attrs...)\n}\n\n", slogPkg)
 	}
 	g.emitJSON(w, r, has)
+	g.emitUnmarshalJSON(w, r, fields, has)
 	g.emitReveal(w, r, has)
 	if g.opts.NoRedactFormat || has("String") || has("Format") || has("GoString") {
 		return

@@ -211,6 +211,29 @@ func CheckSchema[T any](fingerprint string) (*schema.Schema, error) {
 	return s, nil
 }
 
+// ErrRedacted is returned by a generated UnmarshalJSON given JSON in which
+// an encrypted field holds the [REDACTED] marker: the JSON was written by
+// the generated MarshalJSON and no longer holds the values.
+var ErrRedacted = errors.New("dynaseal: JSON holds a redacted value (marshal v.Reveal() to keep values)")
+
+// RedactedError reports the field (Type.Field) that held the marker.
+func RedactedError(field string) error {
+	return fmt.Errorf("%w: %s", ErrRedacted, field)
+}
+
+// IsRedacted reports whether v, a decoded field, is the [REDACTED] marker:
+// a string kind, or a pointer or interface holding one, equal to Redacted.
+func IsRedacted(v any) bool {
+	rv := reflect.ValueOf(v)
+	for rv.IsValid() && (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) {
+		if rv.IsNil() {
+			return false
+		}
+		rv = rv.Elem()
+	}
+	return rv.IsValid() && rv.Kind() == reflect.String && rv.String() == Redacted
+}
+
 // RedactedJSON stands for an encrypted field in the mirror structs that
 // generated MarshalJSON methods marshal: it prints as "[REDACTED]", and is
 // never empty or zero for omitempty and omitzero, so the key stays.

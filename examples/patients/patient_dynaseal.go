@@ -284,6 +284,24 @@ func (v Patient) MarshalJSON() ([]byte, error) {
 	return json.Marshal(dynasealPatientJSON1Of(&v))
 }
 
+// UnmarshalJSON decodes Patient as encoding/json would, but refuses JSON in
+// which an encrypted field holds the [REDACTED] marker (genrt.ErrRedacted):
+// that JSON came from MarshalJSON and lost the values. Decode JSON written
+// from v.Reveal() instead.
+func (v *Patient) UnmarshalJSON(b []byte) error {
+	type plain Patient
+	if err := json.Unmarshal(b, (*plain)(v)); err != nil {
+		return err
+	}
+	if genrt.IsRedacted(v.Name) {
+		return genrt.RedactedError("Patient.Name")
+	}
+	if genrt.IsRedacted(v.SSN) {
+		return genrt.RedactedError("Patient.SSN")
+	}
+	return nil
+}
+
 // PatientRevealed is Patient without the redacting methods dynaseal-gen generates:
 // fmt, slog and encoding/json print every field of it, encrypted ones in
 // clear. Obtain it with Patient.Reveal, only to hand decrypted values to a

@@ -378,6 +378,30 @@ func (v Reference) MarshalJSON() ([]byte, error) {
 	return json.Marshal(dynasealReferenceJSON1Of(&v))
 }
 
+// UnmarshalJSON decodes Reference as encoding/json would, but refuses JSON in
+// which an encrypted field holds the [REDACTED] marker (genrt.ErrRedacted):
+// that JSON came from MarshalJSON and lost the values. Decode JSON written
+// from v.Reveal() instead.
+func (v *Reference) UnmarshalJSON(b []byte) error {
+	type plain Reference
+	if err := json.Unmarshal(b, (*plain)(v)); err != nil {
+		return err
+	}
+	if genrt.IsRedacted(v.Name) {
+		return genrt.RedactedError("Reference.Name")
+	}
+	if genrt.IsRedacted(v.Email) {
+		return genrt.RedactedError("Reference.Email")
+	}
+	if genrt.IsRedacted(v.SSN) {
+		return genrt.RedactedError("Reference.SSN")
+	}
+	if genrt.IsRedacted(v.Notes) {
+		return genrt.RedactedError("Reference.Notes")
+	}
+	return nil
+}
+
 // ReferenceRevealed is Reference without the redacting methods dynaseal-gen generates:
 // fmt, slog and encoding/json print every field of it, encrypted ones in
 // clear. Obtain it with Reference.Reveal, only to hand decrypted values to a
@@ -1681,6 +1705,18 @@ func (v Scalars) MarshalJSON() ([]byte, error) {
 	return json.Marshal(dynasealScalarsJSON1Of(&v))
 }
 
+// UnmarshalJSON decodes Scalars as encoding/json would, but refuses JSON in
+// which an encrypted field holds the [REDACTED] marker (genrt.ErrRedacted):
+// that JSON came from MarshalJSON and lost the values. Decode JSON written
+// from v.Reveal() instead.
+func (v *Scalars) UnmarshalJSON(b []byte) error {
+	type plain Scalars
+	if err := json.Unmarshal(b, (*plain)(v)); err != nil {
+		return err
+	}
+	return nil
+}
+
 // ScalarsRevealed is Scalars without the redacting methods dynaseal-gen generates:
 // fmt, slog and encoding/json print every field of it, encrypted ones in
 // clear. Obtain it with Scalars.Reveal, only to hand decrypted values to a
@@ -2864,6 +2900,18 @@ func dynasealPointersJSON1Of(v *Pointers) *dynasealPointersJSON1 {
 // keep encoding/json's default output, or marshal v.Reveal()).
 func (v Pointers) MarshalJSON() ([]byte, error) {
 	return json.Marshal(dynasealPointersJSON1Of(&v))
+}
+
+// UnmarshalJSON decodes Pointers as encoding/json would, but refuses JSON in
+// which an encrypted field holds the [REDACTED] marker (genrt.ErrRedacted):
+// that JSON came from MarshalJSON and lost the values. Decode JSON written
+// from v.Reveal() instead.
+func (v *Pointers) UnmarshalJSON(b []byte) error {
+	type plain Pointers
+	if err := json.Unmarshal(b, (*plain)(v)); err != nil {
+		return err
+	}
+	return nil
 }
 
 // PointersRevealed is Pointers without the redacting methods dynaseal-gen generates:
@@ -6285,6 +6333,18 @@ func (v Collections) MarshalJSON() ([]byte, error) {
 	return json.Marshal(dynasealCollectionsJSON1Of(&v))
 }
 
+// UnmarshalJSON decodes Collections as encoding/json would, but refuses JSON in
+// which an encrypted field holds the [REDACTED] marker (genrt.ErrRedacted):
+// that JSON came from MarshalJSON and lost the values. Decode JSON written
+// from v.Reveal() instead.
+func (v *Collections) UnmarshalJSON(b []byte) error {
+	type plain Collections
+	if err := json.Unmarshal(b, (*plain)(v)); err != nil {
+		return err
+	}
+	return nil
+}
+
 // CollectionsRevealed is Collections without the redacting methods dynaseal-gen generates:
 // fmt, slog and encoding/json print every field of it, encrypted ones in
 // clear. Obtain it with Collections.Reveal, only to hand decrypted values to a
@@ -6732,6 +6792,21 @@ func dynasealEmbeddingJSON1Of(v *Embedding) *dynasealEmbeddingJSON1 {
 // keep encoding/json's default output, or marshal v.Reveal()).
 func (v Embedding) MarshalJSON() ([]byte, error) {
 	return json.Marshal(dynasealEmbeddingJSON1Of(&v))
+}
+
+// UnmarshalJSON decodes Embedding as encoding/json would, but refuses JSON in
+// which an encrypted field holds the [REDACTED] marker (genrt.ErrRedacted):
+// that JSON came from MarshalJSON and lost the values. Decode JSON written
+// from v.Reveal() instead.
+func (v *Embedding) UnmarshalJSON(b []byte) error {
+	type plain Embedding
+	if err := json.Unmarshal(b, (*plain)(v)); err != nil {
+		return err
+	}
+	if v.Extra != nil && genrt.IsRedacted(v.Extra.Note) {
+		return genrt.RedactedError("Embedding.Note")
+	}
+	return nil
 }
 
 // EmbeddingRevealed is Embedding without the redacting methods dynaseal-gen generates:
@@ -7374,6 +7449,18 @@ func (v Marshalers) MarshalJSON() ([]byte, error) {
 	return json.Marshal(dynasealMarshalersJSON1Of(&v))
 }
 
+// UnmarshalJSON decodes Marshalers as encoding/json would, but refuses JSON in
+// which an encrypted field holds the [REDACTED] marker (genrt.ErrRedacted):
+// that JSON came from MarshalJSON and lost the values. Decode JSON written
+// from v.Reveal() instead.
+func (v *Marshalers) UnmarshalJSON(b []byte) error {
+	type plain Marshalers
+	if err := json.Unmarshal(b, (*plain)(v)); err != nil {
+		return err
+	}
+	return nil
+}
+
 // MarshalersRevealed is Marshalers without the redacting methods dynaseal-gen generates:
 // fmt, slog and encoding/json print every field of it, encrypted ones in
 // clear. Obtain it with Marshalers.Reveal, only to hand decrypted values to a
@@ -7715,6 +7802,18 @@ func dynasealFallbacksJSON1Of(v *Fallbacks) *dynasealFallbacksJSON1 {
 // keep encoding/json's default output, or marshal v.Reveal()).
 func (v Fallbacks) MarshalJSON() ([]byte, error) {
 	return json.Marshal(dynasealFallbacksJSON1Of(&v))
+}
+
+// UnmarshalJSON decodes Fallbacks as encoding/json would, but refuses JSON in
+// which an encrypted field holds the [REDACTED] marker (genrt.ErrRedacted):
+// that JSON came from MarshalJSON and lost the values. Decode JSON written
+// from v.Reveal() instead.
+func (v *Fallbacks) UnmarshalJSON(b []byte) error {
+	type plain Fallbacks
+	if err := json.Unmarshal(b, (*plain)(v)); err != nil {
+		return err
+	}
+	return nil
 }
 
 // FallbacksRevealed is Fallbacks without the redacting methods dynaseal-gen generates:

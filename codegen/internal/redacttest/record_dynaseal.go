@@ -597,6 +597,42 @@ func (v Record) MarshalJSON() ([]byte, error) {
 	return json.Marshal(dynasealRecordJSON1Of(&v))
 }
 
+// UnmarshalJSON decodes Record as encoding/json would, but refuses JSON in
+// which an encrypted field holds the [REDACTED] marker (genrt.ErrRedacted):
+// that JSON came from MarshalJSON and lost the values. Decode JSON written
+// from v.Reveal() instead.
+func (v *Record) UnmarshalJSON(b []byte) error {
+	type plain Record
+	if err := json.Unmarshal(b, (*plain)(v)); err != nil {
+		return err
+	}
+	if genrt.IsRedacted(v.Name) {
+		return genrt.RedactedError("Record.Name")
+	}
+	if genrt.IsRedacted(v.Salary) {
+		return genrt.RedactedError("Record.Salary")
+	}
+	if genrt.IsRedacted(v.Home) {
+		return genrt.RedactedError("Record.Home")
+	}
+	if genrt.IsRedacted(v.Scores) {
+		return genrt.RedactedError("Record.Scores")
+	}
+	if genrt.IsRedacted(v.Tags) {
+		return genrt.RedactedError("Record.Tags")
+	}
+	if genrt.IsRedacted(v.Hidden) {
+		return genrt.RedactedError("Record.Hidden")
+	}
+	if v.Audit != nil && genrt.IsRedacted(v.Audit.Note) {
+		return genrt.RedactedError("Record.Note")
+	}
+	if genrt.IsRedacted(v.Info.Diagnosis) {
+		return genrt.RedactedError("Record.Diagnosis")
+	}
+	return nil
+}
+
 // RecordRevealed is Record without the redacting methods dynaseal-gen generates:
 // fmt, slog and encoding/json print every field of it, encrypted ones in
 // clear. Obtain it with Record.Reveal, only to hand decrypted values to a

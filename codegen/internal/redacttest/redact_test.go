@@ -3,12 +3,14 @@ package redacttest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/dynaseal/dynaseal/codegen/genrt"
 	"github.com/dynaseal/dynaseal/table"
 )
 
@@ -176,5 +178,50 @@ func TestJSONNilEmbeddedPointer(t *testing.T) {
 	_ = json.Unmarshal(want, &exp)
 	if _, ok := got["Note"]; ok || len(got) != len(exp) {
 		t.Errorf("nil *Audit: %s\nwant the keys of %s", b, want)
+	}
+}
+
+// JSON written by MarshalJSON lost the encrypted values; decoding it back
+// into Record (a JSON cache, a queue) must fail, never yield an item whose
+// encrypted fields hold the marker. JSON of Reveal decodes as before.
+func TestJSONRoundTripRefusesRedacted(t *testing.T) {
+	r := record()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Record
+	if err := json.Unmarshal(b, &back); err == nil {
+		t.Fatalf("redacted JSON decoded without error: %+v", back.Reveal())
+	}
+	for doc, field := range map[string]string{
+		`{"tenant":"acme","name":"[REDACTED]"}`:               "Record.Name",
+		`{"tenant":"acme","Note":"[REDACTED]"}`:               "Record.Note",
+		`[{"tenant":"acme","Tags":null,"name":"[REDACTED]"}]`: "Record.Name",
+	} {
+		var err error
+		if strings.HasPrefix(doc, "[") {
+			var rs []Record
+			err = json.Unmarshal([]byte(doc), &rs)
+		} else {
+			var x Record
+			err = json.Unmarshal([]byte(doc), &x)
+		}
+		if !errors.Is(err, genrt.ErrRedacted) || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: err = %v, want genrt.ErrRedacted naming %s", doc, err, field)
+		}
+	}
+	plain, err := json.Marshal(r.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Record
+	if err := json.Unmarshal(plain, &got); err != nil {
+		t.Fatalf("revealed JSON: %v", err)
+	}
+	want := r
+	want.Hidden = "" // json:"-"
+	if !reflect.DeepEqual(got.Reveal(), want.Reveal()) {
+		t.Fatalf("revealed JSON round trip:\n got %+v\nwant %+v", got.Reveal(), want.Reveal())
 	}
 }
