@@ -20,6 +20,7 @@ func ParseArgs(args []string, stderr io.Writer) (Options, string, error) {
 	class := fs.String("class", "", "tenant key class (table.WithKeyClass)")
 	output := fs.String("output", "", "output file (default <lowercased first type>_dynaseal.go)")
 	noRedact := fs.Bool("no-redact-format", false, "do not generate String and Format methods (LogValue stays)")
+	noRedactJSON := fs.Bool("no-redact-json", false, "do not generate MarshalJSON (encoding/json prints encrypted fields in clear)")
 	codecOnly := fs.Bool("codec-only", false, "generate the codec only, no repository")
 	if err := fs.Parse(args); err != nil {
 		return Options{}, "", err
@@ -36,6 +37,7 @@ func ParseArgs(args []string, stderr io.Writer) (Options, string, error) {
 		LogicalTable:   *logical,
 		Class:          *class,
 		NoRedactFormat: *noRedact,
+		NoRedactJSON:   *noRedactJSON,
 		NoRepository:   *codecOnly,
 		Args:           args,
 	}

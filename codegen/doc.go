@@ -17,11 +17,29 @@
 //     exactly what attributevalue.UnmarshalMap accepts, with the same result.
 //     Both are checked differentially in codegen/internal/difftest.
 //   - <T>Fingerprint and <T>Codec.Check, the staleness guards (below).
-//   - LogValue (slog), Format and String (fmt): encrypted attributes print
-//     as [REDACTED], other attributes as their values. Format and String
+//   - LogValue (slog), Format and String (fmt) and MarshalJSON
+//     (encoding/json): encrypted attributes print as [REDACTED], the others
+//     as their values. MarshalJSON prints what encoding/json prints for the
+//     struct (json tags, embedding and options apply), with the fields that
+//     hold encrypted attributes replaced. Slices, maps, pointers,
+//     table.Page and structs holding T call these methods per element, so
+//     redaction holds inside them too: fmt and slog's TextHandler through
+//     Format, slog's JSONHandler through MarshalJSON. Format and String
 //     change what fmt prints for T (%v, %+v, %#v, %s all redact); pass
-//     -no-redact-format to keep fmt's default output. A method the type
-//     already declares is never generated.
+//     -no-redact-format to keep fmt's default output, and -no-redact-json to
+//     keep encoding/json's. A method the type already declares is never
+//     generated (MarshalJSON is not generated either when T has
+//     MarshalText). fmt cannot call methods on an unexported field, so a T
+//     held in an unexported field of another struct prints in clear through
+//     fmt and slog's TextHandler.
+//   - UnmarshalJSON, beside MarshalJSON: it decodes as encoding/json
+//     would, but refuses (genrt.ErrRedacted) JSON in which an encrypted
+//     field holds the [REDACTED] marker, so JSON written by MarshalJSON (a
+//     cache, a queue) never turns back into an item that would overwrite
+//     the stored values with the marker.
+//   - <T>Revealed (T without these methods) and T.Reveal, the explicit way
+//     to print or marshal decrypted values, for example in an API response:
+//     json.Marshal(p.Reveal()).
 //   - <T>Key, <T>Repository (New<T>Repository with -table,
 //     New<T>RepositoryNamed) and <T>Scope, whose Get, Delete, Update, TxGet,
 //     TxDelete, TxUpdate and TxConditionCheck take the key fields as typed
@@ -51,8 +69,9 @@
 // packages, struct types convertible to time.Time, and generic struct types.
 //
 // Refused with file:line:column, type, field and reason: channels,
-// functions, complex numbers, uintptr and unsafe.Pointer (attributevalue
-// silently drops them), slices of a named byte type (attributevalue
+// functions, complex numbers, uintptr and unsafe.Pointer anywhere in a
+// field's type, and attribute names claimed by two fields (attributevalue
+// silently drops them; package schema refuses them, at run time too), slices of a named byte type (attributevalue
 // panics on them), map keys attributevalue cannot use, set tags on types
 // whose elements are not set members, the `string` option on time.Time
 // (attributevalue cannot decode what it writes), seal tags inside nested
@@ -66,8 +85,14 @@
 // value of each such struct to a struct literal with the fields it saw.
 // Conversions ignore struct tags, so tag changes are caught at run time
 // instead: New<T>Repository calls <T>Codec.Check, which compares every
-// field's tag and the schema fingerprint with what the generator saw and
-// returns an error wrapping genrt.ErrStale ("run go generate"). The test
+// field's dynamodbav and seal tags (genrt.ItemTag; json and other keys
+// never change the item, so they never make the file stale) and the schema
+// fingerprint with what the generator saw and returns an error wrapping
+// genrt.ErrStale ("run go generate").
+//
+// One generate directive per type in a package works: Load hides every
+// file of the package that dynaseal-gen wrote (by its header), so another
+// type's stale output never stops a run. The test
 // TestGeneratedFilesAreFresh regenerates every committed generated file of
 // this repository and fails with a diff when one is stale.
 package codegen

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/codegen/genrt"
 )
 
 // emitRoot writes everything generated for one item type.
@@ -235,13 +236,13 @@ func (g *gen) emitGuard(w *bytes.Buffer, r *rootInfo) {
 	g.guard(r.named)
 	name := r.name
 	reflectPkg := g.imp("reflect")
-	fmt.Fprintf(w, "// The conversions below stop compiling when a field of a struct this file\n// was generated from is added, removed, renamed or changes type: run go generate.\n// Struct tags are ignored by conversions; %sCodec.Check compares them.\n", name)
+	fmt.Fprintf(w, "// The conversions below stop compiling when a field of a struct this file\n// was generated from is added, removed, renamed or changes type: run go generate.\n// Struct tags are ignored by conversions; %sCodec.Check compares the\n// dynamodbav and seal tags (other tag keys never change the item).\n", name)
 	for _, t := range g.structs {
 		st := t.Underlying().(*types.Struct)
 		fmt.Fprintf(w, "var _ = struct {\n")
 		for i := 0; i < st.NumFields(); i++ {
 			f := st.Field(i)
-			tag := st.Tag(i)
+			tag := genrt.ItemTag(st.Tag(i))
 			tagLit := ""
 			if tag != "" {
 				tagLit = " " + strconv.Quote(tag)
@@ -259,7 +260,7 @@ func (g *gen) emitGuard(w *bytes.Buffer, r *rootInfo) {
 		st := t.Underlying().(*types.Struct)
 		fmt.Fprintf(w, "if err := genrt.CheckTags(%s.TypeFor[%s](), []genrt.FieldTag{\n", reflectPkg, g.typ(t))
 		for i := 0; i < st.NumFields(); i++ {
-			fmt.Fprintf(w, "{Index: []int{%d}, Tag: %s},\n", i, strconv.Quote(st.Tag(i)))
+			fmt.Fprintf(w, "{Index: []int{%d}, Tag: %s},\n", i, strconv.Quote(genrt.ItemTag(st.Tag(i))))
 		}
 		w.WriteString("}); err != nil {\nreturn err\n}\n")
 	}
@@ -271,10 +272,17 @@ func (g *gen) emitGuard(w *bytes.Buffer, r *rootInfo) {
 // NoRedactFormat), skipping methods the type already declares.
 func (g *gen) emitRedaction(w *bytes.Buffer, r *rootInfo, fields []field) {
 	name := r.name
+	// has reports a method m of the type (declared or promoted), or a field
+	// m of its own that a generated method of that name would clash with.
 	has := func(m string) bool {
-		obj, _, _ := types.LookupFieldOrMethod(types.NewPointer(r.named), true, g.pkg.Types, m)
-		_, isFunc := obj.(*types.Func)
-		return isFunc
+		obj, index, _ := types.LookupFieldOrMethod(types.NewPointer(r.named), true, g.pkg.Types, m)
+		switch obj.(type) {
+		case *types.Func:
+			return true
+		case *types.Var:
+			return len(index) == 1
+		}
+		return false
 	}
 	enc := map[string]bool{}
 	for _, a := range r.schema.Attributes {
@@ -301,6 +309,9 @@ func (g *gen) emitRedaction(w *bytes.Buffer, r *rootInfo, fields []field) {
 		}
 		fmt.Fprintf(w, "return %s.GroupValue(attrs...)\n}\n\n", slogPkg)
 	}
+	g.emitJSON(w, r, has)
+	g.emitUnmarshalJSON(w, r, fields, has)
+	g.emitReveal(w, r, has)
 	if g.opts.NoRedactFormat || has("String") || has("Format") || has("GoString") {
 		return
 	}

@@ -21,6 +21,25 @@
 // always signed and never encrypted, because DynamoDB (or the optimistic-lock
 // condition) must read them.
 //
+// Build refuses, with the type, field and reason, every struct whose item
+// would silently lose data, because attributevalue drops it without an
+// error:
+//
+//   - a field whose type attributevalue never stores (chan, func, complex,
+//     unsafe.Pointer, uintptr), at the top or anywhere inside (a slice
+//     element, a map value, a field of a nested struct), unless the type has
+//     its own MarshalDynamoDBAttributeValue;
+//   - two fields claiming one attribute name (through embedded structs too).
+//     attributevalue follows encoding/json: the shallowest field wins, then
+//     the single tagged one at that depth; otherwise it stores none of them.
+//     A name nobody wins is refused. A losing field is refused unless Go
+//     hides it as well (v.Name reaches another field of the same Go name,
+//     the deliberate override of an embedded struct's field), and even then
+//     when it carries a seal tag, which would have no effect;
+//   - a seal option in the dynamodbav tag (attributevalue ignores it, so
+//     dynamodbav:"ssn,encrypt" would not encrypt) and a dynamodbav option in
+//     the seal tag (the error says where omitempty belongs).
+//
 // The same traversal serves run time (FromReflect, For) and the code
 // generator (FromGoType, over go/types), and both call ParseSealTag and
 // ParseDynamoTag, so the two can never disagree about a struct.

@@ -23,6 +23,9 @@ func (g goType) Kind() Kind {
 			return KindString
 		case info&types.IsBoolean != 0:
 			return KindBool
+		case u.Kind() == types.Uintptr:
+			// attributevalue drops a non-zero uintptr: not an integer here.
+			return KindOther
 		case info&types.IsUnsigned != 0:
 			return KindUint
 		case info&types.IsInteger != 0:
@@ -47,6 +50,21 @@ func (g goType) Kind() Kind {
 		return KindInterface
 	}
 	return KindOther
+}
+
+// IsMarshaler reports whether T or *T has attributevalue's
+// MarshalDynamoDBAttributeValue method.
+func (g goType) IsMarshaler() bool {
+	for _, t := range []types.Type{g.t, types.NewPointer(g.t)} {
+		obj, _, _ := types.LookupFieldOrMethod(t, true, nil, "MarshalDynamoDBAttributeValue")
+		if f, ok := obj.(*types.Func); ok {
+			sig := f.Type().(*types.Signature)
+			if sig.Params().Len() == 0 && sig.Results().Len() == 2 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (g goType) Named() bool {

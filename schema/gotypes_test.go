@@ -56,10 +56,11 @@ type Bad struct {
 }
 `
 
-func loadSource(t *testing.T) (*types.Package, *token.FileSet) {
+// loadSource type-checks src as the file p.go of package p.
+func loadSource(t *testing.T, src string) (*types.Package, *token.FileSet) {
 	t.Helper()
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "p.go", agreeSource, parser.ParseComments)
+	f, err := parser.ParseFile(fset, "p.go", src, parser.ParseComments)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func describe(s *schema.Schema) string {
 }
 
 func TestGoTypesAgreesWithReflection(t *testing.T) {
-	pkg, fset := loadSource(t)
+	pkg, fset := loadSource(t, agreeSource)
 	for _, c := range []struct {
 		name string
 		typ  reflect.Type
@@ -102,7 +103,7 @@ func TestGoTypesAgreesWithReflection(t *testing.T) {
 }
 
 func TestGoTypesErrorHasPosition(t *testing.T) {
-	pkg, fset := loadSource(t)
+	pkg, fset := loadSource(t, agreeSource)
 	_, err := schema.FromGoType(pkg.Scope().Lookup("Bad").Type().(*types.Named), fset)
 	if err == nil || !strings.HasPrefix(err.Error(), "p.go:") || !strings.Contains(err.Error(), "Bad.B: sort key field cannot be encrypt") {
 		t.Fatalf("err = %v; want p.go:line:col: ... Bad.B: sort key field cannot be encrypt", err)

@@ -4,9 +4,14 @@ import (
 	"reflect"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 )
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType      = reflect.TypeOf(time.Time{})
+	marshalerType = reflect.TypeFor[attributevalue.Marshaler]()
+)
 
 // reflectType adapts reflect.Type to TypeInfo.
 type reflectType struct{ t reflect.Type }
@@ -17,7 +22,7 @@ func (r reflectType) Kind() Kind {
 		return KindString
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return KindInt
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return KindUint
 	case reflect.Float32, reflect.Float64:
 		return KindFloat
@@ -40,6 +45,11 @@ func (r reflectType) Kind() Kind {
 		return KindInterface
 	}
 	return KindOther
+}
+
+// IsMarshaler reports whether T or *T implements attributevalue.Marshaler.
+func (r reflectType) IsMarshaler() bool {
+	return r.t.Implements(marshalerType) || reflect.PointerTo(r.t).Implements(marshalerType)
 }
 
 func (r reflectType) Named() bool    { return r.t.Name() != "" }

@@ -57,11 +57,12 @@ func Build(typeName string, root TypeInfo) (*Schema, error) {
 	if root.Kind() != KindStruct {
 		return nil, &Error{Type: typeName, Reason: "not a struct (kind " + root.String() + ")"}
 	}
-	fields, problems := walk(typeName, root)
+	fields, problems := walk(typeName, root, false)
+	seen := map[any]bool{root.ID(): true}
 	s := &Schema{TypeName: typeName, byName: map[string]int{}, actions: map[string]attrcrypt.Action{}}
 	var pkFields, tenantFields, skFields, versionFields []string
 	for _, wf := range fields {
-		st, err := ParseSealTag(wf.sealRaw)
+		st, err := parseSealTag(wf.sealRaw, wf.name)
 		if err != nil {
 			problems = append(problems, fieldError(typeName, wf.field, err.Error()))
 			continue
@@ -73,6 +74,10 @@ func Build(typeName string, root TypeInfo) (*Schema, error) {
 		}
 		if reason := checkAttribute(a); reason != "" {
 			problems = append(problems, fieldError(typeName, wf.field, reason))
+			continue
+		}
+		if errs := checkTypes(typeName, a, seen); len(errs) > 0 {
+			problems = append(problems, errs...)
 			continue
 		}
 		if a.PartitionKey {

@@ -27,7 +27,11 @@ type SealTag struct {
 // ParseSealTag parses the value of a `seal` tag. The empty string is a
 // signed attribute. Options are comma separated; an unknown, repeated or
 // contradictory option is an error.
-func ParseSealTag(tag string) (SealTag, error) {
+func ParseSealTag(tag string) (SealTag, error) { return parseSealTag(tag, "name") }
+
+// parseSealTag is ParseSealTag; attr is the attribute's name, for the hint
+// on a dynamodbav option written in the seal tag.
+func parseSealTag(tag, attr string) (SealTag, error) {
 	var st SealTag
 	if strings.TrimSpace(tag) == "" {
 		return st, nil
@@ -62,6 +66,9 @@ func ParseSealTag(tag string) (SealTag, error) {
 			st.Action = attrcrypt.ActionSign
 			actions++
 		default:
+			if dynamoOptions[opt] {
+				return st, fmt.Errorf("option %q in seal tag %q belongs in the dynamodbav tag (dynamodbav:\"%s,%s\"); the seal tag takes pk, sk, tenant, version, encrypt, sign or plain", opt, tag, attr, opt)
+			}
 			return st, fmt.Errorf("unknown option %q in seal tag %q (want pk, sk, tenant, version, encrypt, sign or plain)", opt, tag)
 		}
 	}

@@ -6,7 +6,9 @@ import "reflect"
 type Kind uint8
 
 // The kinds the schema distinguishes. time.Time reports KindStruct (that is
-// how attributevalue's field walk sees it) and IsTime true.
+// how attributevalue's field walk sees it) and IsTime true. KindOther is a
+// type attributevalue does not store at all (chan, func, complex,
+// unsafe.Pointer, uintptr): it silently drops such values.
 const (
 	KindOther Kind = iota
 	KindString

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 )
 
@@ -29,8 +30,10 @@ func (w walkField) index() []int {
 // (encoding/json's rules: breadth first through embedded structs, then the
 // shallowest, tagged field wins a name; ties at one depth drop the name). It
 // also returns problems attributevalue would pass over silently but that
-// dynaseal refuses: tags on fields that will never be stored.
-func walk(typeName string, root TypeInfo) ([]walkField, []error) {
+// dynaseal refuses: fields lost to a name collision (see collisions) and,
+// for an item type (nested false), tags on fields that will never be stored
+// and seal options written in the dynamodbav tag.
+func walk(typeName string, root TypeInfo, nested bool) ([]walkField, []error) {
 	var problems []error
 	type queued struct {
 		t    TypeInfo
@@ -48,25 +51,36 @@ func walk(typeName string, root TypeInfo) ([]walkField, []error) {
 		count, nextCount = nextCount, map[any]int{}
 		for _, q := range current {
 			if visited[q.t.ID()] {
+				// attributevalue reads an embedded type once, at its
+				// shallowest depth; this deeper copy's fields are dropped.
+				problems = append(problems, repeatedEmbedding(typeName, root, q.t, q.path)...)
 				continue
 			}
 			visited[q.t.ID()] = true
 			for i := 0; i < q.t.NumField(); i++ {
 				sf := q.t.Field(i)
 				sealRaw, hasSeal := sf.Tag.Lookup(SealTagKey)
-				_, hasDynamo := sf.Tag.Lookup(DynamoTagKey)
+				dynamoRaw, hasDynamo := sf.Tag.Lookup(DynamoTagKey)
+				if nested {
+					hasSeal, hasDynamo = false, false
+				}
 				if !sf.Exported && !sf.Anonymous {
 					if hasSeal || hasDynamo {
 						problems = append(problems, fieldError(typeName, sf, "field is unexported, so it is never stored; export it or remove its tags"))
 					}
 					continue
 				}
-				dt := ParseDynamoTag(sf.Tag.Get(DynamoTagKey))
+				dt := ParseDynamoTag(dynamoRaw)
 				if dt.Ignore {
 					if hasSeal {
 						problems = append(problems, fieldError(typeName, sf, `seal tag on a field skipped with dynamodbav:"-"`))
 					}
 					continue
+				}
+				if hasDynamo {
+					if opt := sealOptionIn(dynamoRaw); opt != "" {
+						problems = append(problems, fieldError(typeName, sf, fmt.Sprintf(`option %q in the dynamodbav tag %q belongs in the seal tag (seal:%q): attributevalue ignores it, so the field would not be %s`, opt, dynamoRaw, opt, sealOptionMeaning[opt])))
+					}
 				}
 				ft := sf.Type
 				pointer := false
@@ -85,7 +99,9 @@ func walk(typeName string, root TypeInfo) ([]walkField, []error) {
 					if !sf.Exported {
 						// An unexported embedded non-struct: attributevalue
 						// would try to read it and fail; refuse it clearly.
-						problems = append(problems, fieldError(typeName, sf, "embedded field is unexported and not a struct, so it cannot be stored"))
+						if !nested {
+							problems = append(problems, fieldError(typeName, sf, "embedded field is unexported and not a struct, so it cannot be stored"))
+						}
 						continue
 					}
 					fields = append(fields, wf)
@@ -104,11 +120,14 @@ func walk(typeName string, root TypeInfo) ([]walkField, []error) {
 			}
 		}
 	}
-	return visible(fields), problems
+	out, lost := visible(typeName, root, fields)
+	return out, append(problems, lost...)
 }
 
-// visible applies the dominance rules and returns fields in index order.
-func visible(fields []walkField) []walkField {
+// visible applies the dominance rules and returns fields in index order,
+// with the problems of the names claimed by more than one field.
+func visible(typeName string, root TypeInfo, fields []walkField) ([]walkField, []error) {
+	var problems []error
 	sort.SliceStable(fields, func(i, j int) bool {
 		a, b := fields[i], fields[j]
 		if a.name != b.name {
@@ -131,12 +150,14 @@ func visible(fields []walkField) []walkField {
 			out = append(out, fields[i])
 			continue
 		}
-		if d, ok := dominant(fields[i : i+advance]); ok {
+		d, ok := dominant(fields[i : i+advance])
+		if ok {
 			out = append(out, d)
 		}
+		problems = append(problems, collisions(typeName, root, fields[i:i+advance], d, ok)...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return indexLess(out[i].index(), out[j].index()) })
-	return out
+	return out, problems
 }
 
 func dominant(fields []walkField) (walkField, bool) {

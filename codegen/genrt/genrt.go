@@ -143,20 +143,36 @@ func Fold(k string, names []string) int {
 	return -1
 }
 
-// FieldTag is the struct tag the generator saw on one field, addressed by
-// its index path from a struct type.
+// FieldTag is the struct tag the generator saw on one field (its ItemTag),
+// addressed by its index path from a struct type.
 type FieldTag struct {
 	Index []int
 	Tag   string
 }
 
-// CheckTags compares the tags of t's fields with those the generator saw.
-// Conversions in generated files catch changed fields at compile time; tags
-// are invisible to Go's conversion rules, so they are checked here.
+// ItemTag is the part of a struct tag that can change an item: its
+// dynamodbav and seal keys, in that order, as `dynamodbav:"..." seal:"..."`
+// (a key the tag lacks is left out). Other keys (json, yaml, validate...)
+// never change what is stored, so they never make generated code stale.
+func ItemTag(tag string) string {
+	st := reflect.StructTag(tag)
+	var parts []string
+	for _, key := range []string{schema.DynamoTagKey, schema.SealTagKey} {
+		if v, ok := st.Lookup(key); ok {
+			parts = append(parts, key+":"+strconv.Quote(v))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// CheckTags compares the item tags (ItemTag) of t's fields with those the
+// generator saw. Conversions in generated files catch changed fields at
+// compile time; tags are invisible to Go's conversion rules, so they are
+// checked here. A tag key that does not change the item is ignored.
 func CheckTags(t reflect.Type, tags []FieldTag) error {
 	for _, ft := range tags {
 		f, ok := fieldByIndex(t, ft.Index)
-		if !ok || string(f.Tag) != ft.Tag {
+		if !ok || ItemTag(string(f.Tag)) != ItemTag(ft.Tag) {
 			name := "?"
 			if ok {
 				name = f.Name
@@ -194,6 +210,40 @@ func CheckSchema[T any](fingerprint string) (*schema.Schema, error) {
 	}
 	return s, nil
 }
+
+// ErrRedacted is returned by a generated UnmarshalJSON given JSON in which
+// an encrypted field holds the [REDACTED] marker: the JSON was written by
+// the generated MarshalJSON and no longer holds the values.
+var ErrRedacted = errors.New("dynaseal: JSON holds a redacted value (marshal v.Reveal() to keep values)")
+
+// RedactedError reports the field (Type.Field) that held the marker.
+func RedactedError(field string) error {
+	return fmt.Errorf("%w: %s", ErrRedacted, field)
+}
+
+// IsRedacted reports whether v, a decoded field, is the [REDACTED] marker:
+// a string kind, or a pointer or interface holding one, equal to Redacted.
+func IsRedacted(v any) bool {
+	rv := reflect.ValueOf(v)
+	for rv.IsValid() && (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) {
+		if rv.IsNil() {
+			return false
+		}
+		rv = rv.Elem()
+	}
+	return rv.IsValid() && rv.Kind() == reflect.String && rv.String() == Redacted
+}
+
+// RedactedJSON stands for an encrypted field in the mirror structs that
+// generated MarshalJSON methods marshal: it prints as "[REDACTED]", and is
+// never empty or zero for omitempty and omitzero, so the key stays.
+type RedactedJSON struct{}
+
+// MarshalJSON prints "[REDACTED]".
+func (RedactedJSON) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
+
+// IsZero is false, so that omitzero keeps the redacted key.
+func (RedactedJSON) IsZero() bool { return false }
 
 // Field is one field of a struct as generated Format methods print it.
 type Field struct {

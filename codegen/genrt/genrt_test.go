@@ -110,3 +110,30 @@ func TestFallbackRecoversPanics(t *testing.T) {
 		t.Fatalf("omitted field: %v %v %v", av, ok, err)
 	}
 }
+
+type taggedJSON struct {
+	A string `json:"a,omitempty" dynamodbav:"a" validate:"required"`
+	B int    `json:"b"`
+}
+
+// A tag key that does not change the item (json, validate...) never makes
+// a generated codec stale; dynamodbav and seal do.
+func TestCheckTagsIgnoresOtherKeys(t *testing.T) {
+	rt := reflect.TypeFor[taggedJSON]()
+	seen := []FieldTag{{Index: []int{0}, Tag: `dynamodbav:"a"`}, {Index: []int{1}}}
+	if err := CheckTags(rt, seen); err != nil {
+		t.Fatalf("json and validate tags made the codec stale: %v", err)
+	}
+	for _, changed := range []FieldTag{
+		{Index: []int{0}, Tag: `dynamodbav:"a,omitempty"`},
+		{Index: []int{0}, Tag: `dynamodbav:"a" seal:"encrypt"`},
+		{Index: []int{1}, Tag: `dynamodbav:"b"`},
+	} {
+		if err := CheckTags(rt, []FieldTag{changed}); !errors.Is(err, ErrStale) {
+			t.Errorf("CheckTags(%+v) = %v, want ErrStale", changed, err)
+		}
+	}
+	if got := ItemTag(`json:"x" seal:"encrypt" dynamodbav:"n,omitempty"`); got != `dynamodbav:"n,omitempty" seal:"encrypt"` {
+		t.Errorf("ItemTag = %s", got)
+	}
+}

@@ -13,6 +13,7 @@
 //	-class             tenant key class (table.WithKeyClass)
 //	-output            output file (default <lowercased first type>_dynaseal.go)
 //	-no-redact-format  do not generate String and Format (LogValue stays)
+//	-no-redact-json    do not generate MarshalJSON (encoding/json prints in clear)
 //	-codec-only        generate the codec only, no repository
 //
 // Errors name file:line:column, the type, the field and the reason; the

@@ -167,7 +167,7 @@ type Base struct {
 	Tenant string `dynamodbav:"tenant" seal:"pk,tenant"`
 	ID     string `dynamodbav:"id" seal:"sk"`
 	Shared string // shadowed by Embedding.Shared
-	Dup    string // conflicts with Extra.Dup at the same depth: dropped
+	Dup    string // Extra.Dup is skipped, so this one is stored
 	Deep
 }
 
@@ -180,7 +180,9 @@ type Deep struct {
 type Extra struct {
 	Note  string `dynamodbav:"note" seal:"encrypt"`
 	Count int    `dynamodbav:"count,omitempty"`
-	Dup   string
+	// Dup would conflict with Base.Dup at the same depth (attributevalue
+	// stores neither; schema refuses that), so it is skipped.
+	Dup string `dynamodbav:"-"`
 }
 
 // Embedding covers embedded structs, by value and by pointer.
