@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -25,14 +26,24 @@ const (
 	codeBS   byte = 0x0A
 )
 
-// maxDepth is DynamoDB's nesting limit for documents (lists and maps).
-const maxDepth = 32
+// Nesting limits for documents (L and M). A top-level L or M is at depth
+// 1 and every L or M directly inside one at depth d is at depth d+1
+// (FORMAT.md, "Canonical encoding"). DynamoDB refuses an item whose
+// documents reach depth 32 (it counts the item itself as the first of its
+// 32 levels; checked against DynamoDB Local), so Seal accepts depth 31 at
+// most. Readers accept 32, the limit earlier versions sealed with, so
+// encrypted documents sealed before the limit was corrected still open.
+const (
+	maxDepth     = 31 // Seal
+	maxReadDepth = 32 // Open, Reseal
+)
 
 var (
 	errNilValue   = errors.New("nil or unknown attribute value type")
 	errNullFalse  = errors.New("NULL attribute with value false")
 	errDuplicate  = errors.New("set contains duplicate elements")
-	errTooDeep    = errors.New("nesting deeper than 32 levels")
+	errTooDeep    = errors.New("documents (lists and maps) nested deeper than DynamoDB allows (31 levels)")
+	errUTF8       = errors.New("invalid UTF-8 in a string, set element or map key")
 	errPayload    = errors.New("invalid canonical payload")
 	errNotCanonic = errors.New("payload not in canonical form")
 )
@@ -70,6 +81,13 @@ func typeCode(av types.AttributeValue) (byte, error) {
 // elements and map keys allocation-free once warmed up; it is pooled and
 // must not be shared between goroutines.
 type encoder struct {
+	// sealing selects Seal's limits: documents at most maxDepth deep
+	// rather than maxReadDepth. checkUTF8 refuses strings, set elements
+	// and map keys that are not valid UTF-8 (signed values at Seal).
+	// Both are false in the pool.
+	sealing   bool
+	checkUTF8 bool
+
 	strs []string // stack of set elements / map keys being sorted
 	bs   [][]byte // stack of binary set elements
 	nb   []byte   // canonical number text of NS elements
@@ -77,6 +95,13 @@ type encoder struct {
 }
 
 type span struct{ lo, hi int }
+
+func (e *encoder) depthLimit() int {
+	if e.sealing {
+		return maxDepth
+	}
+	return maxReadDepth
+}
 
 func appendLP(dst, b []byte) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(b)))
@@ -102,6 +127,9 @@ func (e *encoder) appendValue(dst []byte, av types.AttributeValue, depth int) ([
 func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]byte, error) {
 	switch v := av.(type) {
 	case *types.AttributeValueMemberS:
+		if e.checkUTF8 && !utf8.ValidString(v.Value) {
+			return dst, errUTF8
+		}
 		return appendLPString(dst, v.Value), nil
 	case *types.AttributeValueMemberN:
 		at := len(dst)
@@ -123,7 +151,7 @@ func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]
 	case *types.AttributeValueMemberNULL:
 		return dst, nil
 	case *types.AttributeValueMemberL:
-		if depth >= maxDepth {
+		if depth >= e.depthLimit() {
 			return dst, errTooDeep
 		}
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
@@ -135,12 +163,16 @@ func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]
 		}
 		return dst, nil
 	case *types.AttributeValueMemberM:
-		if depth >= maxDepth {
+		if depth >= e.depthLimit() {
 			return dst, errTooDeep
 		}
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
 		base := len(e.strs)
 		for k := range v.Value {
+			if e.checkUTF8 && !utf8.ValidString(k) {
+				e.strs = e.strs[:base]
+				return dst, errUTF8
+			}
 			e.strs = append(e.strs, k)
 		}
 		slices.Sort(e.strs[base:])
@@ -157,6 +189,13 @@ func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]
 		e.strs = e.strs[:base]
 		return dst, nil
 	case *types.AttributeValueMemberSS:
+		if e.checkUTF8 {
+			for _, x := range v.Value {
+				if !utf8.ValidString(x) {
+					return dst, errUTF8
+				}
+			}
+		}
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
 		if stringsAscending(v.Value) {
 			// Already in canonical order (which also rules out
@@ -377,7 +416,7 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 	case codeNULL:
 		return &types.AttributeValueMemberNULL{Value: true}, nil
 	case codeL:
-		if depth >= maxDepth {
+		if depth >= maxReadDepth {
 			return nil, errTooDeep
 		}
 		n, err := d.u32()
@@ -392,7 +431,7 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 		}
 		return &types.AttributeValueMemberL{Value: l}, nil
 	case codeM:
-		if depth >= maxDepth {
+		if depth >= maxReadDepth {
 			return nil, errTooDeep
 		}
 		n, err := d.u32()

@@ -141,7 +141,7 @@ func (s *Sealer) Reseal(stored map[string]types.AttributeValue, oldKey, newKey K
 	// the new payloads.
 	clear(st.pay)
 	st.pay = st.pay[:0]
-	return s.sealCovered(st, stored, &newKey, attrs, pc.h.plainRaw)
+	return s.sealCovered(st, stored, &newKey, attrs, pc.h.plainRaw, false)
 }
 
 // CommitsTo reports whether the commitment in stored's header matches the

@@ -263,24 +263,81 @@ func deepList(n int) types.AttributeValue {
 	return v
 }
 
+func deepMap(n int) types.AttributeValue {
+	var v types.AttributeValue = N("1")
+	for range n {
+		v = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": v}}
+	}
+	return v
+}
+
+// TestDepthLimitMatchesDynamoDB checks both sides of DynamoDB's nesting
+// limit (31 nested documents, measured against DynamoDB Local in
+// TestDynamoDBLocalNestingLimit) for every action and document kind, and
+// that a reader still opens the 32 levels earlier versions sealed.
 func TestDepthLimitMatchesDynamoDB(t *testing.T) {
 	s, _ := NewSealer(Config{Table: "tbl", TenantAttribute: "tenant", Actions: map[string]Action{"d": ActionEncrypt}})
 	key := testKey("t1", "", 1)
-	// 32 levels of documents is DynamoDB's maximum; it must work.
-	item := map[string]types.AttributeValue{"tenant": S("t1"), "d": deepList(32)}
-	sealed, err := s.Seal(item, key)
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"d", "signed"} {
+		for kind, mk := range map[string]func(int) types.AttributeValue{"L": deepList, "M": deepMap} {
+			item := map[string]types.AttributeValue{"tenant": S("t1"), name: mk(maxDepth)}
+			sealed, err := s.Seal(item, key)
+			if err != nil {
+				t.Fatalf("%s %s at depth %d: %v", name, kind, maxDepth, err)
+			}
+			got, _, err := s.Open(sealed, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertEqualItems(t, got, item)
+			item[name] = mk(maxDepth + 1)
+			_, err = s.Seal(item, key)
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), quote(name)) {
+				t.Fatalf("%s %s at depth %d: %v, want ErrMalformed naming the attribute", name, kind, maxDepth+1, err)
+			}
+			// A set or scalar under the deepest document adds no level.
+			item[name] = &types.AttributeValueMemberL{Value: []types.AttributeValue{mk(maxDepth - 1), SS("a")}}
+			if _, err := s.Seal(item, key); err != nil {
+				t.Fatalf("%s: set beside a %d-deep document: %v", name, maxDepth, err)
+			}
+		}
 	}
-	got, _, err := s.Open(sealed, key)
-	if err != nil {
-		t.Fatal(err)
+	// Items sealed by earlier versions (32 levels) still open, and Reseal
+	// keeps them.
+	for _, name := range []string{"d", "signed"} {
+		item := map[string]types.AttributeValue{"tenant": S("t1"), name: deepList(32)}
+		old, err := sealLegacy(s, item, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := s.Open(old, key)
+		if err != nil {
+			t.Fatalf("%s: 32-level legacy item: %v", name, err)
+		}
+		assertEqualItems(t, got, item)
+		if _, err := s.Reseal(old, key, testKey("t1", "", 2)); err != nil {
+			t.Fatalf("%s: Reseal of a 32-level legacy item: %v", name, err)
+		}
+		item[name] = deepList(33)
+		if _, err := sealLegacy(s, item, key); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("%s: 33 levels sealed by the legacy rules: %v", name, err)
+		}
 	}
-	assertEqualItems(t, got, item)
-	item["d"] = deepList(33)
-	if _, err := s.Seal(item, key); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("33 levels: %v", err)
+}
+
+// sealLegacy seals as versions before the UTF-8 and depth corrections did
+// (no UTF-8 check, 32 levels).
+func sealLegacy(s *Sealer, item map[string]types.AttributeValue, key Key) (map[string]types.AttributeValue, error) {
+	var attrs []attr
+	for name, av := range item {
+		if a := s.action(name); a != ActionPlain {
+			attrs = append(attrs, attr{name: name, av: av, act: a})
+		}
 	}
+	sortAttrs(attrs)
+	st := getScratch()
+	defer putScratch(st)
+	return s.sealCovered(st, item, &key, attrs, s.plainRaw, false)
 }
 
 func TestNewSealerValidates(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -76,6 +77,9 @@ func NewSealer(cfg Config, opts ...Option) (*Sealer, error) {
 	if cfg.TenantAttribute == "" {
 		return nil, fmt.Errorf("%w: empty tenant attribute", ErrInvalidConfig)
 	}
+	if !utf8.ValidString(cfg.TenantAttribute) {
+		return nil, fmt.Errorf("%w: tenant attribute %q is not valid UTF-8", ErrInvalidConfig, cfg.TenantAttribute)
+	}
 	if IsReserved(cfg.TenantAttribute) {
 		return nil, fmt.Errorf("%w: tenant attribute %q uses the reserved prefix %q", ErrInvalidConfig, cfg.TenantAttribute, ReservedPrefix)
 	}
@@ -91,6 +95,9 @@ func NewSealer(cfg Config, opts ...Option) (*Sealer, error) {
 		}
 		if name == "" {
 			return nil, fmt.Errorf("%w: empty attribute name", ErrInvalidConfig)
+		}
+		if !utf8.ValidString(name) {
+			return nil, fmt.Errorf("%w: attribute name %q is not valid UTF-8", ErrInvalidConfig, name)
 		}
 		switch a {
 		case ActionSign, ActionEncrypt:
@@ -224,6 +231,7 @@ func putScratch(st *scratch) {
 		st.pay = nil
 	}
 	st.buf, st.pay, st.aad = st.buf[:0], st.pay[:0], st.aad[:0]
+	st.enc.sealing, st.enc.checkUTF8 = false, false
 	scratchPool.Put(st)
 }
 
@@ -261,6 +269,11 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 		if IsReserved(name) {
 			return nil, errMalformed(name, "name uses the reserved prefix "+quote(ReservedPrefix))
 		}
+		if !utf8.ValidString(name) {
+			// DynamoDB's JSON protocol would store another name, and
+			// the stored item would no longer match its header.
+			return nil, errMalformed(name, "name is not valid UTF-8")
+		}
 		p := namePrefix(name)
 		if a := s.acts.lookup(name, p); a != ActionPlain {
 			attrs = append(attrs, attr{name: name, av: av, act: a, prefix: p})
@@ -271,7 +284,7 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 	} else {
 		sortAttrs(attrs)
 	}
-	return s.sealCovered(st, item, &key, attrs, s.plainRaw)
+	return s.sealCovered(st, item, &key, attrs, s.plainRaw, true)
 }
 
 // sealCovered seals item under key given its covered attributes, sorted by
@@ -280,8 +293,13 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 // Reseal, which classifies by the recorded actions instead. The output is a
 // clone of item with the encrypted values and the reserved attributes
 // replaced; attrs' values are overwritten with the stored forms.
-func (s *Sealer) sealCovered(st *scratch, item map[string]types.AttributeValue, key *Key, attrs []attr, plainRaw []byte) (map[string]types.AttributeValue, error) {
+//
+// strict applies Seal's input rules (DynamoDB's nesting limit, UTF-8 in
+// signed strings); Reseal passes false so that it never refuses an item it
+// could verify and open.
+func (s *Sealer) sealCovered(st *scratch, item map[string]types.AttributeValue, key *Key, attrs []attr, plainRaw []byte, strict bool) (map[string]types.AttributeValue, error) {
 	n := len(attrs)
+	st.enc.sealing = strict
 
 	// Payloads of encrypted attributes.
 	nEnc := 0
@@ -367,6 +385,7 @@ func (s *Sealer) sealCovered(st *scratch, item map[string]types.AttributeValue, 
 	}
 
 	var err error
+	st.enc.checkUTF8 = strict // the signed values are stored as given
 	st.buf, err = s.appendMACInput(st.buf[:0], &st.enc, key.Ref.Tenant, hdr, attrs)
 	if err != nil {
 		// Only a signed value can fail here (encrypted ones were checked).
