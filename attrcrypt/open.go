@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/subtle"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -53,13 +54,14 @@ type Drift struct {
 // header. Use it to fetch the right key version before Open; nothing it
 // returns is verified until Open succeeds.
 //
-// A missing or unparsable header is ErrTampered (ReasonHeader); a header of
-// another format version is ErrUnsupportedVersion; a missing or non-string
-// tenant attribute is ErrTampered (ReasonAttributeSet).
+// Every error is a *TamperError: a missing or unparsable header is
+// ReasonHeader; a header of another format version is ReasonVersion (also
+// matching ErrUnsupportedVersion); a missing or non-string tenant attribute
+// is ReasonTenant.
 func (s *Sealer) KeyRef(item map[string]types.AttributeValue) (KeyRef, error) {
 	tv, ok := item[s.tenantAttr].(*types.AttributeValueMemberS)
 	if !ok {
-		return KeyRef{}, tamper(ReasonAttributeSet, s.tenantAttr, "tenant attribute missing or not a string")
+		return KeyRef{}, tamper(ReasonTenant, s.tenantAttr, "tenant attribute missing or not a string")
 	}
 	h, err := s.itemHeader(item)
 	if err != nil {
@@ -93,9 +95,16 @@ func parseItemHeader(item map[string]types.AttributeValue) (header, error) {
 	if !ok {
 		return header{}, tamper(ReasonHeader, HeaderAttribute, "header attribute missing or not binary")
 	}
+	if len(hv.Value) > MaxItemSize {
+		// Bounds every count in the header (and the work they cause)
+		// before anything is parsed or allocated: DynamoDB stores no
+		// larger attribute.
+		return header{}, tamper(ReasonHeader, HeaderAttribute, "header larger than a DynamoDB item can be")
+	}
 	h, err := parseHeader(hv.Value)
 	if err == errVersion {
-		return h, fmt.Errorf("%w: header names format version %d, this reader implements %d", ErrUnsupportedVersion, h.version, FormatVersion)
+		return h, &TamperError{Reason: ReasonVersion, Attribute: HeaderAttribute, also: ErrUnsupportedVersion,
+			detail: fmt.Sprintf("header names format version %d, this reader implements %d (an item from a newer writer, or an edited header)", h.version, FormatVersion)}
 	}
 	if err != nil {
 		return h, tamper(ReasonHeader, HeaderAttribute, err.Error())
@@ -109,8 +118,9 @@ func parseItemHeader(item map[string]types.AttributeValue) (header, error) {
 //
 //  1. the tenant attribute must equal key.Ref.Tenant (ErrWrongTenant), before
 //     any cryptography;
-//  2. the header must parse (ErrUnsupportedVersion, or ErrTampered with
-//     ReasonHeader) and the signature must be 32 bytes (ReasonSignature);
+//  2. the header must parse (ReasonHeader; ReasonVersion, which also
+//     matches ErrUnsupportedVersion, for another format version) and the
+//     signature must be 32 bytes (ReasonSignature);
 //  3. the key commitment is checked in constant time, with the header's key
 //     class and version equal to the key's (ReasonCommitment);
 //  4. the covered attribute set is rebuilt and must have the header's count
@@ -246,7 +256,7 @@ func (s *Sealer) precheck(st *scratch, item map[string]types.AttributeValue, key
 	}
 	tv, ok := item[s.tenantAttr].(*types.AttributeValueMemberS)
 	if !ok {
-		return pc, tamper(ReasonAttributeSet, s.tenantAttr, "tenant attribute missing or not a string")
+		return pc, tamper(ReasonTenant, s.tenantAttr, "tenant attribute missing or not a string")
 	}
 	if tv.Value != key.Ref.Tenant {
 		return pc, fmt.Errorf("%w: tenant attribute %q does not match the key's tenant", ErrWrongTenant, s.tenantAttr)
@@ -295,7 +305,12 @@ func (s *Sealer) checkSignature(st *scratch, key *Key, pc *prechecked, attrs []a
 	var err error
 	st.buf, err = s.appendMACInput(st.buf[:0], &st.enc, key.Ref.Tenant, pc.hdr, attrs)
 	if err != nil {
-		return err
+		// A value no writer could have signed: the item was edited.
+		var me *malformedError
+		if errors.As(err, &me) {
+			return tamper(ReasonAttribute, me.attr, "signed value is not a valid DynamoDB value: "+me.detail)
+		}
+		return tamper(ReasonAttribute, "", "signed value is not a valid DynamoDB value")
 	}
 	st.hm.mac(&st.mac, st.keys.mac[:], st.buf)
 	if subtle.ConstantTimeCompare(st.mac[:], pc.sig) != 1 {

@@ -181,11 +181,21 @@ func (t *actionTable) lookup(name string, prefix uint64) Action {
 }
 
 func errMalformed(attr string, detail string) error {
-	if attr == "" {
-		return fmt.Errorf("%w: %s", ErrMalformed, detail)
-	}
-	return fmt.Errorf("%w: attribute %q: %s", ErrMalformed, attr, detail)
+	return &malformedError{attr: attr, detail: detail}
 }
+
+// malformedError is an ErrMalformed naming the attribute (never its value),
+// so Open can report the same failure on a stored item as tampered.
+type malformedError struct{ attr, detail string }
+
+func (e *malformedError) Error() string {
+	if e.attr == "" {
+		return ErrMalformed.Error() + ": " + e.detail
+	}
+	return ErrMalformed.Error() + ": attribute " + quote(e.attr) + ": " + e.detail
+}
+
+func (e *malformedError) Unwrap() error { return ErrMalformed }
 
 func checkKey(key *Key) error {
 	switch {
