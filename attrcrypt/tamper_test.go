@@ -114,18 +114,18 @@ func TestTamperMatrix(t *testing.T) {
 		"encrypted value truncated":               {item: withB(sealed, "notes", func(b []byte) []byte { return b[:len(b)-1] }), key: key, reason: ReasonSignature},
 
 		// Signed attributes.
-		"signed attribute edited":            {item: set("plan", S("enterprise")), key: key, reason: ReasonSignature},
-		"signed number edited":               {item: set("score", N("12346")), key: key, reason: ReasonSignature},
-		"signed set element added":           {item: set("tags", SS("alpha", "beta", "gamma", "delta")), key: key, reason: ReasonSignature},
-		"signed attribute type changed":      {item: set("score", S("12345")), key: key, reason: ReasonSignature},
+		"signed attribute edited":       {item: set("plan", S("enterprise")), key: key, reason: ReasonSignature},
+		"signed number edited":          {item: set("score", N("12346")), key: key, reason: ReasonSignature},
+		"signed set element added":      {item: set("tags", SS("alpha", "beta", "gamma", "delta")), key: key, reason: ReasonSignature},
+		"signed attribute type changed": {item: set("score", S("12345")), key: key, reason: ReasonSignature},
 		// Values no writer can sign: caught while rebuilding the signature
 		// input, still tampered (naming the attribute).
-		"signed number made invalid":        {item: set("score", N("12abc")), key: key, reason: ReasonAttribute, attr: "score"},
-		"signed number out of range":        {item: set("created", N("1e999")), key: key, reason: ReasonAttribute, attr: "created"},
-		"signed set given a duplicate":      {item: set("tags", SS("alpha", "alpha")), key: key, reason: ReasonAttribute, attr: "tags"},
-		"signed value made nil":             {item: set("plan", nil), key: key, reason: ReasonAttribute, attr: "plan"},
-		"signed value made NULL false":      {item: set("plan", &types.AttributeValueMemberNULL{}), key: key, reason: ReasonAttribute, attr: "plan"},
-		"signed document nested too deeply": {item: set("plan", deepList(maxReadDepth+1)), key: key, reason: ReasonAttribute, attr: "plan"},
+		"signed number made invalid":         {item: set("score", N("12abc")), key: key, reason: ReasonAttribute, attr: "score"},
+		"signed number out of range":         {item: set("created", N("1e999")), key: key, reason: ReasonAttribute, attr: "created"},
+		"signed set given a duplicate":       {item: set("tags", SS("alpha", "alpha")), key: key, reason: ReasonAttribute, attr: "tags"},
+		"signed value made nil":              {item: set("plan", nil), key: key, reason: ReasonAttribute, attr: "plan"},
+		"signed value made NULL false":       {item: set("plan", &types.AttributeValueMemberNULL{}), key: key, reason: ReasonAttribute, attr: "plan"},
+		"signed document nested too deeply":  {item: set("plan", deepList(maxReadDepth+1)), key: key, reason: ReasonAttribute, attr: "plan"},
 		"signed attribute added":             {item: set("extra", S("x")), key: key, reason: ReasonAttributeSet},
 		"signed attribute removed":           {item: del("plan"), key: key, reason: ReasonAttributeSet},
 		"encrypted attribute removed":        {item: del("ssn"), key: key, reason: ReasonAttributeSet},
