@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -497,4 +498,99 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 		return &types.AttributeValueMemberBS{Value: s}, nil
 	}
 	return nil, errPayload
+}
+
+// canonicalValue returns av in the canonical form the signature covers:
+// numbers in canonical text, set elements in canonical order (NS by their
+// canonical text), the same inside lists and maps. Open returns signed
+// values in this form, so what a reader gets is exactly what was verified
+// (an insider's "15E-1" for "1.50" comes back as "1.5"). It returns av
+// itself and false when av is already canonical, which is the usual case
+// and allocates nothing. av must have passed the canonical encoding (the
+// signature check); values it cannot canonicalise are returned unchanged.
+func canonicalValue(av types.AttributeValue) (types.AttributeValue, bool) {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberN:
+		if c, ok := canonicalNumberText(v.Value); ok {
+			return &types.AttributeValueMemberN{Value: c}, true
+		}
+	case *types.AttributeValueMemberSS:
+		if !stringsAscending(v.Value) {
+			s := slices.Clone(v.Value)
+			slices.Sort(s)
+			return &types.AttributeValueMemberSS{Value: s}, true
+		}
+	case *types.AttributeValueMemberBS:
+		if !bytesAscending(v.Value) {
+			s := slices.Clone(v.Value)
+			slices.SortFunc(s, bytes.Compare)
+			return &types.AttributeValueMemberBS{Value: s}, true
+		}
+	case *types.AttributeValueMemberNS:
+		changed := false
+		var s []string
+		for i, x := range v.Value {
+			c, ok := canonicalNumberText(x)
+			if ok && !changed {
+				changed = true
+				s = slices.Clone(v.Value)
+			}
+			if ok {
+				s[i] = c
+			}
+		}
+		if !changed {
+			if stringsAscending(v.Value) {
+				return av, false
+			}
+			s = slices.Clone(v.Value)
+		}
+		slices.Sort(s)
+		return &types.AttributeValueMemberNS{Value: s}, true
+	case *types.AttributeValueMemberL:
+		var l []types.AttributeValue
+		for i, el := range v.Value {
+			c, ok := canonicalValue(el)
+			if !ok {
+				continue
+			}
+			if l == nil {
+				l = slices.Clone(v.Value)
+			}
+			l[i] = c
+		}
+		if l != nil {
+			return &types.AttributeValueMemberL{Value: l}, true
+		}
+	case *types.AttributeValueMemberM:
+		var m map[string]types.AttributeValue
+		for k, el := range v.Value {
+			c, ok := canonicalValue(el)
+			if !ok {
+				continue
+			}
+			if m == nil {
+				m = maps.Clone(v.Value)
+			}
+			m[k] = c
+		}
+		if m != nil {
+			return &types.AttributeValueMemberM{Value: m}, true
+		}
+	}
+	return av, false
+}
+
+// canonicalNumberText returns the canonical text of s and true when it
+// differs from s; false when s is already canonical (or invalid).
+func canonicalNumberText(s string) (string, bool) {
+	if isPlainInteger(s) {
+		return "", false
+	}
+	var buf [192]byte
+	c, err := appendCanonicalNumber(buf[:0], s)
+	if err != nil || string(c) == s {
+		return "", false
+	}
+	return string(c), true
 }

@@ -129,10 +129,11 @@ func parseItemHeader(item map[string]types.AttributeValue) (header, error) {
 //  6. the schema-drift policy is applied (ErrSchemaMismatch);
 //  7. encrypted attributes are decrypted (ReasonAttribute on failure).
 //
-// Numbers inside encrypted attributes come back in canonical text (see
-// CanonicalNumber), which may differ from the text written but has the same
-// value, exactly as DynamoDB itself rewrites numbers; sets come back in
-// canonical order. Signed and plain attributes are returned as stored.
+// Encrypted and signed values come back in the canonical form the
+// signature covers: numbers in canonical text (see CanonicalNumber), which
+// may differ from the text written but has the same value, exactly as
+// DynamoDB itself rewrites numbers, and set elements in canonical order, at
+// any depth. Plain attributes are returned as stored.
 func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string]types.AttributeValue, OpenResult, error) {
 	// The scratch is taken here rather than in open, whose many returns
 	// would make the compiler use a slower, runtime-managed defer.
@@ -233,7 +234,24 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 	if err := s.decryptCovered(st, key, attrs, true); err != nil {
 		return nil, res, err
 	}
+	canonicalizeSigned(attrs)
 	return openedItem(item, attrs, nReserved), res, nil
+}
+
+// canonicalizeSigned puts every signed attribute of attrs that is not in
+// the canonical form the signature covered into that form, and marks it
+// (code 1) for openedItem. An insider can rewrite a signed "1.50" as
+// "15E-1" without breaking the signature; the reader gets "1.5" either way.
+func canonicalizeSigned(attrs []attr) {
+	for i := range attrs {
+		a := &attrs[i]
+		if a.act != ActionSign {
+			continue
+		}
+		if v, changed := canonicalValue(a.av); changed {
+			a.av, a.code = v, 1
+		}
+	}
 }
 
 // prechecked is what precheck has verified of an item: its parsed header,
@@ -456,7 +474,9 @@ func openedItem(item map[string]types.AttributeValue, attrs []attr, nReserved in
 		}
 	}
 	for i := range attrs {
-		if attrs[i].act == ActionEncrypt {
+		// Encrypted: the decrypted value; signed with code set: the
+		// canonical form (canonicalizeSigned).
+		if attrs[i].act == ActionEncrypt || attrs[i].code != 0 {
 			out[attrs[i].name] = attrs[i].av
 		}
 	}

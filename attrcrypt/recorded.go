@@ -90,8 +90,9 @@ func (s *Sealer) Verify(stored map[string]types.AttributeValue, key Key) error {
 // OpenRecorded is Open under the actions recorded in the item's header
 // instead of the Sealer's Config.Actions: it verifies the item as Verify
 // does and returns it decrypted, without the reserved attributes, as a new
-// map. Signed values and the writer-plain attributes are returned as stored
-// (the latter unverified, as their writer asked). It is for readers that
+// map. Signed values come back in canonical form, as from Open; the
+// writer-plain attributes are returned as stored (unverified, as their
+// writer asked). It is for readers that
 // have no Go type for the item: export, stream consumers, admin tools.
 func (s *Sealer) OpenRecorded(stored map[string]types.AttributeValue, key Key) (map[string]types.AttributeValue, error) {
 	st := getScratch()
@@ -104,6 +105,7 @@ func (s *Sealer) OpenRecorded(stored map[string]types.AttributeValue, key Key) (
 	if err := s.decryptCovered(st, &key, attrs, true); err != nil {
 		return nil, err
 	}
+	canonicalizeSigned(attrs)
 	return openedItem(stored, attrs, nReserved), nil
 }
 

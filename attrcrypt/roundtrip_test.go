@@ -124,17 +124,16 @@ func TestRoundTripEveryType(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := canonicalItem(t, item)
-			if action == ActionSign {
-				want = item // signed values come back as stored
-			}
-			assertEqualItems(t, got, want)
+			// Signed values come back in the same canonical form as
+			// encrypted ones: the form the signature covered.
+			assertEqualItems(t, got, canonicalItem(t, item))
 		})
 	}
 }
 
-// canonicalItem returns what Open yields for encrypted values: numbers in
-// canonical text, sets in canonical order.
+// canonicalItem returns what Open yields for encrypted and signed values:
+// numbers in canonical text, sets in canonical order (computed through the
+// canonical encoding, independently of canonicalValue).
 func canonicalItem(t *testing.T, item map[string]types.AttributeValue) map[string]types.AttributeValue {
 	t.Helper()
 	out := make(map[string]types.AttributeValue, len(item))
@@ -169,6 +168,51 @@ func TestRoundTripCanonicalisesEncryptedValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertEqualItems(t, got, map[string]types.AttributeValue{"tenant": S("t1"), "n": N("12.5"), "ns": NS("0", "1000", "2"), "ss": SS("a", "b")})
+}
+
+// TestOpenReturnsVerifiedSignedForm: an insider rewrites signed numbers
+// and sets into other texts of the same value (the signature still
+// verifies); Open returns the canonical form it verified, so the rewrite is
+// invisible and a nested 1000 written as 1E3 still decodes as an integer.
+func TestOpenReturnsVerifiedSignedForm(t *testing.T) {
+	s, _ := NewSealer(Config{Table: "tbl", TenantAttribute: "tenant"})
+	key := testKey("t1", "", 1)
+	item := map[string]types.AttributeValue{
+		"tenant": S("t1"), "price": N("1.5"), "qty": N("1000"),
+		"m":  M(map[string]types.AttributeValue{"n": N("1000"), "l": L(N("2"), NS("1", "2"))}),
+		"ns": NS("1", "1.5"), "ss": SS("a", "b"),
+	}
+	sealed, err := s.Seal(item, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := cloneItem(sealed)
+	edited["price"] = N("15E-1")
+	edited["qty"] = N("1.000E+3")
+	edited["m"] = M(map[string]types.AttributeValue{"n": N("1E3"), "l": L(N("+2.0"), NS("2", "0001"))})
+	edited["ns"] = NS("1.50", "1E0")
+	edited["ss"] = SS("b", "a")
+	got, _, err := s.Open(edited, key)
+	if err != nil {
+		t.Fatalf("rewritten values of the same value must verify: %v", err)
+	}
+	assertEqualItems(t, got, item)
+	// An item already canonical comes back with the stored values shared.
+	got, _, err = s.Open(sealed, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range item {
+		if got[name] != v {
+			t.Errorf("%s: canonical value was copied", name)
+		}
+	}
+	// OpenRecorded does the same.
+	got, err = s.OpenRecorded(edited, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqualItems(t, got, item)
 }
 
 func TestRoundTripLargeAndNearLimit(t *testing.T) {
