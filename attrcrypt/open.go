@@ -199,7 +199,12 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 		return nil, res, err
 	}
 
-	// Schema-drift policy (the item is authentic from here on).
+	// Schema-drift policy (the item is authentic from here on). When
+	// several attributes are refused, the error names the smallest name in
+	// byte order (FORMAT.md, "Schema drift policy"): both loops run in name
+	// order, so each one's first refusal is its smallest.
+	var refused string
+	var refusal error
 	for i := range attrs {
 		name, stored, reader := attrs[i].name, attrs[i].act, attrs[i].reader
 		if stored == reader {
@@ -207,13 +212,19 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 		}
 		if stored == ActionSign && reader == ActionEncrypt {
 			if !s.migrate {
-				return nil, res, fmt.Errorf("%w: attribute %q is stored signed in plaintext but the reader encrypts it (Config.AllowPlaintextMigration reads it for resealing)", ErrSchemaMismatch, name)
+				if refusal == nil {
+					refused, refusal = name, fmt.Errorf("%w: attribute %q is stored signed in plaintext but the reader encrypts it (Config.AllowPlaintextMigration reads it for resealing)", ErrSchemaMismatch, name)
+				}
+				continue
 			}
 			res.MigrationUsed = true
 		}
 		res.Drift = append(res.Drift, Drift{Name: name, Stored: stored, Reader: reader, Verified: true})
 	}
 	for _, name := range h.plain {
+		if refusal != nil && name >= refused {
+			break
+		}
 		if _, present := item[name]; !present {
 			continue
 		}
@@ -222,10 +233,14 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 			continue
 		}
 		if !s.migrate {
-			return nil, res, fmt.Errorf("%w: attribute %q is stored plain (unsigned) but the reader wants it %s (Config.AllowPlaintextMigration reads it unverified)", ErrSchemaMismatch, name, reader)
+			refusal = fmt.Errorf("%w: attribute %q is stored plain (unsigned) but the reader wants it %s (Config.AllowPlaintextMigration reads it unverified)", ErrSchemaMismatch, name, reader)
+			break
 		}
 		res.MigrationUsed = true
 		res.Drift = append(res.Drift, Drift{Name: name, Stored: ActionPlain, Reader: reader})
+	}
+	if refusal != nil {
+		return nil, res, refusal
 	}
 	if len(res.Drift) > 1 {
 		slices.SortFunc(res.Drift, func(a, b Drift) int { return strings.Compare(a.Name, b.Name) })
