@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -352,7 +351,41 @@ func isCanonicalNumber(s string) bool {
 	return err == nil && string(c) == s
 }
 
-type decoder struct{ b []byte }
+// decoder reads canonical encodings. Decrypted payloads are decoded from
+// b alone: strings are copied, B values alias b, and everything is checked
+// to be canonical. Open's canonicalizeSigned decodes its own encoding (the
+// MAC input, a pooled buffer) and sets str to the same bytes as a string:
+// then every string is a substring of str (one allocation for the whole
+// value), B values and BS elements are copied, and numbers, canonical by
+// construction, are not parsed again.
+type decoder struct {
+	b   []byte
+	str string
+}
+
+// stringLP reads lp(bytes) as a string.
+func (d *decoder) stringLP() (string, error) {
+	b, err := d.bytesLP()
+	if err != nil {
+		return "", err
+	}
+	if d.str == "" {
+		return string(b), nil
+	}
+	end := len(d.str) - len(d.b)
+	return d.str[end-len(b) : end], nil
+}
+
+func (d *decoder) number() (types.AttributeValue, error) {
+	v, err := d.stringLP()
+	if err != nil {
+		return nil, err
+	}
+	if d.str != "" {
+		return &types.AttributeValueMemberN{Value: v}, nil
+	}
+	return decodeNumber(v)
+}
 
 func (d *decoder) u32() (int, error) {
 	if len(d.b) < 4 {
@@ -390,21 +423,20 @@ func (d *decoder) value(depth int) (types.AttributeValue, error) {
 func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 	switch code {
 	case codeS:
-		b, err := d.bytesLP()
+		v, err := d.stringLP()
 		if err != nil {
 			return nil, err
 		}
-		return &types.AttributeValueMemberS{Value: string(b)}, nil
+		return &types.AttributeValueMemberS{Value: v}, nil
 	case codeN:
-		b, err := d.bytesLP()
-		if err != nil {
-			return nil, err
-		}
-		return decodeNumber(string(b))
+		return d.number()
 	case codeB:
 		b, err := d.bytesLP()
 		if err != nil {
 			return nil, err
+		}
+		if d.str != "" {
+			b = bytes.Clone(b)
 		}
 		return &types.AttributeValueMemberB{Value: slices.Clip(b)}, nil
 	case codeBOOL:
@@ -442,11 +474,10 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 		m := make(map[string]types.AttributeValue, n)
 		prev := ""
 		for i := range n {
-			k, err := d.bytesLP()
+			ks, err := d.stringLP()
 			if err != nil {
 				return nil, err
 			}
-			ks := string(k)
 			if i > 0 && ks <= prev {
 				return nil, errNotCanonic
 			}
@@ -463,15 +494,13 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 		}
 		s := make([]string, n)
 		for i := range s {
-			b, err := d.bytesLP()
-			if err != nil {
+			if s[i], err = d.stringLP(); err != nil {
 				return nil, err
 			}
-			s[i] = string(b)
 			if i > 0 && strings.Compare(s[i-1], s[i]) >= 0 {
 				return nil, errNotCanonic
 			}
-			if code == codeNS {
+			if code == codeNS && d.str == "" {
 				if !isCanonicalNumber(s[i]) {
 					return nil, errNotCanonic
 				}
@@ -491,6 +520,9 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 			if s[i], err = d.bytesLP(); err != nil {
 				return nil, err
 			}
+			if d.str != "" {
+				s[i] = bytes.Clone(s[i])
+			}
 			if i > 0 && bytes.Compare(s[i-1], s[i]) >= 0 {
 				return nil, errNotCanonic
 			}
@@ -500,97 +532,40 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 	return nil, errPayload
 }
 
-// canonicalValue returns av in the canonical form the signature covers:
-// numbers in canonical text, set elements in canonical order (NS by their
-// canonical text), the same inside lists and maps. Open returns signed
-// values in this form, so what a reader gets is exactly what was verified
-// (an insider's "15E-1" for "1.50" comes back as "1.5"). It returns av
-// itself and false when av is already canonical, which is the usual case
-// and allocates nothing. av must have passed the canonical encoding (the
-// signature check); values it cannot canonicalise are returned unchanged.
-func canonicalValue(av types.AttributeValue) (types.AttributeValue, bool) {
+// isCanonicalValue reports whether av is already in the canonical form the
+// signature covers: numbers in canonical text, set elements in canonical
+// order (NS by their canonical text), the same inside lists and maps. It
+// costs one pass and allocates nothing; Open rebuilds only the values for
+// which it is false (canonicalizeSigned). Invalid values report true (they
+// cannot have passed the signature check).
+func isCanonicalValue(av types.AttributeValue) bool {
 	switch v := av.(type) {
 	case *types.AttributeValueMemberN:
-		if c, ok := canonicalNumberText(v.Value); ok {
-			return &types.AttributeValueMemberN{Value: c}, true
-		}
+		return isPlainInteger(v.Value) || isCanonicalNumber(v.Value)
 	case *types.AttributeValueMemberSS:
-		if !stringsAscending(v.Value) {
-			s := slices.Clone(v.Value)
-			slices.Sort(s)
-			return &types.AttributeValueMemberSS{Value: s}, true
-		}
+		return stringsAscending(v.Value)
 	case *types.AttributeValueMemberBS:
-		if !bytesAscending(v.Value) {
-			s := slices.Clone(v.Value)
-			slices.SortFunc(s, bytes.Compare)
-			return &types.AttributeValueMemberBS{Value: s}, true
-		}
+		return bytesAscending(v.Value)
 	case *types.AttributeValueMemberNS:
-		changed := false
-		var s []string
-		for i, x := range v.Value {
-			c, ok := canonicalNumberText(x)
-			if ok && !changed {
-				changed = true
-				s = slices.Clone(v.Value)
-			}
-			if ok {
-				s[i] = c
+		for _, x := range v.Value {
+			if !isPlainInteger(x) && !isCanonicalNumber(x) {
+				return false
 			}
 		}
-		if !changed {
-			if stringsAscending(v.Value) {
-				return av, false
-			}
-			s = slices.Clone(v.Value)
-		}
-		slices.Sort(s)
-		return &types.AttributeValueMemberNS{Value: s}, true
+		// Canonical texts sort by bytes.
+		return stringsAscending(v.Value)
 	case *types.AttributeValueMemberL:
-		var l []types.AttributeValue
-		for i, el := range v.Value {
-			c, ok := canonicalValue(el)
-			if !ok {
-				continue
+		for _, el := range v.Value {
+			if !isCanonicalValue(el) {
+				return false
 			}
-			if l == nil {
-				l = slices.Clone(v.Value)
-			}
-			l[i] = c
-		}
-		if l != nil {
-			return &types.AttributeValueMemberL{Value: l}, true
 		}
 	case *types.AttributeValueMemberM:
-		var m map[string]types.AttributeValue
-		for k, el := range v.Value {
-			c, ok := canonicalValue(el)
-			if !ok {
-				continue
+		for _, el := range v.Value {
+			if !isCanonicalValue(el) {
+				return false
 			}
-			if m == nil {
-				m = maps.Clone(v.Value)
-			}
-			m[k] = c
-		}
-		if m != nil {
-			return &types.AttributeValueMemberM{Value: m}, true
 		}
 	}
-	return av, false
-}
-
-// canonicalNumberText returns the canonical text of s and true when it
-// differs from s; false when s is already canonical (or invalid).
-func canonicalNumberText(s string) (string, bool) {
-	if isPlainInteger(s) {
-		return "", false
-	}
-	var buf [192]byte
-	c, err := appendCanonicalNumber(buf[:0], s)
-	if err != nil || string(c) == s {
-		return "", false
-	}
-	return string(c), true
+	return true
 }

@@ -156,6 +156,11 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 	// plain names (the reader moved a signed attribute to plain).
 	var attrsArr [stackAttrs]attr
 	attrs := attrsArr[:0]
+	if len(item) > stackAttrs+2 {
+		// Sized once: growing by doubling copied a large item's
+		// attributes several times.
+		attrs = make([]attr, 0, len(item))
+	}
 	// Each attr keeps the reader's action so the drift check below needs
 	// no second lookup.
 	readerPlainSkipped := false
@@ -249,7 +254,7 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 	if err := s.decryptCovered(st, key, attrs, true); err != nil {
 		return nil, res, err
 	}
-	canonicalizeSigned(attrs)
+	canonicalizeSigned(st.buf, attrs)
 	return openedItem(item, attrs, nReserved), res, nil
 }
 
@@ -257,13 +262,18 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 // the canonical form the signature covered into that form, and marks it
 // (code 1) for openedItem. An insider can rewrite a signed "1.50" as
 // "15E-1" without breaking the signature; the reader gets "1.5" either way.
-func canonicalizeSigned(attrs []attr) {
+// The canonical value is decoded from its encoding in the MAC input mac
+// (checkSignature recorded each signed attribute's span), so sets and map
+// keys are not sorted twice.
+func canonicalizeSigned(mac []byte, attrs []attr) {
 	for i := range attrs {
 		a := &attrs[i]
-		if a.act != ActionSign {
+		if a.act != ActionSign || isCanonicalValue(a.av) {
 			continue
 		}
-		if v, changed := canonicalValue(a.av); changed {
+		enc := mac[a.lo:a.hi]
+		d := decoder{b: enc, str: string(enc)}
+		if v, err := d.value(0); err == nil && len(d.b) == 0 {
 			a.av, a.code = v, 1
 		}
 	}

@@ -36,6 +36,9 @@ func (s *Sealer) verifyRecorded(st *scratch, item map[string]types.AttributeValu
 	}
 	h := &pc.h
 	attrs := attrsArr[:0]
+	if len(item) > stackAttrs+2 {
+		attrs = make([]attr, 0, len(item))
+	}
 	nReserved := 0
 	for name, av := range item {
 		if IsReserved(name) {
@@ -105,7 +108,7 @@ func (s *Sealer) OpenRecorded(stored map[string]types.AttributeValue, key Key) (
 	if err := s.decryptCovered(st, &key, attrs, true); err != nil {
 		return nil, err
 	}
-	canonicalizeSigned(attrs)
+	canonicalizeSigned(st.buf, attrs)
 	return openedItem(stored, attrs, nReserved), nil
 }
 
@@ -169,9 +172,8 @@ func (s *Sealer) CommitsTo(stored map[string]types.AttributeValue, key Key) bool
 	if err != nil {
 		return false
 	}
-	var keys itemKeys
-	deriveKeys(&keys, &key, h.salt)
-	ok = subtle.ConstantTimeCompare(keys.commit[:], h.commitment) == 1
-	keys.zero()
-	return ok
+	st := getScratch()
+	defer putScratch(st) // zeroes the derived keys
+	st.hm.deriveKeys(&st.keys, &key, h.salt)
+	return subtle.ConstantTimeCompare(st.keys.commit[:], h.commitment) == 1
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -134,6 +135,7 @@ func (s *Sealer) action(name string) Action {
 // whatever the item holds.
 type actionTable struct {
 	slots []actionSlot // power-of-two length; nil when nothing is configured
+	shift uint         // 64 - log2(len(slots))
 }
 
 type actionSlot struct {
@@ -150,7 +152,7 @@ func newActionTable(actions map[string]Action) actionTable {
 	for size < 2*len(actions) {
 		size *= 2
 	}
-	t := actionTable{slots: make([]actionSlot, size)}
+	t := actionTable{slots: make([]actionSlot, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
 	for name, a := range actions {
 		i := t.index(name, namePrefix(name))
 		for t.slots[i].used {
@@ -162,8 +164,11 @@ func newActionTable(actions map[string]Action) actionTable {
 }
 
 func (t *actionTable) index(name string, prefix uint64) int {
-	h := (prefix ^ uint64(len(name))) * 0x9e3779b97f4a7c15 // Fibonacci hashing
-	return int(h>>32) & (len(t.slots) - 1)
+	// Fibonacci hashing: the top bits of the product mix every input bit
+	// (the middle bits taken before clustered names that differ only in
+	// a few digits into long probe chains).
+	h := (prefix ^ uint64(len(name))) * 0x9e3779b97f4a7c15
+	return int(h >> t.shift)
 }
 
 // lookup returns the action of name (prefix = namePrefix(name)); names not
@@ -275,6 +280,11 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 	// write barrier per swap.
 	var attrsArr [stackAttrs]attr
 	attrs := attrsArr[:0]
+	if len(item) > stackAttrs+2 {
+		// Sized once: growing by doubling copied a large item's
+		// attributes several times.
+		attrs = make([]attr, 0, len(item))
+	}
 	for name, av := range item {
 		if IsReserved(name) {
 			return nil, errMalformed(name, "name uses the reserved prefix "+quote(ReservedPrefix))
@@ -433,7 +443,7 @@ type attr struct {
 	reader Action               // Open: the reader's action
 	prefix uint64               // namePrefix(name), set by the sorts
 	code   byte                 // type code of an encrypted value
-	lo, hi int                  // Seal: payload span; Open: plaintext span
+	lo, hi int                  // Seal: payload span; Open: plaintext span (encrypted), enc(value) span in the MAC input (signed)
 }
 
 // namePrefix returns the first 8 bytes of name as a big-endian integer,
@@ -481,7 +491,7 @@ func sortAttrs(a []attr) {
 		a[i].prefix = namePrefix(a[i].name)
 	}
 	if len(a) > 2*stackAttrs {
-		slices.SortFunc(a, func(x, y attr) int { return strings.Compare(x.name, y.name) })
+		sortLarge(a)
 		return
 	}
 	for i := 1; i < len(a); i++ {
@@ -494,6 +504,32 @@ func sortAttrs(a []attr) {
 			a[j] = a[j-1]
 		}
 		a[j] = x
+	}
+}
+
+// sortLarge sorts a large attribute slice (prefixes set) in O(n log n):
+// it sorts indices, comparing the attributes in place, then permutes.
+// Sorting the attributes themselves with slices.SortFunc copied two of
+// them per comparison, and an interface sort would make every caller's
+// stack buffer escape.
+func sortLarge(a []attr) {
+	tmp := slices.Clone(a)
+	idx := make([]int32, len(a))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(i, j int32) int {
+		x, y := &tmp[i], &tmp[j]
+		if x.prefix != y.prefix {
+			if x.prefix < y.prefix {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x.name, y.name)
+	})
+	for k, i := range idx {
+		a[k] = tmp[i]
 	}
 }
 
@@ -525,8 +561,13 @@ func (s *Sealer) appendMACInput(dst []byte, e *encoder, tenant string, hdr []byt
 		dst = appendLPString(dst, a.name)
 		dst = append(dst, byte(a.act))
 		var err error
+		at := len(dst)
 		if dst, err = e.appendValue(dst, a.av, 0); err != nil {
 			return dst, errMalformed(a.name, err.Error())
+		}
+		if a.act == ActionSign {
+			// Where enc(value) is, for Open's canonicalizeSigned.
+			a.lo, a.hi = at, len(dst)
 		}
 	}
 	return dst, nil
