@@ -283,7 +283,9 @@ func openCaseInputs(t *testing.T) []openCase {
 		tampered(base("signed-set-duplicate", "a signed SS given a duplicate element"), with(func(m map[string]types.AttributeValue) { m["tags"] = SS("alpha", "alpha") }), ReasonAttribute, "tags"),
 		tampered(base("encrypted-swapped-resigned", "two ciphertexts swapped and the item re-signed by a key holder: AES-GCM (AAD binds the name)"), resigned(func(m map[string]types.AttributeValue) { m["name"], m["email"] = sealed["email"], sealed["name"] }), ReasonAttribute, "email"),
 		tampered(base("encrypted-flipped-resigned", "a ciphertext bit changed and re-signed by a key holder"), resigned(func(m map[string]types.AttributeValue) { m["ssn"] = B(flip(5)(bytes.Clone(bval(sealed, "ssn")))) }), ReasonAttribute, "ssn"),
-		tampered(base("encrypted-unknown-type-resigned", "encrypted value's type byte 0x0B, re-signed by a key holder"), resigned(func(m map[string]types.AttributeValue) { m["ssn"] = B(append([]byte{0x0B}, bval(sealed, "ssn")[1:]...)) }), ReasonAttribute, "ssn"),
+		tampered(base("encrypted-unknown-type-resigned", "encrypted value's type byte 0x0B, re-signed by a key holder"), resigned(func(m map[string]types.AttributeValue) {
+			m["ssn"] = B(append([]byte{0x0B}, bval(sealed, "ssn")[1:]...))
+		}), ReasonAttribute, "ssn"),
 		tampered(base("encrypted-short-resigned", "encrypted value of 16 bytes, re-signed by a key holder"), resigned(func(m map[string]types.AttributeValue) { m["ssn"] = B(bval(sealed, "ssn")[:16]) }), ReasonAttribute, "ssn"),
 	}
 	// Fill the expected outcome of the cases that open.
