@@ -1,8 +1,6 @@
 package attrcrypt
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
@@ -155,12 +153,7 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 	// count differs from the header's, once more without the reader's
 	// plain names (the reader moved a signed attribute to plain).
 	var attrsArr [stackAttrs]attr
-	attrs := attrsArr[:0]
-	if len(item) > stackAttrs+2 {
-		// Sized once: growing by doubling copied a large item's
-		// attributes several times.
-		attrs = make([]attr, 0, len(item))
-	}
+	attrs := attrBuf(&attrsArr, item)
 	// Each attr keeps the reader's action so the drift check below needs
 	// no second lookup.
 	readerPlainSkipped := false
@@ -390,13 +383,9 @@ func (s *Sealer) decryptCovered(st *scratch, key *Key, attrs []attr, keep bool) 
 	if nEnc == 0 {
 		return nil
 	}
-	block, err := aes.NewCipher(st.keys.enc[:])
+	gcm, err := newGCM(&st.keys)
 	if err != nil {
-		return fmt.Errorf("attrcrypt: %w", err)
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return fmt.Errorf("attrcrypt: %w", err)
+		return err
 	}
 	var pt []byte
 	if !keep || nS+nN == nEnc {

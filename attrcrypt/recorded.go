@@ -35,10 +35,7 @@ func (s *Sealer) verifyRecorded(st *scratch, item map[string]types.AttributeValu
 		return nil, pc, 0, err
 	}
 	h := &pc.h
-	attrs := attrsArr[:0]
-	if len(item) > stackAttrs+2 {
-		attrs = make([]attr, 0, len(item))
-	}
+	attrs := attrBuf(attrsArr, item)
 	nReserved := 0
 	for name, av := range item {
 		if IsReserved(name) {

@@ -279,12 +279,7 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 	// ordinary items: sorting pointerful values in heap memory pays a GC
 	// write barrier per swap.
 	var attrsArr [stackAttrs]attr
-	attrs := attrsArr[:0]
-	if len(item) > stackAttrs+2 {
-		// Sized once: growing by doubling copied a large item's
-		// attributes several times.
-		attrs = make([]attr, 0, len(item))
-	}
+	attrs := attrBuf(&attrsArr, item)
 	for name, av := range item {
 		if IsReserved(name) {
 			return nil, errMalformed(name, "name uses the reserved prefix "+quote(ReservedPrefix))
@@ -368,13 +363,9 @@ func (s *Sealer) sealCovered(st *scratch, item map[string]types.AttributeValue, 
 	bvals[0].Value = hdr
 	bvals[1].Value = sig
 	if nEnc > 0 {
-		block, err := aes.NewCipher(st.keys.enc[:])
+		gcm, err := newGCM(&st.keys)
 		if err != nil {
-			return nil, fmt.Errorf("attrcrypt: %w", err)
-		}
-		gcm, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, fmt.Errorf("attrcrypt: %w", err)
+			return nil, err
 		}
 		at := hLen + macSize
 		k := 2
@@ -429,6 +420,30 @@ func (s *Sealer) sealCovered(st *scratch, item map[string]types.AttributeValue, 
 	out[HeaderAttribute] = &bvals[0]
 	out[SignatureAttribute] = &bvals[1]
 	return out, nil
+}
+
+// newGCM returns AES-256-GCM under the item's encryption key.
+func newGCM(keys *itemKeys) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(keys.enc[:])
+	if err != nil {
+		return nil, fmt.Errorf("attrcrypt: %w", err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("attrcrypt: %w", err)
+	}
+	return gcm, nil
+}
+
+// attrBuf returns the slice Seal and Open collect an item's covered
+// attributes in: the caller's stack array for ordinary items, or one
+// allocation of the right size for large ones (growing by doubling copied
+// a large item's attributes several times).
+func attrBuf(arr *[stackAttrs]attr, item map[string]types.AttributeValue) []attr {
+	if len(item) > stackAttrs+2 {
+		return make([]attr, 0, len(item))
+	}
+	return arr[:0]
 }
 
 // stackAttrs is how many covered attributes fit the stack buffers of Seal

@@ -138,6 +138,7 @@ func TestTamperMatrix(t *testing.T) {
 		"header truncated":                    {item: withB(sealed, HeaderAttribute, func(b []byte) []byte { return b[:len(b)-1] }), key: key, reason: ReasonHeader},
 		"header truncated to the salt":        {item: withB(sealed, HeaderAttribute, func(b []byte) []byte { return b[:saltOff+5] }), key: key, reason: ReasonHeader},
 		"header extended":                     {item: withB(sealed, HeaderAttribute, func(b []byte) []byte { return append(b, 0) }), key: key, reason: ReasonHeader},
+		"header over 400 KB":                  {item: set(HeaderAttribute, B(append(append([]byte(nil), bval(sealed, HeaderAttribute)...), make([]byte, MaxItemSize)...))), key: key, reason: ReasonHeader},
 		"header empty":                        {item: set(HeaderAttribute, B([]byte{})), key: key, reason: ReasonHeader},
 		"header salt flipped":                 {item: withB(sealed, HeaderAttribute, flip(saltOff+3)), key: key, reason: ReasonCommitment},
 		"header commitment flipped":           {item: withB(sealed, HeaderAttribute, flip(commitOff+31)), key: key, reason: ReasonCommitment},

@@ -154,19 +154,7 @@ func checkVector(t *testing.T, v vector) {
 	mat := mustHex(t, v.Key.MaterialHex)
 	copy(key.Material[:], mat)
 	salt := mustHex(t, v.SaltHex)
-	actions := map[string]Action{}
-	for name, a := range v.Actions {
-		switch a {
-		case "sign":
-			actions[name] = ActionSign
-		case "encrypt":
-			actions[name] = ActionEncrypt
-		case "plain":
-			actions[name] = ActionPlain
-		default:
-			t.Fatalf("unknown action %q", a)
-		}
-	}
+	actions := actionsFromJSON(t, v.Actions)
 	s, err := NewSealer(Config{Table: v.Table, TenantAttribute: v.TenantAttribute, Actions: actions}, WithRandom(bytes.NewReader(salt)))
 	if err != nil {
 		t.Fatal(err)
