@@ -270,3 +270,33 @@ func sortedCopy(s []string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestResealCarriesUnknownReservedNames: reserved attributes a future
+// format version might add are outside the covered set; Reseal keeps them
+// (every input attribute is in the output) and Open still hides them.
+func TestResealCarriesUnknownReservedNames(t *testing.T) {
+	s := refSealer(t)
+	k1, k2 := testKey(refTenant, "", 1), testKey(refTenant, "", 2)
+	stored, err := s.Seal(refItem(), k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored["__future"] = S("x")
+	out, err := s.Reseal(stored, k1, k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out["__future"] != stored["__future"] {
+		t.Fatal("Reseal dropped an unknown reserved attribute")
+	}
+	got, _, err := s.Open(out, k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["__future"]; ok {
+		t.Fatal("Open returned a reserved attribute")
+	}
+	if err := s.Verify(out, k2); err != nil {
+		t.Fatal(err)
+	}
+}
