@@ -88,13 +88,56 @@ type encoder struct {
 	sealing   bool
 	checkUTF8 bool
 
-	strs []string // stack of set elements / map keys being sorted
-	bs   [][]byte // stack of binary set elements
-	nb   []byte   // canonical number text of NS elements
-	offs []span   // spans into nb
+	strs []string   // stack of set elements being sorted
+	kvs  []mapEntry // stack of map entries being sorted
+	bs   [][]byte   // stack of binary set elements
+	nb   []byte     // canonical number text of NS elements
+	offs []span     // spans into nb
+	ord  []ordEntry // stack of sort orders of large maps and number sets
 }
 
 type span struct{ lo, hi int }
+
+// ordEntry is one element of a large map or number set being sorted: the
+// first 8 bytes of its key as an integer and its index. Large ones are
+// sorted through these (integer comparisons, no pointers to move, so no GC
+// write barriers), which made wide maps and big sets several times cheaper.
+type ordEntry struct {
+	prefix uint64
+	i      int32
+}
+
+// ordThreshold is the size from which maps and number sets sort through
+// ordEntry; smaller ones sort directly.
+const ordThreshold = 32
+
+func prefixOf[T string | []byte](b T) uint64 {
+	var p uint64
+	for i := 0; i < 8 && i < len(b); i++ {
+		p |= uint64(b[i]) << (56 - 8*i)
+	}
+	return p
+}
+
+// sortOrd sorts o by prefix, then by tie (the full comparison of two
+// indices) among equal prefixes.
+func sortOrd(o []ordEntry, tie func(i, j int32) int) {
+	slices.SortFunc(o, func(a, b ordEntry) int {
+		if a.prefix != b.prefix {
+			if a.prefix < b.prefix {
+				return -1
+			}
+			return 1
+		}
+		return tie(a.i, b.i)
+	})
+}
+
+// mapEntry is one entry of an M value being encoded.
+type mapEntry struct {
+	k string
+	v types.AttributeValue
+}
 
 func (e *encoder) depthLimit() int {
 	if e.sealing {
@@ -167,27 +210,46 @@ func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]
 			return dst, errTooDeep
 		}
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
-		base := len(e.strs)
-		for k := range v.Value {
+		// Entries are sorted with their values, so encoding them needs
+		// no second lookup per key (which dominated wide maps).
+		base := len(e.kvs)
+		for k, el := range v.Value {
 			if e.checkUTF8 && !utf8.ValidString(k) {
-				e.strs = e.strs[:base]
+				clear(e.kvs[base:])
+				e.kvs = e.kvs[:base]
 				return dst, errUTF8
 			}
-			e.strs = append(e.strs, k)
+			e.kvs = append(e.kvs, mapEntry{k, el})
 		}
-		slices.Sort(e.strs[base:])
-		for i := base; i < len(e.strs); i++ {
-			k := e.strs[i]
-			dst = appendLPString(dst, k)
-			var err error
-			if dst, err = e.appendValue(dst, v.Value[k], depth+1); err != nil {
-				e.strs = e.strs[:base]
-				return dst, err
+		var err error
+		if n := len(e.kvs) - base; n > ordThreshold {
+			ob := len(e.ord)
+			for i := base; i < len(e.kvs); i++ {
+				e.ord = append(e.ord, ordEntry{prefixOf(e.kvs[i].k), int32(i)})
+			}
+			kvs := e.kvs
+			sortOrd(e.ord[ob:], func(i, j int32) int { return strings.Compare(kvs[i].k, kvs[j].k) })
+			// Nested values push onto both stacks; index them afresh.
+			for k := ob; k < ob+n; k++ {
+				en := e.kvs[e.ord[k].i]
+				dst = appendLPString(dst, en.k)
+				if dst, err = e.appendValue(dst, en.v, depth+1); err != nil {
+					break
+				}
+			}
+			e.ord = e.ord[:ob]
+		} else {
+			slices.SortFunc(e.kvs[base:], func(a, b mapEntry) int { return strings.Compare(a.k, b.k) })
+			for i := base; i < len(e.kvs); i++ {
+				dst = appendLPString(dst, e.kvs[i].k)
+				if dst, err = e.appendValue(dst, e.kvs[i].v, depth+1); err != nil {
+					break
+				}
 			}
 		}
-		clear(e.strs[base:])
-		e.strs = e.strs[:base]
-		return dst, nil
+		clear(e.kvs[base:])
+		e.kvs = e.kvs[:base]
+		return dst, err
 	case *types.AttributeValueMemberSS:
 		if e.checkUTF8 {
 			for _, x := range v.Value {
@@ -234,7 +296,27 @@ func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]
 		}
 		o := e.offs[offBase:]
 		nb := e.nb
-		slices.SortFunc(o, func(a, b span) int { return bytes.Compare(nb[a.lo:a.hi], nb[b.lo:b.hi]) })
+		if len(o) > ordThreshold {
+			ob := len(e.ord)
+			for i, sp := range o {
+				e.ord = append(e.ord, ordEntry{prefixOf(nb[sp.lo:sp.hi]), int32(i)})
+			}
+			ord := e.ord[ob:]
+			sortOrd(ord, func(i, j int32) int { return bytes.Compare(nb[o[i].lo:o[i].hi], nb[o[j].lo:o[j].hi]) })
+			// Permute the spans into order (they are plain integers),
+			// through the spare capacity of the span stack.
+			n := len(o)
+			e.offs = slices.Grow(e.offs, n)
+			o = e.offs[offBase : offBase+n]
+			sorted := e.offs[offBase+n : offBase+2*n]
+			for k, en := range ord {
+				sorted[k] = o[en.i]
+			}
+			copy(o, sorted)
+			e.ord = e.ord[:ob]
+		} else {
+			slices.SortFunc(o, func(a, b span) int { return bytes.Compare(nb[a.lo:a.hi], nb[b.lo:b.hi]) })
+		}
 		var err error
 		for i, sp := range o {
 			if i > 0 && bytes.Equal(nb[o[i-1].lo:o[i-1].hi], nb[sp.lo:sp.hi]) {
