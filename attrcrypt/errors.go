@@ -6,9 +6,10 @@ import "errors"
 // callers test with errors.Is. No error message ever contains an attribute
 // value, plaintext or key material; messages may name attributes.
 var (
-	// ErrTampered: the item failed verification (commitment, signature,
-	// attribute authentication, attribute set, header). Use errors.As with
-	// *TamperError for the reason.
+	// ErrTampered: the item failed verification (tenant attribute, format
+	// version, header, commitment, attribute set, signature, attribute).
+	// Every failure a stored item's own bytes cause is one. Use errors.As
+	// with *TamperError for the reason.
 	ErrTampered = errors.New("attrcrypt: item failed verification")
 	// ErrUnsupportedVersion: the header names a format version this reader
 	// does not implement. A reader cannot tell an item from a newer writer

@@ -114,8 +114,8 @@ func parseItemHeader(item map[string]types.AttributeValue) (header, error) {
 // reserved attributes, as a new map (item is not modified). The order of
 // checks is fixed (FORMAT.md, "Open"):
 //
-//  1. the tenant attribute must equal key.Ref.Tenant (ErrWrongTenant), before
-//     any cryptography;
+//  1. the tenant attribute must be an S (ReasonTenant) equal to
+//     key.Ref.Tenant (ErrWrongTenant), before any cryptography;
 //  2. the header must parse (ReasonHeader; ReasonVersion, which also
 //     matches ErrUnsupportedVersion, for another format version) and the
 //     signature must be 32 bytes (ReasonSignature);
@@ -123,7 +123,8 @@ func parseItemHeader(item map[string]types.AttributeValue) (header, error) {
 //     class and version equal to the key's (ReasonCommitment);
 //  4. the covered attribute set is rebuilt and must have the header's count
 //     (ReasonAttributeSet);
-//  5. the signature is checked in constant time (ReasonSignature);
+//  5. the signature is checked in constant time (ReasonSignature; a signed
+//     value no writer could sign is ReasonAttribute);
 //  6. the schema-drift policy is applied (ErrSchemaMismatch);
 //  7. encrypted attributes are decrypted (ReasonAttribute on failure).
 //
