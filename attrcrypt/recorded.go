@@ -73,7 +73,9 @@ func (s *Sealer) verifyRecorded(st *scratch, item map[string]types.AttributeValu
 // set has the recorded count; the signature matches (constant time); and
 // every encrypted attribute passes AES-GCM authentication and decrypts to a
 // canonical payload. Plaintext is decrypted into a pooled buffer, checked
-// and wiped; none is returned. Attributes in the writer-plain list are not
+// and wiped; none is returned. (Checking an encrypted document or set
+// decodes it, and those transient copies are left to the garbage
+// collector, as Open's are.) Attributes in the writer-plain list are not
 // covered by anything and are not checked. Every failure caused by the
 // item's bytes is ErrTampered with a *TamperError.
 func (s *Sealer) Verify(stored map[string]types.AttributeValue, key Key) error {
