@@ -46,7 +46,7 @@ func (t *Table[T]) batchGetRaw(ctx context.Context, keys []map[string]types.Attr
 				RequestItems: map[string]types.KeysAndAttributes{t.name: {Keys: pending, ConsistentRead: aws.Bool(consistent)}},
 			})
 			if err != nil {
-				callErr = fmt.Errorf("table: batch get: %w", err)
+				callErr = fmt.Errorf("table: batch get: %w", ddbError("BatchGetItem", err))
 				break
 			}
 			for _, it := range out.Responses[t.name] {
@@ -198,7 +198,7 @@ func (s Scope[T]) BatchWrite(ctx context.Context, puts []*T, deletes []Key) erro
 				RequestItems: map[string][]types.WriteRequest{t.name: pending},
 			})
 			if err != nil {
-				be.Err = fmt.Errorf("table: batch write: %w", err)
+				be.Err = fmt.Errorf("table: batch write: %w", ddbError("BatchWriteItem", err))
 				break
 			}
 			left := out.UnprocessedItems[t.name]

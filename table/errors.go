@@ -55,6 +55,31 @@ var (
 	ErrTooManyOps = errors.New("table: too many operations in one transaction")
 )
 
+// Sentinels of failed DynamoDB calls (see DynamoDBError) and of decoding.
+var (
+	// ErrUnavailable: DynamoDB could not be reached, throttled the request
+	// (ProvisionedThroughputExceeded, RequestLimitExceeded, ThrottlingException),
+	// failed on its side (HTTP 5xx), or did not answer in time. Retrying
+	// later may succeed; nothing is known to have been written.
+	ErrUnavailable = errors.New("table: DynamoDB unavailable")
+	// ErrNoTable: the table or index does not exist (ResourceNotFoundException).
+	ErrNoTable = errors.New("table: table or index not found")
+	// ErrInvalidRequest: DynamoDB refused the request as invalid
+	// (ValidationException); its message is not kept, since it can quote
+	// attribute values.
+	ErrInvalidRequest = errors.New("table: DynamoDB refused the request as invalid")
+	// ErrAccessDenied: DynamoDB refused the caller's credentials or
+	// permissions (AccessDeniedException, UnrecognizedClientException...).
+	ErrAccessDenied = errors.New("table: DynamoDB access denied")
+	// ErrRequestFailed: DynamoDB refused the request for a reason none of
+	// the other sentinels names; DynamoDBError.Code says which.
+	ErrRequestFailed = errors.New("table: DynamoDB request failed")
+	// ErrDecode: a verified item's attribute does not decode into the
+	// reader's Go type (the codec's error, which may quote the value, is
+	// not kept: the error names the attribute and the Go type only).
+	ErrDecode = errors.New("table: stored attribute does not decode into the Go type")
+)
+
 // ItemError is the error of one item of a batch, query or scan. Key is the
 // item's primary key (key attributes are signed plaintext, never encrypted);
 // Error() never prints it.

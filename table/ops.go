@@ -82,7 +82,7 @@ func (s Scope[T]) conditionError(mode writeMode, old map[string]types.AttributeV
 	case old != nil && !s.t.pkIsTenant && !scalarEqual(old[s.t.schema.Tenant], S(s.tenant)):
 		return fmt.Errorf("table: the stored item with this key belongs to another tenant: %w", ErrWrongTenant)
 	default:
-		return fmt.Errorf("%w: condition failed: %s", ErrConflict, err.Error())
+		return fmt.Errorf("%w: condition failed: %w", ErrConflict, ddbError("", err))
 	}
 }
 
@@ -105,7 +105,7 @@ func (s Scope[T]) putItem(ctx context.Context, r putReq, mode writeMode) error {
 		return s.conditionError(mode, c.Item, err)
 	}
 	if err != nil {
-		return fmt.Errorf("table: put: %w", err)
+		return fmt.Errorf("table: put: %w", ddbError("PutItem", err))
 	}
 	return nil
 }
@@ -137,7 +137,7 @@ func (s Scope[T]) getRaw(ctx context.Context, k Key, consistent bool) (map[strin
 		TableName: aws.String(s.t.name), Key: km, ConsistentRead: aws.Bool(consistent),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("table: get: %w", err)
+		return nil, fmt.Errorf("table: get: %w", ddbError("GetItem", err))
 	}
 	if out.Item == nil {
 		return nil, fmt.Errorf("%w (%s)", ErrNotFound, s.t.schema.TypeName)
@@ -237,7 +237,7 @@ func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error 
 		return s.conditionError(modePut, cf.Item, err)
 	}
 	if err != nil {
-		return fmt.Errorf("table: delete: %w", err)
+		return fmt.Errorf("table: delete: %w", ddbError("DeleteItem", err))
 	}
 	return nil
 }

@@ -115,7 +115,7 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 	in.ExclusiveStartKey = start
 	out, err := s.t.client.Query(ctx, &in)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("table: query: %w", err)
+		return nil, nil, nil, fmt.Errorf("table: query: %w", ddbError("Query", err))
 	}
 	raws := out.Items
 	// Tenant check on what the query returned, before any key is fetched.

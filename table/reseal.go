@@ -54,7 +54,7 @@ func (t *Table[T]) Reseal(ctx context.Context, in ScanInput) (ResealStats, error
 	for {
 		out, err := t.client.Scan(ctx, si)
 		if err != nil {
-			return st, fmt.Errorf("table: reseal scan: %w", err)
+			return st, fmt.Errorf("table: reseal scan: %w", ddbError("Scan", err))
 		}
 		for _, item := range out.Items {
 			st.Scanned++

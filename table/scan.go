@@ -54,7 +54,7 @@ func (t *Table[T]) Scan(ctx context.Context, in ScanInput) iter.Seq2[*T, error] 
 				for {
 					out, err := t.client.Scan(ctx, si)
 					if err != nil {
-						send(res{err: fmt.Errorf("table: scan: %w", err)})
+						send(res{err: fmt.Errorf("table: scan: %w", ddbError("Scan", err))})
 						return
 					}
 					for _, it := range out.Items {

@@ -151,9 +151,9 @@ func txError(err error, built []txBuilt) error {
 	if !errors.As(err, &tce) {
 		var tcf *types.TransactionConflictException
 		if errors.As(err, &tcf) {
-			return &TxError{err: fmt.Errorf("%w: %w", ErrConflict, err)}
+			return &TxError{err: ddbError("", err)}
 		}
-		return fmt.Errorf("table: transaction: %w", err)
+		return fmt.Errorf("table: transaction: %w", ddbError("", err))
 	}
 	te := &TxError{Reasons: make([]string, len(tce.CancellationReasons))}
 	sentinel := error(nil)
@@ -177,7 +177,7 @@ func txError(err error, built []txBuilt) error {
 		}
 	}
 	if sentinel == nil {
-		te.err = fmt.Errorf("table: transaction: %w", err)
+		te.err = ddbError("", err)
 	} else {
 		te.err = fmt.Errorf("%w (%v)", sentinel, te.Reasons)
 	}
