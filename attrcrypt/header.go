@@ -3,6 +3,7 @@ package attrcrypt
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 )
 
 // Reserved attribute names. Every name that starts with ReservedPrefix
@@ -46,6 +47,7 @@ type header struct {
 	n          int    // covered attributes
 	actions    []byte // packed, 2 bits per attribute
 	plain      []string
+	plainRaw   []byte // the encoded plain-name list, count included
 }
 
 // action returns the recorded action of covered attribute i.
@@ -160,6 +162,7 @@ func parseHeader(b []byte) (header, error) {
 	if len(b)-p < 4 {
 		return h, errHeaderShort
 	}
+	h.plainRaw = b[p:len(b):len(b)]
 	pc := binary.BigEndian.Uint32(b[p:])
 	p += 4
 	if uint64(pc)*4 > uint64(len(b)-p) {
@@ -191,11 +194,12 @@ func parseHeader(b []byte) (header, error) {
 }
 
 // isStoredPlain reports whether name is in the header's plain-name list.
+// The list is strictly sorted (parseHeader checks), so a binary search
+// keeps Open at O(n log p) whatever a database writer puts in the list.
 func (h *header) isStoredPlain(name string) bool {
-	for _, p := range h.plain {
-		if p == name {
-			return true
-		}
+	if len(h.plain) == 0 {
+		return false
 	}
-	return false
+	_, found := slices.BinarySearch(h.plain, name)
+	return found
 }

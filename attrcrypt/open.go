@@ -61,14 +61,34 @@ func (s *Sealer) KeyRef(item map[string]types.AttributeValue) (KeyRef, error) {
 	if !ok {
 		return KeyRef{}, tamper(ReasonAttributeSet, s.tenantAttr, "tenant attribute missing or not a string")
 	}
-	h, err := itemHeader(item)
+	h, err := s.itemHeader(item)
 	if err != nil {
 		return KeyRef{}, err
 	}
 	return KeyRef{Tenant: tv.Value, Class: h.class, Version: h.keyVersion}, nil
 }
 
-func itemHeader(item map[string]types.AttributeValue) (header, error) {
+// itemHeader parses the item's header and checks its writer-plain list
+// against this Sealer: a reserved name or the tenant attribute listed as
+// plain cannot come from a writer (NewSealer refuses both), and would take
+// the header or the tenant out of the covered set.
+func (s *Sealer) itemHeader(item map[string]types.AttributeValue) (header, error) {
+	h, err := parseItemHeader(item)
+	if err != nil {
+		return h, err
+	}
+	if h.isStoredPlain(s.tenantAttr) {
+		return h, tamper(ReasonHeader, HeaderAttribute, "header lists the tenant attribute as plain")
+	}
+	// Sorted list: reserved names ("__" prefix) sit together; look at the
+	// first name not below the prefix.
+	if i, _ := slices.BinarySearch(h.plain, ReservedPrefix); i < len(h.plain) && IsReserved(h.plain[i]) {
+		return h, tamper(ReasonHeader, HeaderAttribute, "header lists a reserved name as plain")
+	}
+	return h, nil
+}
+
+func parseItemHeader(item map[string]types.AttributeValue) (header, error) {
 	hv, ok := item[HeaderAttribute].(*types.AttributeValueMemberB)
 	if !ok {
 		return header{}, tamper(ReasonHeader, HeaderAttribute, "header attribute missing or not binary")
@@ -113,52 +133,20 @@ func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string
 
 func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Key) (map[string]types.AttributeValue, OpenResult, error) {
 	var res OpenResult
-	if err := checkKey(key); err != nil {
-		return nil, res, err
-	}
-	tv, ok := item[s.tenantAttr].(*types.AttributeValueMemberS)
-	if !ok {
-		return nil, res, tamper(ReasonAttributeSet, s.tenantAttr, "tenant attribute missing or not a string")
-	}
-	if tv.Value != key.Ref.Tenant {
-		return nil, res, fmt.Errorf("%w: tenant attribute %q does not match the key's tenant", ErrWrongTenant, s.tenantAttr)
-	}
-	h, err := itemHeader(item)
+	pc, err := s.precheck(st, item, key)
 	if err != nil {
 		return nil, res, err
 	}
-	res.Ref = KeyRef{Tenant: tv.Value, Class: h.class, Version: h.keyVersion}
-	sv, ok := item[SignatureAttribute].(*types.AttributeValueMemberB)
-	if !ok || len(sv.Value) != macSize {
-		return nil, res, tamper(ReasonSignature, SignatureAttribute, "signature attribute missing, not binary or not 32 bytes")
-	}
-	hdr := item[HeaderAttribute].(*types.AttributeValueMemberB).Value
-
-	// Key commitment, before anything else uses the derived keys.
-	st.hm.deriveKeys(&st.keys, key, h.salt)
-	commitOK := subtle.ConstantTimeCompare(st.keys.commit[:], h.commitment)
-	if h.class != key.Ref.Class || h.keyVersion != key.Ref.Version {
-		return nil, res, tamper(ReasonCommitment, "", fmt.Sprintf(
-			"the header names key class %q version %d, but the key offered is class %q version %d",
-			h.class, h.keyVersion, key.Ref.Class, key.Ref.Version))
-	}
-	if commitOK != 1 {
-		// Same class and version, different key material: the item was
-		// sealed by another tenant's key (a row moved between tenants), or
-		// its header was altered.
-		return nil, res, tamper(ReasonCommitment, "", fmt.Sprintf(
-			"the item was not sealed with tenant %q's key (class %q, version %d): it was moved from another tenant, or its header was altered",
-			key.Ref.Tenant, key.Ref.Class, key.Ref.Version))
-	}
+	res.Ref = pc.ref
+	h := &pc.h
 
 	// Covered set: item − reserved − stored-plain − reader-plain; if the
 	// count differs from the header's, once more without the reader's
 	// plain names (the reader moved a signed attribute to plain).
 	var attrsArr [stackAttrs]attr
 	attrs := attrsArr[:0]
-	// Each attr keeps the reader's action (in code, until the header's
-	// action takes its place in act) so the drift check below needs no
-	// second lookup.
+	// Each attr keeps the reader's action so the drift check below needs
+	// no second lookup.
 	readerPlainSkipped := false
 	nReserved := 0
 	for name, av := range item {
@@ -186,42 +174,18 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 		}
 	}
 	if len(attrs) != h.n {
-		return nil, res, tamper(ReasonAttributeSet, "", fmt.Sprintf(
-			"item has %d signed or encrypted attributes, header records %d (an attribute was added or removed)", len(attrs), h.n))
+		return nil, res, errAttrCount(len(attrs), h.n)
 	}
 	if len(attrs) > 0 && &attrs[0] == &attrsArr[0] { // still on the stack
 		sortLocal(&attrsArr, len(attrs))
 	} else {
 		sortAttrs(attrs)
 	}
-	nEnc, ptLen, nS, nN := 0, 0, 0, 0
 	for i := range attrs {
-		a := &attrs[i]
-		a.act = h.action(i)
-		if a.act != ActionEncrypt {
-			continue
-		}
-		nEnc++
-		if b, ok := a.av.(*types.AttributeValueMemberB); ok && len(b.Value) >= 17 {
-			a.code = b.Value[0]
-			ptLen += len(b.Value) - 17
-			switch a.code {
-			case codeS:
-				nS++
-			case codeN:
-				nN++
-			}
-		}
+		attrs[i].act = h.action(i)
 	}
-
-	// Signature.
-	st.buf, err = s.appendMACInput(st.buf[:0], &st.enc, key.Ref.Tenant, hdr, attrs)
-	if err != nil {
+	if err := s.checkSignature(st, key, &pc, attrs); err != nil {
 		return nil, res, err
-	}
-	st.hm.mac(&st.mac, st.keys.mac[:], st.buf)
-	if subtle.ConstantTimeCompare(st.mac[:], sv.Value) != 1 {
-		return nil, res, tamper(ReasonSignature, "", "signature does not match the item")
 	}
 
 	// Schema-drift policy (the item is authentic from here on).
@@ -256,63 +220,216 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 		slices.SortFunc(res.Drift, func(a, b Drift) int { return strings.Compare(a.Name, b.Name) })
 	}
 
-	// Decryption: one buffer for every plaintext, one string for every S
-	// and N value.
+	if err := s.decryptCovered(st, key, attrs, true); err != nil {
+		return nil, res, err
+	}
+	return openedItem(item, attrs, nReserved), res, nil
+}
+
+// prechecked is what precheck has verified of an item: its parsed header,
+// the raw header and signature bytes, and the key reference it names. The
+// derived item keys are in the scratch.
+type prechecked struct {
+	h   header
+	hdr []byte
+	sig []byte
+	ref KeyRef
+}
+
+// precheck runs Open's checks up to the covered set (FORMAT.md, "Open",
+// steps 1-5): key, tenant, header, signature attribute, key commitment. It
+// leaves the derived item keys in st.keys.
+func (s *Sealer) precheck(st *scratch, item map[string]types.AttributeValue, key *Key) (prechecked, error) {
+	var pc prechecked
+	if err := checkKey(key); err != nil {
+		return pc, err
+	}
+	tv, ok := item[s.tenantAttr].(*types.AttributeValueMemberS)
+	if !ok {
+		return pc, tamper(ReasonAttributeSet, s.tenantAttr, "tenant attribute missing or not a string")
+	}
+	if tv.Value != key.Ref.Tenant {
+		return pc, fmt.Errorf("%w: tenant attribute %q does not match the key's tenant", ErrWrongTenant, s.tenantAttr)
+	}
+	h, err := s.itemHeader(item)
+	if err != nil {
+		return pc, err
+	}
+	pc.h = h
+	pc.ref = KeyRef{Tenant: tv.Value, Class: h.class, Version: h.keyVersion}
+	sv, ok := item[SignatureAttribute].(*types.AttributeValueMemberB)
+	if !ok || len(sv.Value) != macSize {
+		return pc, tamper(ReasonSignature, SignatureAttribute, "signature attribute missing, not binary or not 32 bytes")
+	}
+	pc.sig = sv.Value
+	pc.hdr = item[HeaderAttribute].(*types.AttributeValueMemberB).Value
+
+	// Key commitment, before anything else uses the derived keys.
+	st.hm.deriveKeys(&st.keys, key, h.salt)
+	commitOK := subtle.ConstantTimeCompare(st.keys.commit[:], h.commitment)
+	if h.class != key.Ref.Class || h.keyVersion != key.Ref.Version {
+		return pc, tamper(ReasonCommitment, "", fmt.Sprintf(
+			"the header names key class %q version %d, but the key offered is class %q version %d",
+			h.class, h.keyVersion, key.Ref.Class, key.Ref.Version))
+	}
+	if commitOK != 1 {
+		// Same class and version, different key material: the item was
+		// sealed by another tenant's key (a row moved between tenants), or
+		// its header was altered.
+		return pc, tamper(ReasonCommitment, "", fmt.Sprintf(
+			"the item was not sealed with tenant %q's key (class %q, version %d): it was moved from another tenant, or its header was altered",
+			key.Ref.Tenant, key.Ref.Class, key.Ref.Version))
+	}
+	return pc, nil
+}
+
+func errAttrCount(have, want int) error {
+	return tamper(ReasonAttributeSet, "", fmt.Sprintf(
+		"item has %d signed or encrypted attributes, header records %d (an attribute was added or removed)", have, want))
+}
+
+// checkSignature computes the MAC over attrs (sorted, actions set) with the
+// item keys precheck derived, and compares it with the stored signature in
+// constant time.
+func (s *Sealer) checkSignature(st *scratch, key *Key, pc *prechecked, attrs []attr) error {
+	var err error
+	st.buf, err = s.appendMACInput(st.buf[:0], &st.enc, key.Ref.Tenant, pc.hdr, attrs)
+	if err != nil {
+		return err
+	}
+	st.hm.mac(&st.mac, st.keys.mac[:], st.buf)
+	if subtle.ConstantTimeCompare(st.mac[:], pc.sig) != 1 {
+		return tamper(ReasonSignature, "", "signature does not match the item")
+	}
+	return nil
+}
+
+// decryptCovered authenticates and decrypts every attribute of attrs whose
+// recorded action is ActionEncrypt, with the item keys in st.keys. With keep
+// set it replaces each one's value with the decrypted value (one buffer for
+// every plaintext, one string for every S and N value); without, it only
+// checks (GCM authentication and canonical form) and wipes the plaintext.
+func (s *Sealer) decryptCovered(st *scratch, key *Key, attrs []attr, keep bool) error {
+	nEnc, ptLen, nS, nN := 0, 0, 0, 0
+	for i := range attrs {
+		a := &attrs[i]
+		if a.act != ActionEncrypt {
+			continue
+		}
+		nEnc++
+		a.code = 0
+		if b, ok := a.av.(*types.AttributeValueMemberB); ok && len(b.Value) >= 17 {
+			a.code = b.Value[0]
+			ptLen += len(b.Value) - 17
+			switch a.code {
+			case codeS:
+				nS++
+			case codeN:
+				nN++
+			}
+		}
+	}
+	if nEnc == 0 {
+		return nil
+	}
+	block, err := aes.NewCipher(st.keys.enc[:])
+	if err != nil {
+		return fmt.Errorf("attrcrypt: %w", err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return fmt.Errorf("attrcrypt: %w", err)
+	}
 	var pt []byte
-	if nEnc > 0 {
-		block, err := aes.NewCipher(st.keys.enc[:])
-		if err != nil {
-			return nil, res, fmt.Errorf("attrcrypt: %w", err)
+	if !keep || nS+nN == nEnc {
+		// Every plaintext is copied into one string below (or only
+		// checked), so the pooled buffer can hold them meanwhile; it is
+		// wiped when the scratch goes back to the pool.
+		st.pay = slices.Grow(st.pay[:0], ptLen)[:ptLen]
+		pt = st.pay
+	} else {
+		pt = make([]byte, ptLen)
+	}
+	at := 0
+	nonce := st.nonce[:]
+	clear(nonce)
+	for i := range attrs {
+		a := &attrs[i]
+		if a.act != ActionEncrypt {
+			continue
 		}
-		gcm, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, res, fmt.Errorf("attrcrypt: %w", err)
+		b, ok := a.av.(*types.AttributeValueMemberB)
+		if !ok || len(b.Value) < 17 {
+			return tamper(ReasonAttribute, a.name, "encrypted attribute is not binary or too short")
 		}
-		if nS+nN == nEnc {
-			// Every plaintext is copied into one string below, so the
-			// pooled buffer can hold them meanwhile.
-			st.pay = slices.Grow(st.pay[:0], ptLen)[:ptLen]
-			pt = st.pay
-		} else {
-			pt = make([]byte, ptLen)
+		if a.code < codeS || a.code > codeBS {
+			return tamper(ReasonAttribute, a.name, "encrypted attribute records an unknown type")
 		}
-		at := 0
-		nonce := st.nonce[:]
-		clear(nonce)
-		for i := range attrs {
-			a := &attrs[i]
-			if a.act != ActionEncrypt {
-				continue
-			}
-			b, ok := a.av.(*types.AttributeValueMemberB)
-			if !ok || len(b.Value) < 17 {
-				return nil, res, tamper(ReasonAttribute, a.name, "encrypted attribute is not binary or too short")
-			}
-			if a.code < codeS || a.code > codeBS {
-				return nil, res, tamper(ReasonAttribute, a.name, "encrypted attribute records an unknown type")
-			}
-			n := len(b.Value) - 17
-			binary.BigEndian.PutUint32(nonce[8:], uint32(i))
-			st.aad = s.appendAAD(st.aad[:0], a.code, key.Ref.Tenant, a.name)
-			if _, err := gcm.Open(pt[at:at:at+n], nonce, b.Value[1:], st.aad); err != nil {
-				clear(pt)
-				return nil, res, tamper(ReasonAttribute, a.name, "encrypted attribute failed authentication")
-			}
-			a.lo, a.hi = at, at+n
-			at += n
+		n := len(b.Value) - 17
+		binary.BigEndian.PutUint32(nonce[8:], uint32(i))
+		st.aad = s.appendAAD(st.aad[:0], a.code, key.Ref.Tenant, a.name)
+		if _, err := gcm.Open(pt[at:at:at+n], nonce, b.Value[1:], st.aad); err != nil {
+			clear(pt)
+			return tamper(ReasonAttribute, a.name, "encrypted attribute failed authentication")
 		}
+		a.lo, a.hi = at, at+n
+		at += n
 	}
 	// S and N values share one string; the others decode from pt.
 	var strs string
 	var svals []types.AttributeValueMemberS
 	var nvals []types.AttributeValueMemberN
-	if nS+nN > 0 {
+	if keep && nS+nN > 0 {
 		strs = string(pt)
 		svals = make([]types.AttributeValueMemberS, nS)
 		nvals = make([]types.AttributeValueMemberN, nN)
 	}
-	// As in Seal, the output starts as a clone of the item (no rehashing);
-	// the reserved attributes are deleted and the decrypted values stored.
+	is, in := 0, 0
+	for i := range attrs {
+		a := &attrs[i]
+		if a.act != ActionEncrypt {
+			continue
+		}
+		switch a.code {
+		case codeS:
+			if keep {
+				svals[is].Value = strs[a.lo:a.hi]
+				a.av = &svals[is]
+				is++
+			}
+		case codeN:
+			var v string
+			if keep {
+				v = strs[a.lo:a.hi]
+			} else {
+				v = string(pt[a.lo:a.hi])
+			}
+			if !isCanonicalNumber(v) {
+				clear(pt)
+				return tamper(ReasonAttribute, a.name, "decrypted number is not canonical")
+			}
+			if keep {
+				nvals[in].Value = v
+				a.av = &nvals[in]
+				in++
+			}
+		default:
+			v, err := decodePayload(a.code, pt[a.lo:a.hi:a.hi])
+			if err != nil {
+				clear(pt)
+				return tamper(ReasonAttribute, a.name, "decrypted value is not a canonical encoding: "+err.Error())
+			}
+			if keep {
+				a.av = v
+			}
+		}
+	}
+	return nil
+}
+
+// openedItem builds Open's output: a clone of item (no rehashing) without
+// reserved attributes, the decrypted values of attrs stored in it.
+func openedItem(item map[string]types.AttributeValue, attrs []attr, nReserved int) map[string]types.AttributeValue {
 	out := maps.Clone(item)
 	delete(out, HeaderAttribute)
 	delete(out, SignatureAttribute)
@@ -323,34 +440,10 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 			}
 		}
 	}
-	is, in := 0, 0
 	for i := range attrs {
-		a := &attrs[i]
-		if a.act != ActionEncrypt {
-			continue
-		}
-		switch a.code {
-		case codeS:
-			svals[is].Value = strs[a.lo:a.hi]
-			out[a.name] = &svals[is]
-			is++
-		case codeN:
-			v := strs[a.lo:a.hi]
-			if !isCanonicalNumber(v) {
-				clear(pt)
-				return nil, res, tamper(ReasonAttribute, a.name, "decrypted number is not canonical")
-			}
-			nvals[in].Value = v
-			out[a.name] = &nvals[in]
-			in++
-		default:
-			v, err := decodePayload(a.code, pt[a.lo:a.hi:a.hi])
-			if err != nil {
-				clear(pt)
-				return nil, res, tamper(ReasonAttribute, a.name, "decrypted value is not a canonical encoding: "+err.Error())
-			}
-			out[a.name] = v
+		if attrs[i].act == ActionEncrypt {
+			out[attrs[i].name] = attrs[i].av
 		}
 	}
-	return out, res, nil
+	return out
 }

@@ -271,6 +271,16 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 	} else {
 		sortAttrs(attrs)
 	}
+	return s.sealCovered(st, item, &key, attrs, s.plainRaw)
+}
+
+// sealCovered seals item under key given its covered attributes, sorted by
+// name with their actions set, and the encoded writer-plain list for the
+// header. It is Seal after the attribute classification, shared with
+// Reseal, which classifies by the recorded actions instead. The output is a
+// clone of item with the encrypted values and the reserved attributes
+// replaced; attrs' values are overwritten with the stored forms.
+func (s *Sealer) sealCovered(st *scratch, item map[string]types.AttributeValue, key *Key, attrs []attr, plainRaw []byte) (map[string]types.AttributeValue, error) {
 	n := len(attrs)
 
 	// Payloads of encrypted attributes.
@@ -300,11 +310,11 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 
 	// One allocation for every byte Seal stores: header, signature,
 	// ciphertexts.
-	hLen := headerLen(key.Ref.Class, n, s.plainRaw)
+	hLen := headerLen(key.Ref.Class, n, plainRaw)
 	slab := make([]byte, hLen+macSize+encLen)
 	hdr := slab[:hLen:hLen]
 	sig := slab[hLen : hLen+macSize : hLen+macSize]
-	putHeader(hdr, key.Ref.Class, key.Ref.Version, attrs, s.plainRaw)
+	putHeader(hdr, key.Ref.Class, key.Ref.Version, attrs, plainRaw)
 	salt := hdr[saltOffset(len(key.Ref.Class)):][:saltSize]
 	if s.rand != nil {
 		if _, err := io.ReadFull(s.rand, salt); err != nil {
@@ -313,7 +323,7 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 	} else {
 		_, _ = rand.Read(salt) // never fails (Go 1.24+)
 	}
-	st.hm.deriveKeys(&st.keys, &key, salt)
+	st.hm.deriveKeys(&st.keys, key, salt)
 	copy(hdr[commitOffset(len(key.Ref.Class)):], st.keys.commit[:])
 
 	bvals := make([]types.AttributeValueMemberB, nEnc+2)
