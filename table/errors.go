@@ -17,7 +17,9 @@ var (
 	// itself; errors.As with *attrcrypt.TamperError gives the reason.
 	ErrTampered = attrcrypt.ErrTampered
 	// ErrWrongTenant: the item belongs to another tenant than the scope's,
-	// or an item to write names another tenant than the scope's.
+	// or an item to write names another tenant than the scope's. A read of
+	// another tenant's item matches ErrNotFound too, so that mapping
+	// not-found to a 404 conceals whether the key exists.
 	ErrWrongTenant = errors.New("table: item belongs to another tenant")
 	// ErrKeyMissing: no key exists for the tenant (tenantkeys.ErrKeyNotFound).
 	ErrKeyMissing = tenantkeys.ErrKeyNotFound
@@ -79,6 +81,18 @@ var (
 	// not kept: the error names the attribute and the Go type only).
 	ErrDecode = errors.New("table: stored attribute does not decode into the Go type")
 )
+
+// errWrongTenantRead is a read of an item that belongs to another tenant.
+// It matches both ErrNotFound, so an application that answers not-found
+// with a 404 tells a tenant nothing about another tenant's keys, and
+// ErrWrongTenant, so monitoring still sees the attempt.
+var errWrongTenantRead error = wrongTenantRead{}
+
+type wrongTenantRead struct{}
+
+func (wrongTenantRead) Error() string { return ErrNotFound.Error() + " (another tenant's item)" }
+
+func (wrongTenantRead) Unwrap() []error { return []error{ErrNotFound, ErrWrongTenant} }
 
 // ItemError is the error of one item of a batch, query or scan. Key is the
 // item's primary key (key attributes are signed plaintext, never encrypted);
