@@ -325,11 +325,11 @@ const maxLiveProbe = 16
 type keyState int
 
 const (
-	keyAbsent keyState = iota // not found (above the newest version)
-	keyLive                   // usable
-	keyFloor                  // shredded or retired: this and older versions are unusable
-	keyDisabled               // disabled
-	keyFailed                 // any other failure: stop probing
+	keyAbsent   keyState = iota // not found (above the newest version)
+	keyLive                     // usable
+	keyFloor                    // shredded or retired: this and older versions are unusable
+	keyDisabled                 // disabled
+	keyFailed                   // any other failure: stop probing
 )
 
 // commitsToLiveKey reports whether item's header commits to a live key of
