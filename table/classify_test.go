@@ -1,0 +1,277 @@
+package table_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/table"
+	"github.com/dynaseal/dynaseal/tenantkeys"
+)
+
+// withClass returns a copy of header h (default class "") naming class.
+func withClass(h []byte, class string) []byte {
+	out := append([]byte{h[0], byte(len(class))}, class...)
+	return append(out, h[2+int(h[1]):]...)
+}
+
+// withVersion returns a copy of header h naming key version v.
+func withVersion(h []byte, v uint32) []byte {
+	out := slices.Clone(h)
+	binary.BigEndian.PutUint32(out[2+int(h[1]):], v)
+	return out
+}
+
+// readAll reads the item with id through every read path of the scope
+// (Get, Query, QueryPage, BatchGet, TransactGet, Scan) and returns each
+// error.
+func readAll(ctx context.Context, t *testing.T, e *env, tb *table.Table[Patient], tenant, id string) map[string]error {
+	t.Helper()
+	s := tb.For(tenant)
+	errs := map[string]error{}
+	_, errs["Get"] = s.Get(ctx, sk(id))
+	errs["Query"] = nil
+	for _, err := range s.Query(ctx, table.QueryInput{Sort: table.Equal(table.S(id))}) {
+		errs["Query"] = err
+	}
+	_, errs["QueryPage"] = s.QueryPage(ctx, table.QueryInput{Sort: table.Equal(table.S(id))})
+	_, errs["BatchGet"] = s.BatchGet(ctx, []table.Key{sk(id)})
+	errs["TransactGet"] = table.TransactGet(ctx, e.c, s.TxGet(sk(id)))
+	errs["Scan"] = nil
+	for _, err := range tb.Scan(ctx, table.ScanInput{}) {
+		var ie *table.ItemError
+		if errors.As(err, &ie) && slices.Equal(keyStrings(ie.Key), []string{tenant, id}) {
+			errs["Scan"] = err
+		}
+	}
+	return errs
+}
+
+func keyStrings(k table.Key) []string {
+	var out []string
+	for _, v := range []types.AttributeValue{k.PK, k.SK} {
+		if s, ok := v.(*types.AttributeValueMemberS); ok {
+			out = append(out, s.Value)
+		}
+	}
+	return out
+}
+
+// expect asserts that every read path's error is want and, for
+// ErrTampered, a *TamperError; a key-lifecycle error must not also match
+// ErrTampered and the reverse.
+func expect(t *testing.T, errs map[string]error, want error) {
+	t.Helper()
+	lifecycle := []error{table.ErrKeyShredded, table.ErrKeyRetired, table.ErrKeyMissing, table.ErrKeyDisabled}
+	for op, err := range errs {
+		if !errors.Is(err, want) {
+			t.Errorf("%s: err = %v, want %v", op, err, want)
+			continue
+		}
+		if want == table.ErrTampered {
+			var te *attrcrypt.TamperError
+			if !errors.As(err, &te) {
+				t.Errorf("%s: %v has no *TamperError", op, err)
+			}
+			for _, l := range lifecycle {
+				if errors.Is(err, l) {
+					t.Errorf("%s: tampered item also reads as %v", op, l)
+				}
+			}
+		} else if errors.Is(err, table.ErrTampered) {
+			t.Errorf("%s: genuine key state %v reads as tampered", op, want)
+		}
+	}
+}
+
+// TestClassificationDecisionTable tests every row of the decision table in
+// the package doc through DynamoDB Local: whatever the item's own bytes
+// cause is ErrTampered; a key sentinel only when the key a genuine item
+// names really is in that state.
+func TestClassificationDecisionTable(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	tb, name := patients(t, e)
+	seed := func(t *testing.T, tenant, id string) map[string]types.AttributeValue {
+		t.Helper()
+		if err := tb.For(tenant).Put(ctx, &Patient{Tenant: tenant, ID: id, Name: "Ada Lovelace", SSN: "123-45-6789"}); err != nil {
+			t.Fatal(err)
+		}
+		return rawGet(t, e.c, name, pkey(tenant, id))
+	}
+	editHeader := func(t *testing.T, it map[string]types.AttributeValue, f func([]byte) []byte) {
+		t.Helper()
+		it = clone(it)
+		it[hdr] = &types.AttributeValueMemberB{Value: f(bval(t, it[hdr]))}
+		rawPut(t, e.c, name, it)
+	}
+
+	t.Run("header names another class without a key", func(t *testing.T) {
+		it := seed(t, "c1", "p")
+		editHeader(t, it, func(h []byte) []byte { return withClass(h, "other") })
+		expect(t, readAll(ctx, t, e, tb, "c1", "p"), table.ErrTampered)
+	})
+	t.Run("header names an invalid class", func(t *testing.T) {
+		it := seed(t, "c2", "p")
+		editHeader(t, it, func(h []byte) []byte { return withClass(h, "a#b") })
+		expect(t, readAll(ctx, t, e, tb, "c2", "p"), table.ErrTampered)
+	})
+	t.Run("header names another class whose key exists", func(t *testing.T) {
+		it := seed(t, "c3", "p")
+		if _, err := e.store.Create(ctx, "c3", "other"); err != nil {
+			t.Fatal(err)
+		}
+		editHeader(t, it, func(h []byte) []byte { return withClass(h, "other") })
+		expect(t, readAll(ctx, t, e, tb, "c3", "p"), table.ErrTampered)
+	})
+	t.Run("header names another class whose key is disabled", func(t *testing.T) {
+		it := seed(t, "c4", "p")
+		if _, err := e.store.Create(ctx, "c4", "other"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.Disable(ctx, "c4", "other"); err != nil {
+			t.Fatal(err)
+		}
+		editHeader(t, it, func(h []byte) []byte { return withClass(h, "other") })
+		expect(t, readAll(ctx, t, e, tb, "c4", "p"), table.ErrTampered)
+	})
+	t.Run("key version edited above the newest", func(t *testing.T) {
+		it := seed(t, "v1", "p")
+		editHeader(t, it, func(h []byte) []byte { return withVersion(h, 99) })
+		expect(t, readAll(ctx, t, e, tb, "v1", "p"), table.ErrTampered)
+	})
+	t.Run("key version edited to 0", func(t *testing.T) {
+		it := seed(t, "v2", "p")
+		editHeader(t, it, func(h []byte) []byte { return withVersion(h, 0) })
+		expect(t, readAll(ctx, t, e, tb, "v2", "p"), table.ErrTampered)
+	})
+	t.Run("key version edited to another live version", func(t *testing.T) {
+		it := seed(t, "v3", "p")
+		if _, err := e.store.Rotate(ctx, "v3", ""); err != nil {
+			t.Fatal(err)
+		}
+		editHeader(t, it, func(h []byte) []byte { return withVersion(h, 2) })
+		expect(t, readAll(ctx, t, e, tb, "v3", "p"), table.ErrTampered)
+	})
+	t.Run("item moved into the partition of a tenant without a key", func(t *testing.T) {
+		it := clone(seed(t, "m1", "p"))
+		it["tenant"] = table.S("m1-nokey")
+		rawPut(t, e.c, name, it)
+		expect(t, readAll(ctx, t, e, tb, "m1-nokey", "p"), table.ErrTampered)
+		if vs, err := e.store.Versions(ctx, "m1-nokey", ""); err != nil || len(vs) > 0 {
+			t.Fatalf("the read created a key: %v %v", vs, err)
+		}
+	})
+	t.Run("item moved into the partition of a tenant with an invalid name", func(t *testing.T) {
+		it := clone(seed(t, "m2", "p"))
+		it["tenant"] = table.S("m2#bad")
+		rawPut(t, e.c, name, it)
+		expect(t, readAll(ctx, t, e, tb, "m2#bad", "p"), table.ErrTampered)
+	})
+	t.Run("tenant shredded", func(t *testing.T) {
+		it := seed(t, "s1", "p")
+		seed(t, "s1", "q")
+		if err := e.store.Shred(ctx, "s1"); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, readAll(ctx, t, e, tb, "s1", "p"), table.ErrKeyShredded)
+		// Its version edited: still a destroyed key whatever it names.
+		editHeader(t, it, func(h []byte) []byte { return withVersion(h, 7) })
+		expect(t, readAll(ctx, t, e, tb, "s1", "p"), table.ErrKeyShredded)
+	})
+	t.Run("shredded, reopened: old item shredded, live item naming a destroyed version tampered", func(t *testing.T) {
+		seed(t, "s2", "old")
+		if _, err := e.store.Rotate(ctx, "s2", ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.Shred(ctx, "s2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.ReopenAfterShred(ctx, "s2"); err != nil {
+			t.Fatal(err)
+		}
+		live := seed(t, "s2", "live") // sealed under version 3
+		if _, err := tb.For("s2").Get(ctx, sk("live")); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, readAll(ctx, t, e, tb, "s2", "old"), table.ErrKeyShredded)
+		editHeader(t, live, func(h []byte) []byte { return withVersion(h, 1) })
+		expect(t, readAll(ctx, t, e, tb, "s2", "live"), table.ErrTampered)
+	})
+	t.Run("reopened after shred, no key yet: old item shredded, no key created", func(t *testing.T) {
+		seed(t, "s3", "old")
+		if err := e.store.Shred(ctx, "s3"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.ReopenAfterShred(ctx, "s3"); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, readAll(ctx, t, e, tb, "s3", "old"), table.ErrKeyShredded)
+		if vs, err := e.store.Versions(ctx, "s3", ""); err == nil && len(vs) > 0 {
+			t.Fatalf("the read created a key: %v", vs)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		it := seed(t, "d1", "p")
+		if err := e.store.Disable(ctx, "d1", ""); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, readAll(ctx, t, e, tb, "d1", "p"), table.ErrKeyDisabled)
+		editHeader(t, it, func(h []byte) []byte { return withVersion(h, 5) })
+		expect(t, readAll(ctx, t, e, tb, "d1", "p"), table.ErrTampered)
+	})
+}
+
+// retiring is a Provider that retires every version of a tenant below a
+// floor, as tenantkeys' Retire does (ErrKeyRetired).
+type retiring struct {
+	tenantkeys.Provider
+	floor map[string]uint32
+}
+
+func (r *retiring) Key(ctx context.Context, ref attrcrypt.KeyRef) (attrcrypt.Key, error) {
+	if ref.Version > 0 && ref.Version < r.floor[ref.Tenant] {
+		return attrcrypt.Key{}, tenantkeys.ErrKeyRetired
+	}
+	return r.Provider.Key(ctx, ref)
+}
+
+// TestClassificationRetired: an item sealed under a retired version is
+// ErrKeyRetired; a live item whose header was edited to name a retired
+// version is tampered.
+func TestClassificationRetired(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	name := createTable[Patient](t, e, "retired", nil)
+	keys := &retiring{Provider: e.store, floor: map[string]uint32{}}
+	tb, err := table.New[Patient](e.c, name, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := tb.For("r1")
+	for _, id := range []string{"old", "live"} {
+		if err := s.Put(ctx, &Patient{Tenant: "r1", ID: id, Name: "Grace Hopper"}); err != nil {
+			t.Fatal(err)
+		}
+		if id == "old" {
+			for range 3 { // live is sealed under version 4
+				if _, err := e.store.Rotate(ctx, "r1", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	keys.floor["r1"] = 3 // versions 1 and 2 retired
+	e2 := &env{c: e.c, store: e.store, rec: e.rec}
+	expect(t, readAll(ctx, t, e2, tb, "r1", "old"), table.ErrKeyRetired)
+
+	live := clone(rawGet(t, e.c, name, pkey("r1", "live")))
+	live[hdr] = &types.AttributeValueMemberB{Value: withVersion(bval(t, live[hdr]), 2)}
+	rawPut(t, e.c, name, live)
+	expect(t, readAll(ctx, t, e2, tb, "r1", "live"), table.ErrTampered)
+}
