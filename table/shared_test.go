@@ -143,3 +143,51 @@ func TestSharedPartitionPagesRevealNothing(t *testing.T) {
 		t.Fatalf("second page: %v, %d items", err, len(p.Items))
 	}
 }
+
+// TestSharedIndexPagesRevealNothing pages through a GSI that spans tenants
+// (full and keys-only projections): a page cut inside DynamoDB's results
+// resumes after its last item, every page with a cursor is full, and the
+// pages together hold exactly the tenant's items in index order.
+func TestSharedIndexPagesRevealNothing(t *testing.T) {
+	e := newEnv(t)
+	tb, _ := gsiPatients(t, e)
+	ctx := context.Background()
+	var mine []string
+	for i := range 30 {
+		ten := "tenant-b"
+		if i%4 == 1 || i == 2 {
+			ten = "tenant-a"
+		}
+		p := &Patient{Tenant: ten, ID: fmt.Sprintf("x%03d", i), Status: "active"}
+		if err := tb.For(ten).Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if ten == "tenant-a" {
+			mine = append(mine, p.ID)
+		}
+	}
+	for _, ix := range []string{"by-status", "by-status-keys"} {
+		t.Run(ix, func(t *testing.T) {
+			var got []string
+			cursor := ""
+			for pages := 0; pages < 100; pages++ {
+				p, err := tb.For("tenant-a").QueryPage(ctx, table.QueryInput{Index: ix, Partition: table.S("active"), PageSize: 2, Cursor: cursor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, it := range p.Items {
+					got = append(got, it.ID)
+				}
+				if p.Cursor != "" && len(p.Items) != 2 {
+					t.Fatalf("page %d: %d items with a cursor", pages, len(p.Items))
+				}
+				if cursor = p.Cursor; cursor == "" {
+					break
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(mine) {
+				t.Fatalf("pages hold %v, want %v", got, mine)
+			}
+		})
+	}
+}
