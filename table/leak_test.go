@@ -228,13 +228,25 @@ func TestNoValueInErrorsOrLogs(t *testing.T) {
 
 	// Tampered: every kind of edit, one tenant per edit.
 	edits := map[string]func(it map[string]types.AttributeValue){
-		"signature":      func(it map[string]types.AttributeValue) { s := bval(t, it[sig]); s[3] ^= 1; it[sig] = &types.AttributeValueMemberB{Value: s} },
+		"signature": func(it map[string]types.AttributeValue) {
+			s := bval(t, it[sig])
+			s[3] ^= 1
+			it[sig] = &types.AttributeValueMemberB{Value: s}
+		},
 		"signed value":   func(it map[string]types.AttributeValue) { it["plan"] = table.S(leakMarkers[3] + "-edited") },
 		"swap encrypted": func(it map[string]types.AttributeValue) { it["name"], it["ssn"] = it["ssn"], it["name"] },
-		"ciphertext":     func(it map[string]types.AttributeValue) { b := bval(t, it["notes"]); b[len(b)-1] ^= 1; it["notes"] = &types.AttributeValueMemberB{Value: b} },
-		"header version": func(it map[string]types.AttributeValue) { it[hdr] = &types.AttributeValueMemberB{Value: withVersion(bval(t, it[hdr]), 9)} },
-		"header class":   func(it map[string]types.AttributeValue) { it[hdr] = &types.AttributeValueMemberB{Value: withClass(bval(t, it[hdr]), "zz")} },
-		"tenant moved":   func(it map[string]types.AttributeValue) { it["tenant"] = table.S("moved-to") },
+		"ciphertext": func(it map[string]types.AttributeValue) {
+			b := bval(t, it["notes"])
+			b[len(b)-1] ^= 1
+			it["notes"] = &types.AttributeValueMemberB{Value: b}
+		},
+		"header version": func(it map[string]types.AttributeValue) {
+			it[hdr] = &types.AttributeValueMemberB{Value: withVersion(bval(t, it[hdr]), 9)}
+		},
+		"header class": func(it map[string]types.AttributeValue) {
+			it[hdr] = &types.AttributeValueMemberB{Value: withClass(bval(t, it[hdr]), "zz")}
+		},
+		"tenant moved": func(it map[string]types.AttributeValue) { it["tenant"] = table.S("moved-to") },
 	}
 	i := 0
 	for what, edit := range edits {
