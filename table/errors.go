@@ -22,9 +22,13 @@ var (
 	// not-found to a 404 conceals whether the key exists.
 	ErrWrongTenant = errors.New("table: item belongs to another tenant")
 	// ErrKeyMissing: no key exists for the tenant (tenantkeys.ErrKeyNotFound).
+	// Writes answer it (a provider without create-on-first-use); reads never
+	// do: an item naming a key its tenant does not have is ErrTampered (see
+	// the package doc's decision table).
 	ErrKeyMissing = tenantkeys.ErrKeyNotFound
 	// ErrKeyShredded: the tenant's keys were destroyed; its items can never
-	// be read again (tenantkeys.ErrKeyShredded). Not a tamper error.
+	// be read again (tenantkeys.ErrKeyShredded). Not a tamper error: a read
+	// answers it only when the key the item genuinely names was shredded.
 	ErrKeyShredded = tenantkeys.ErrKeyShredded
 	// ErrKeyRetired: the item was sealed under a key version an admin
 	// retired (tenantkeys.ErrKeyRetired). Not a tamper error.
