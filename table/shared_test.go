@@ -23,6 +23,33 @@ func (c *queryCounter) Query(ctx context.Context, in *dynamodb.QueryInput, opt .
 	return c.Client.Query(ctx, in, opt...)
 }
 
+// pageAll pages through in with QueryPage and returns id of every item. It
+// fails the test if a page that has a cursor is not full: a short page
+// with a cursor would reveal other tenants' items.
+func pageAll[T any](ctx context.Context, t *testing.T, s table.Scope[T], in table.QueryInput, id func(*T) string) []string {
+	t.Helper()
+	var got []string
+	for pages := 0; ; pages++ {
+		if pages > 100 {
+			t.Fatal("no end")
+		}
+		p, err := s.QueryPage(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range p.Items {
+			got = append(got, id(v))
+		}
+		if p.Cursor != "" && len(p.Items) != int(in.PageSize) {
+			t.Fatalf("page %d: %d items with a cursor (page size %d): reveals other tenants' items", pages, len(p.Items), in.PageSize)
+		}
+		if p.Cursor == "" {
+			return got
+		}
+		in.Cursor = p.Cursor
+	}
+}
+
 // TestSharedPartitionWrongTenantIsNotFound: in the shared-partition layout a
 // read of another tenant's item matches ErrNotFound (so a 404 mapping
 // conceals that the key exists) and still ErrWrongTenant.
@@ -85,27 +112,7 @@ func TestSharedPartitionPagesRevealNothing(t *testing.T) {
 	}
 	for _, size := range []int32{1, 3} {
 		t.Run(fmt.Sprint("page size ", size), func(t *testing.T) {
-			var got []string
-			cursor := ""
-			for pages := 0; ; pages++ {
-				if pages > 100 {
-					t.Fatal("no end")
-				}
-				p, err := tb.For("me").QueryPage(ctx, table.QueryInput{Partition: table.S("p"), PageSize: size, Cursor: cursor})
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, d := range p.Items {
-					got = append(got, d.SK)
-				}
-				if p.Cursor != "" && len(p.Items) != int(size) {
-					t.Fatalf("page %d: %d items with a cursor (page size %d): reveals other tenants' items", pages, len(p.Items), size)
-				}
-				if p.Cursor == "" {
-					break
-				}
-				cursor = p.Cursor
-			}
+			got := pageAll(ctx, t, tb.For("me"), table.QueryInput{Partition: table.S("p"), PageSize: size}, func(d *Doc) string { return d.SK })
 			if fmt.Sprint(got) != fmt.Sprint(mine) {
 				t.Fatalf("pages hold %v, want %v", got, mine)
 			}
@@ -168,23 +175,7 @@ func TestSharedIndexPagesRevealNothing(t *testing.T) {
 	}
 	for _, ix := range []string{"by-status", "by-status-keys"} {
 		t.Run(ix, func(t *testing.T) {
-			var got []string
-			cursor := ""
-			for pages := 0; pages < 100; pages++ {
-				p, err := tb.For("tenant-a").QueryPage(ctx, table.QueryInput{Index: ix, Partition: table.S("active"), PageSize: 2, Cursor: cursor})
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, it := range p.Items {
-					got = append(got, it.ID)
-				}
-				if p.Cursor != "" && len(p.Items) != 2 {
-					t.Fatalf("page %d: %d items with a cursor", pages, len(p.Items))
-				}
-				if cursor = p.Cursor; cursor == "" {
-					break
-				}
-			}
+			got := pageAll(ctx, t, tb.For("tenant-a"), table.QueryInput{Index: ix, Partition: table.S("active"), PageSize: 2}, func(p *Patient) string { return p.ID })
 			if fmt.Sprint(got) != fmt.Sprint(mine) {
 				t.Fatalf("pages hold %v, want %v", got, mine)
 			}
