@@ -74,10 +74,13 @@ func fakeDynamoDB(t *testing.T, a cannedAnswer) string {
 
 // oneShot is a real SDK client for endpoint that does not retry, so each
 // canned answer is seen once.
-func oneShot(endpoint string) *dynamodb.Client {
+func oneShot(endpoint string) *dynamodb.Client { return oneShotTimeout(endpoint, 10*time.Second) }
+
+// oneShotTimeout is oneShot with an HTTP client timeout.
+func oneShotTimeout(endpoint string, timeout time.Duration) *dynamodb.Client {
 	return itest.NewDynamoDBClient(endpoint, func(o *dynamodb.Options) {
 		o.RetryMaxAttempts = 1
-		o.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond}
+		o.HTTPClient = &http.Client{Timeout: timeout}
 	})
 }
 
@@ -210,7 +213,7 @@ func TestDynamoDBUnreachable(t *testing.T) {
 		check(t, context.Background(), oneShot(refused), table.ErrUnavailable)
 	})
 	t.Run("http client timeout", func(t *testing.T) {
-		check(t, context.Background(), oneShot(slow.URL), table.ErrUnavailable)
+		check(t, context.Background(), oneShotTimeout(slow.URL, 200*time.Millisecond), table.ErrUnavailable)
 	})
 	t.Run("context deadline", func(t *testing.T) {
 		c := itest.NewDynamoDBClient(slow.URL, func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
@@ -221,7 +224,7 @@ func TestDynamoDBUnreachable(t *testing.T) {
 	t.Run("context cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		tb, err := table.New[Patient](oneShot(slow.URL), "fake", newStore(t))
+		tb, err := table.New[Patient](oneShotTimeout(slow.URL, 200*time.Millisecond), "fake", newStore(t))
 		if err != nil {
 			t.Fatal(err)
 		}

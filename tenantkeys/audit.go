@@ -11,14 +11,16 @@ import (
 // EventType names a key event reported to an audit hook.
 type EventType string
 
-// Key events. Store reports create, rotate, disable, enable, shred, reopen
-// and unwrap; Cache reports evict (an entry dropped and zeroed because it
+// Key events. Store reports create, rotate, disable, enable, retire,
+// rewrap, shred, reopen and unwrap; Cache reports evict (an entry dropped and zeroed because it
 // expired, was displaced or purged).
 const (
 	EventCreate  EventType = "create"
 	EventRotate  EventType = "rotate"
 	EventDisable EventType = "disable"
 	EventEnable  EventType = "enable"
+	EventRetire  EventType = "retire" // Ref.Version is the new floor
+	EventRewrap  EventType = "rewrap"
 	EventShred   EventType = "shred"
 	EventReopen  EventType = "reopen"
 	EventUnwrap  EventType = "unwrap"

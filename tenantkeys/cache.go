@@ -21,7 +21,7 @@ const (
 
 // errLoadPanicked is what goroutines waiting on a load see when the
 // provider panicked in the loading goroutine (which re-panics).
-var errLoadPanicked = errors.New("tenantkeys: key provider panicked")
+var errLoadPanicked = fmt.Errorf("%w: key provider panicked", ErrKeyStoreUnavailable)
 
 // cacheKey hashes without allocating: two strings and an integer. Version
 // 0 names the current-key entry of (tenant, class).
@@ -42,6 +42,20 @@ type call struct {
 	k       attrcrypt.Key
 	err     error
 	waiters int
+	// sub is the Key entry a current-key load also fills: Key requests
+	// for that version wait for it rather than unwrapping a second time.
+	sub    *call
+	subKey cacheKey
+}
+
+// errRetryLoad tells goroutines waiting for a version that the current-key
+// load they waited on did not produce it; they load it themselves.
+var errRetryLoad = errors.New("tenantkeys: retry key load")
+
+// currentLoader is implemented by Store: CurrentKey that can take the key
+// of the current version from the cache instead of unwrapping it again.
+type currentLoader interface {
+	currentKey(ctx context.Context, tenant, class string, have haveFunc) (attrcrypt.Key, error)
 }
 
 // CacheStats are a Cache's counters since it was made.
@@ -228,6 +242,7 @@ func (c *Cache) emitEvicted(keys []cacheKey) {
 }
 
 func (c *Cache) get(ctx context.Context, k cacheKey) (attrcrypt.Key, error) {
+	waitedCurrent := false
 	for {
 		now := c.now()
 		c.mu.Lock()
@@ -252,6 +267,23 @@ func (c *Cache) get(ctx context.Context, k cacheKey) (attrcrypt.Key, error) {
 				continue
 			}
 			return key, err
+		}
+		if cur, ok := c.inflight[cacheKey{tenant: k.tenant, class: k.class}]; ok && k.version != 0 && !waitedCurrent {
+			// A current-key load is running and may be for this very
+			// version: wait for it rather than unwrap the same key twice.
+			waitedCurrent = true
+			cur.waiters++
+			c.mu.Unlock()
+			c.emitEvicted(expired)
+			key, err, _ := c.wait(ctx, cur)
+			if err == nil && key.Ref.Version == k.version {
+				return key, nil
+			}
+			key.Zero()
+			if ctx.Err() != nil {
+				return attrcrypt.Key{}, ctx.Err()
+			}
+			continue
 		}
 		cl := &call{done: make(chan struct{})}
 		c.inflight[k] = cl
@@ -279,7 +311,7 @@ func (c *Cache) wait(ctx context.Context, cl *call) (key attrcrypt.Key, err erro
 		cl.k.Zero()
 	}
 	c.mu.Unlock()
-	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() == nil {
+	if err != nil && (errors.Is(err, errRetryLoad) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() == nil {
 		return attrcrypt.Key{}, nil, true
 	}
 	return key, err, false
@@ -292,7 +324,11 @@ func (c *Cache) load(ctx context.Context, k cacheKey, cl *call) (key attrcrypt.K
 			c.finish(k, cl, attrcrypt.Key{}, errLoadPanicked)
 		}
 	}()
-	if k.version == 0 {
+	if cur, ok := c.p.(currentLoader); ok && k.version == 0 {
+		key, err = cur.currentKey(ctx, k.tenant, k.class, func(ctx context.Context, v uint32) (attrcrypt.Key, bool) {
+			return c.have(ctx, k, cl, v)
+		})
+	} else if k.version == 0 {
 		key, err = c.p.CurrentKey(ctx, k.tenant, k.class)
 	} else {
 		key, err = c.p.Key(ctx, attrcrypt.KeyRef{Tenant: k.tenant, Class: k.class, Version: k.version})
@@ -305,6 +341,33 @@ func (c *Cache) load(ctx context.Context, k cacheKey, cl *call) (key attrcrypt.K
 	}
 	c.finish(k, cl, key, err)
 	return key, err
+}
+
+// have answers a current-key load's question "is version v of this key
+// cached or loading?": a live entry or another load's result is reused;
+// otherwise the current-key load registers itself as the load of v, so
+// Key requests for v wait for it.
+func (c *Cache) have(ctx context.Context, k cacheKey, own *call, v uint32) (attrcrypt.Key, bool) {
+	vk := cacheKey{tenant: k.tenant, class: k.class, version: v}
+	now := c.now()
+	c.mu.Lock()
+	if e, ok := c.m[vk]; ok && e.expires > now {
+		key := e.k
+		c.mu.Unlock()
+		return key, true
+	}
+	if cl, ok := c.inflight[vk]; ok {
+		cl.waiters++
+		c.mu.Unlock()
+		key, err, _ := c.wait(ctx, cl)
+		return key, err == nil
+	}
+	if own.sub == nil {
+		own.sub, own.subKey = &call{done: make(chan struct{})}, vk
+		c.inflight[vk] = own.sub
+	}
+	c.mu.Unlock()
+	return attrcrypt.Key{}, false
 }
 
 func (c *Cache) finish(k cacheKey, cl *call, key attrcrypt.Key, err error) {
@@ -335,6 +398,19 @@ func (c *Cache) finish(k cacheKey, cl *call, key attrcrypt.Key, err error) {
 		cl.k, cl.err = key, err
 	}
 	close(cl.done)
+	if sub := cl.sub; sub != nil {
+		if c.inflight[cl.subKey] == sub {
+			delete(c.inflight, cl.subKey)
+		}
+		if sub.waiters > 0 {
+			if err == nil && key.Ref.Version == cl.subKey.version {
+				sub.k = key
+			} else {
+				sub.err = errRetryLoad
+			}
+		}
+		close(sub.done)
+	}
 	c.mu.Unlock()
 	c.emitEvicted(dropped)
 }

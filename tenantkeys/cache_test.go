@@ -3,6 +3,7 @@ package tenantkeys_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -347,5 +348,66 @@ func TestCacheColdKMSThrottled(t *testing.T) {
 	mustKey(t)(c.CurrentKey(ctx, "t", ""))
 	if got := srv.Calls("Decrypt"); got != 2 {
 		t.Fatalf("Decrypt calls = %d, want 2 (throttled + retry)", got)
+	}
+}
+
+// TestCacheOneKMSCallMixedRequests: however CurrentKey and Key requests for
+// the same tenant keys interleave on a cold cache, KMS is asked once per
+// distinct key (version), counted at the KMS endpoint.
+func TestCacheOneKMSCallMixedRequests(t *testing.T) {
+	ctx := context.Background()
+	srv := startKMS(t)
+	store := kmsStore(t, srv)
+	const tenants = 4
+	for i := range tenants {
+		tn := fmt.Sprintf("mixed-%d", i)
+		if _, err := store.Create(ctx, tn, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Rotate(ctx, tn, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := range 5 {
+		srv.ResetCalls()
+		srv.SetLatency(time.Duration(round*5) * time.Millisecond)
+		c := tenantkeys.NewCache(store)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make(chan error, 400)
+		for g := range 400 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				tn := fmt.Sprintf("mixed-%d", g%tenants)
+				var k attrcrypt.Key
+				var err error
+				switch g / tenants % 3 {
+				case 0:
+					k, err = c.CurrentKey(ctx, tn, "")
+				case 1:
+					k, err = c.Key(ctx, ref(tn, "", 2))
+				default:
+					k, err = c.Key(ctx, ref(tn, "", 1))
+				}
+				if err == nil && k.Ref.Tenant != tn {
+					err = fmt.Errorf("got %s for %s", k.Ref, tn)
+				}
+				if err != nil {
+					errs <- err
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		// Two distinct keys per tenant: versions 1 and 2 (the current).
+		if got := srv.Calls("Decrypt"); got != 2*tenants {
+			t.Fatalf("round %d: %d Decrypt calls for %d distinct tenant keys", round, got, 2*tenants)
+		}
 	}
 }

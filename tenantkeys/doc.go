@@ -23,21 +23,21 @@
 // # Separation of duties
 //
 // Provider (CurrentKey, Key) is all an application needs; Admin (Create,
-// Rotate, Disable, Enable, Versions, Shred, ReopenAfterShred) is for a key
-// administration role. Store implements both; hand each role only its
-// interface and grant each only its rights:
+// Rotate, Disable, Enable, Retire, Rewrap, Versions, Shred,
+// ReopenAfterShred) is for a key administration role. Store implements
+// both; hand each role only its interface and grant each only its rights:
 //
 //	application (decrypt-only)        admin
 //	dynamodb:GetItem                  dynamodb:GetItem, Query, PutItem,
-//	kms:Decrypt                         UpdateItem, DeleteItem,
-//	(+ dynamodb:PutItem,                BatchWriteItem, ConditionCheckItem
-//	   ConditionCheckItem and         kms:GenerateDataKeyWithoutPlaintext
-//	   kms:GenerateDataKey only
-//	   with WithCreateOnFirstUse)
+//	kms:Decrypt on the allowed keys     UpdateItem, BatchWriteItem,
+//	(+ dynamodb:PutItem,                ConditionCheckItem
+//	   ConditionCheckItem and         kms:GenerateDataKey, kms:Decrypt
+//	   kms:GenerateDataKey only       (+ kms:Encrypt on the new key for
+//	   with WithCreateOnFirstUse)        Rewrap)
 //
 // Reads use TransactGetItems, which IAM authorizes as dynamodb:GetItem on
 // each item; writes use TransactWriteItems (PutItem, UpdateItem,
-// ConditionCheckItem).
+// ConditionCheckItem). Only the admin role may write the key store table.
 //
 // # Key store table
 //
@@ -45,10 +45,11 @@
 // the tenant id; sort key "sk" (S); on-demand capacity. Items:
 //
 //	sk "V#<class>#<version, 10 digits>"   one per (tenant, class, version):
-//	    version (N), wrapped (B), kmsKeyId (S), created (N, Unix ms)
+//	    version (N), wrapped (B), kmsKeyId (S), created (N, Unix ms),
+//	    disabled (BOOL), tag (B)
 //	sk "P#<class>"                        pointer to the current version:
 //	    version (N), wrapped (B) and kmsKeyId (S) of that version,
-//	    disabled (BOOL)
+//	    disabled (BOOL), floor (N: retirement floor), tag (B)
 //	sk "X"                                tombstone, after Shred:
 //	    epoch (N), shredded (N, Unix ms), complete (BOOL), reopened (BOOL),
 //	    floor (M: class, "default" for "", → highest destroyed version)
@@ -96,10 +97,81 @@
 //	  }
 //	}
 //
+// # Trusting the key store
+//
+// Whoever can write the key store table is not trusted (the README's threat
+// model): they must not be able to plant, swap, roll back or revive a
+// tenant key. Four mechanisms, each checked before a key is returned:
+//
+// Strict wrapping keys. A wrapper unwraps only with the wrapping key its
+// configuration allows for the tenant: KMSWrapper asks its KeySelector
+// (SharedKey: that key; KeyMap: the mapped key; AliasPattern: the alias)
+// and passes that key as Decrypt's KeyId, so KMS refuses a blob made under
+// any other key; a record naming another key is refused before any call;
+// and the key KMS reports it used must be the one recorded. The Keyring
+// unwraps only with its own master key ids. Failures: ErrUntrustedKey.
+// This is what stops a planted record: an attacker who wraps 32 bytes of
+// their choosing under a KMS key they own (one the application role may
+// call Decrypt on) cannot make it unwrap.
+//
+// Authenticated records. Every version record and every pointer carries a
+// tag: HMAC-SHA256, keyed by HKDF-SHA256(tenant data key of the version the
+// record carries, "dynaseal/tenantkeys/record-mac/v1"), over a
+// length-prefixed encoding of the key-store name (the table name, or
+// WithStoreName), tenant, class, record role ("version" or "pointer"),
+// version, wrapping key id, wrapped blob, disabled flag, retirement floor
+// and creation time. Only a holder of that data key can make a tag, and
+// the data key is recovered only through an allowed wrapping key whose
+// encryption context names the same tenant, class and version. So a record
+// copied to another tenant, class, version, role or key store, or edited
+// (version, blob, key id, disabled flag, floor), is refused with
+// ErrKeyRecordTampered (which, for older callers, also matches
+// ErrKeyCorrupt). The tag needs no key beyond the tenant key itself: no
+// extra KMS call, one Decrypt per tenant key as before. A set disabled
+// flag is obeyed even without a valid tag (it can only refuse).
+//
+// Monotonic versions. A Store remembers, per (tenant, class), the highest
+// current version and retirement floor it has verified; a pointer that
+// goes back (an older genuine pointer replayed) fails with
+// ErrKeyRecordTampered, and versions below a floor it has seen fail with
+// ErrKeyRetired. A Cache in front keeps serving its verified entries.
+//
+// Retirement and re-wrap. Admin.Retire raises the pointer's authenticated
+// floor (never lowers it) and deletes the wrapped keys below it: Key then
+// answers ErrKeyRetired. Admin.Rewrap moves the live versions under a new
+// wrapping key without changing them; disabling the old KMS key (or
+// removing the old master key) then makes every copy taken before, of any
+// record, useless.
+//
+// What a key-table writer can still do: deny service (delete or corrupt
+// records, plant a tombstone; every read then fails, never with a wrong
+// key), and replay records they copied earlier, while the wrapping key
+// that made those copies is still allowed: an older genuine pointer makes
+// a process that has not yet seen a newer version (a fresh process) seal
+// with that older version until a cache TTL or a process that saw the new
+// one notices; a copied record of a since-retired version is refused by
+// the floor only where the floor is known. Re-wrapping to a new wrapping
+// key and disabling the old one closes both. The tombstone carries no
+// tag: it holds no key, and forging or deleting it can only deny service
+// or leave destroyed keys destroyed.
+//
+// Records written before authentication (no tag) are refused with
+// ErrKeyRecordTampered; WithLegacyRecords accepts them during a rollout,
+// and Admin.Rewrap adds their tags. Binaries of the previous release read
+// tagged records (they ignore the tag), so old and new application
+// binaries can run side by side; run admin operations (which write tags)
+// from the new release only (old application binaries with
+// WithCreateOnFirstUse create keys too), since a record an old binary
+// writes or rewrites has no tag, or a stale one, and new binaries refuse it
+// (ErrKeyRecordTampered) unless WithLegacyRecords is on.
+//
 // # KMS calls
 //
-// Create and Rotate: one GenerateDataKeyWithoutPlaintext. First-use
-// creation: one GenerateDataKey. CurrentKey or Key through a Cache: one
+// Create and first-use creation: one GenerateDataKey (the admin computes
+// the records' tags with the new key, then zeroes it). Rotate: one Decrypt
+// (to verify the current pointer) and one GenerateDataKey. Disable, Enable
+// and Rewrap: one Decrypt per version (Rewrap: plus one Encrypt per
+// version moved); Retire: one Decrypt. CurrentKey or Key through a Cache: one
 // Decrypt per (tenant, class, version) per process per TTL, however many
 // goroutines ask at once; a cached CurrentKey also serves Key for its
 // version. A service with 1,000 active tenants and a 5-minute TTL makes at
@@ -109,7 +181,19 @@
 // # Errors
 //
 // Every error wraps one of the sentinels (ErrKeyNotFound, ErrKeyShredded,
-// ErrKeyDisabled, ErrKMSUnavailable, ErrConflict, ErrKeyCorrupt,
+// ErrKeyDisabled, ErrKeyRetired, ErrKMSUnavailable, ErrKeyStoreUnavailable,
+// ErrConflict, ErrKeyCorrupt, ErrKeyRecordTampered, ErrUntrustedKey,
 // ErrAccessDenied, ErrInvalidName, ErrKeyring) or a context error; test
-// with errors.Is. No error, log line or audit event contains key material.
+// with errors.Is. KMS answers map by error code, and unmodelled ones by
+// HTTP status: throttling, 5xx (also with an empty body) and unknown codes
+// are ErrKMSUnavailable; IncorrectKeyException is ErrUntrustedKey;
+// ValidationException and InvalidCiphertextException on Decrypt are
+// ErrKeyCorrupt and ErrKeyRecordTampered; UnrecognizedClient,
+// InvalidSignature, AccessDenied and InvalidKeyUsage (the configured key
+// cannot wrap keys) are ErrAccessDenied. Every DynamoDB failure of the key
+// store (unreachable, throttled, missing table, server error) is
+// ErrKeyStoreUnavailable. Error strings carry the operation, error code and
+// HTTP status, never a service's message text (the SDK error stays in the
+// chain for errors.As). No error, log line or audit event contains key
+// material.
 package tenantkeys

@@ -154,28 +154,37 @@ func decodeMasterKey(s string) ([]byte, error) {
 // LoadKeyringFile reads a keyring file. On Unix it refuses a file that
 // group or others may read or write (chmod 600 fixes that).
 func LoadKeyringFile(path string) (*Keyring, error) {
+	text, err := readKeyringFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(text)
+	kr, err := ParseKeyring(text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return kr, nil
+}
+
+func readKeyringFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("tenantkeys: open master key file: %w", err)
+		return nil, fmt.Errorf("%w: open master key file: %w", ErrKeyring, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("tenantkeys: stat master key file: %w", err)
+		return nil, fmt.Errorf("%w: stat master key file: %w", ErrKeyring, err)
 	}
 	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%w: %s has mode %#o; it must not be accessible to group or others (chmod 600)", ErrKeyring, path, st.Mode().Perm())
 	}
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(f); err != nil {
-		return nil, fmt.Errorf("tenantkeys: read master key file: %w", err)
+		clear(buf.Bytes())
+		return nil, fmt.Errorf("%w: read master key file: %w", ErrKeyring, err)
 	}
-	defer clear(buf.Bytes())
-	kr, err := ParseKeyring(buf.Bytes())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return kr, nil
+	return buf.Bytes(), nil
 }
 
 // KeyringFromEnv parses the keyring held in the environment variable name
@@ -200,7 +209,7 @@ func KeyringFromEnv(name string) (*Keyring, error) {
 func DefaultMasterKeyPath() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
-		return "", fmt.Errorf("tenantkeys: no user config directory: %w", err)
+		return "", fmt.Errorf("%w: no user config directory: %w", ErrKeyring, err)
 	}
 	return filepath.Join(dir, "dynaseal", "master.key"), nil
 }
@@ -211,7 +220,7 @@ func DefaultMasterKeyPath() (string, error) {
 // the file exists, so a key is never overwritten.
 func GenerateMasterKeyFile(path string) (*Keyring, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("tenantkeys: create master key directory: %w", err)
+		return nil, fmt.Errorf("%w: create master key directory: %w", ErrKeyring, err)
 	}
 	text, err := newKeyLine("k1")
 	if err != nil {
@@ -222,32 +231,44 @@ func GenerateMasterKeyFile(path string) (*Keyring, error) {
 	defer clear(content)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("tenantkeys: create master key file: %w", err)
+		return nil, fmt.Errorf("%w: create master key file: %w", ErrKeyring, err)
 	}
 	if _, err := f.Write(content); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("tenantkeys: write master key file: %w", err)
+		return nil, fmt.Errorf("%w: write master key file: %w", ErrKeyring, err)
 	}
 	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("tenantkeys: write master key file: %w", err)
+		return nil, fmt.Errorf("%w: write master key file: %w", ErrKeyring, err)
 	}
 	return ParseKeyring(content)
 }
 
 // RotateMasterKeyFile appends a new random master key to the keyring file
-// at path (replacing the file atomically, mode 0600) and returns the new
-// keyring. New wraps use the new key; tenant keys wrapped under older master
-// keys keep unwrapping until re-wrapped by a tenant key rotation.
+// at path and returns the new keyring. New wraps use the new key; tenant
+// keys wrapped under older master keys keep unwrapping until moved with
+// Admin.Rewrap (or a rotation).
+//
+// It is safe against concurrent rotations, in this process or others: it
+// holds an exclusive lock on path+".lock" (flock on Unix) while it re-reads
+// the file, writes the new content to a temporary file in the same
+// directory (mode 0600), fsyncs it, renames it over path and fsyncs the
+// directory. So every rotation's key is kept, and a crash leaves either the
+// old or the new file, never a torn one.
 func RotateMasterKeyFile(path string) (*Keyring, error) {
-	old, err := LoadKeyringFile(path)
+	unlock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("%w: lock master key file: %w", ErrKeyring, err)
+	}
+	defer unlock()
+	content, err := readKeyringFile(path)
 	if err != nil {
 		return nil, err
 	}
-	content, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("tenantkeys: read master key file: %w", err)
-	}
 	defer clear(content)
+	old, err := ParseKeyring(content)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	id := ""
 	for n := len(old.ids) + 1; ; n++ {
 		id = fmt.Sprintf("k%d", n)
@@ -264,33 +285,44 @@ func RotateMasterKeyFile(path string) (*Keyring, error) {
 		content = append(content, '\n')
 	}
 	content = append(content, line...)
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".master-key-*")
-	if err != nil {
-		return nil, fmt.Errorf("tenantkeys: rotate master key file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("tenantkeys: rotate master key file: %w", err)
-	}
-	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("tenantkeys: rotate master key file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("tenantkeys: rotate master key file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, fmt.Errorf("tenantkeys: rotate master key file: %w", err)
+	if err := replaceFile(path, content); err != nil {
+		return nil, fmt.Errorf("%w: rotate master key file: %w", ErrKeyring, err)
 	}
 	return ParseKeyring(content)
+}
+
+// replaceFile atomically and durably replaces path with content (0600).
+func replaceFile(path string, content []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".master-key-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	err = tmp.Chmod(0o600)
+	if err == nil {
+		_, err = tmp.Write(content)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(dir)
 }
 
 func newKeyLine(id string) ([]byte, error) {
 	var material [32]byte
 	defer clear(material[:])
 	if _, err := rand.Read(material[:]); err != nil {
-		return nil, fmt.Errorf("tenantkeys: crypto/rand: %w", err)
+		return nil, fmt.Errorf("%w: crypto/rand: %w", ErrKeyring, err)
 	}
 	line := make([]byte, 0, len(id)+1+64+1)
 	line = append(line, id...)
@@ -314,49 +346,75 @@ func (k *Keyring) GenerateWrapped(ctx context.Context, ref attrcrypt.KeyRef) (Wr
 
 // GenerateKey implements Wrapper: random material from crypto/rand, wrapped
 // under the newest master key.
-func (k *Keyring) GenerateKey(_ context.Context, ref attrcrypt.KeyRef) (attrcrypt.Key, Wrapped, error) {
+func (k *Keyring) GenerateKey(ctx context.Context, ref attrcrypt.KeyRef) (attrcrypt.Key, Wrapped, error) {
 	key := attrcrypt.Key{Ref: ref}
 	if _, err := rand.Read(key.Material[:]); err != nil {
-		return attrcrypt.Key{}, Wrapped{}, fmt.Errorf("tenantkeys: crypto/rand: %w", err)
+		return attrcrypt.Key{}, Wrapped{}, fmt.Errorf("%w: crypto/rand: %w", ErrKeyring, err)
 	}
+	w, err := k.Wrap(ctx, key)
+	if err != nil {
+		key.Zero()
+		return attrcrypt.Key{}, Wrapped{}, err
+	}
+	return key, w, nil
+}
+
+var _ KeyWrapper = (*Keyring)(nil)
+
+// Wrap implements KeyWrapper: it wraps key under the newest master key.
+func (k *Keyring) Wrap(_ context.Context, key attrcrypt.Key) (Wrapped, error) {
 	id := k.newest
 	aead := k.aeads[id]
 	nonce := make([]byte, aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
-		key.Zero()
-		return attrcrypt.Key{}, Wrapped{}, fmt.Errorf("tenantkeys: crypto/rand: %w", err)
+		return Wrapped{}, fmt.Errorf("%w: crypto/rand: %w", ErrKeyring, err)
 	}
 	blob := make([]byte, 0, 2+len(id)+len(nonce)+attrcrypt.KeySize+aead.Overhead())
 	blob = append(blob, localBlobVersion, byte(len(id)))
 	blob = append(blob, id...)
 	blob = append(blob, nonce...)
-	blob = aead.Seal(blob, nonce, key.Material[:], localAAD(id, ref))
-	return key, Wrapped{KeyID: localKeyIDPrefix + id, Blob: blob}, nil
+	blob = aead.Seal(blob, nonce, key.Material[:], localAAD(id, key.Ref))
+	return Wrapped{KeyID: localKeyIDPrefix + id, Blob: blob}, nil
 }
 
-// Unwrap implements Wrapper. It uses the master key id recorded in the blob.
+// wrapsUnder implements wrapTarget.
+func (k *Keyring) wrapsUnder(_ attrcrypt.KeyRef, w Wrapped) bool {
+	return w.KeyID == localKeyIDPrefix+k.newest
+}
+
+// Unwrap implements Wrapper. Only this keyring's master keys unwrap: a
+// record naming another wrapping key (a KMS key, or a master key id not in
+// the keyring) fails with ErrUntrustedKey; a blob whose recorded key id
+// disagrees with its own, or that fails authentication under ref's
+// context (edited, or copied from another tenant, class or version), fails
+// with ErrKeyRecordTampered (and ErrKeyCorrupt).
 func (k *Keyring) Unwrap(_ context.Context, ref attrcrypt.KeyRef, w Wrapped) (attrcrypt.Key, error) {
+	if w.KeyID != "" && !strings.HasPrefix(w.KeyID, localKeyIDPrefix) {
+		return attrcrypt.Key{}, fmt.Errorf("%w: %s: the record names wrapping key %s, not a local master key", ErrUntrustedKey, ref, w.KeyID)
+	}
 	b := w.Blob
 	if len(b) < 2 || b[0] != localBlobVersion || len(b) < 2+int(b[1]) {
-		return attrcrypt.Key{}, fmt.Errorf("%w: %s: not a local keyring blob", ErrKeyCorrupt, ref)
+		return attrcrypt.Key{}, tamperedf("%s: not a local keyring blob", ref)
 	}
 	id := string(b[2 : 2+int(b[1])])
 	if w.KeyID != localKeyIDPrefix+id {
-		return attrcrypt.Key{}, fmt.Errorf("%w: %s: recorded wrapping key differs from the blob's", ErrKeyCorrupt, ref)
+		return attrcrypt.Key{}, tamperedf("%s: recorded wrapping key differs from the blob's", ref)
 	}
 	aead, ok := k.aeads[id]
 	if !ok {
-		return attrcrypt.Key{}, fmt.Errorf("%w: %s: master key %q is not in the keyring", ErrKeyNotFound, ref, id)
+		// Either a master key removed too early or a planted record: both
+		// are refused; neither is ever tried.
+		return attrcrypt.Key{}, fmt.Errorf("%w: %w: %s: master key %q is not in the keyring", ErrUntrustedKey, ErrKeyNotFound, ref, id)
 	}
 	rest := b[2+len(id):]
 	if len(rest) != aead.NonceSize()+attrcrypt.KeySize+aead.Overhead() {
-		return attrcrypt.Key{}, fmt.Errorf("%w: %s: wrapped key has the wrong length", ErrKeyCorrupt, ref)
+		return attrcrypt.Key{}, tamperedf("%s: wrapped key has the wrong length", ref)
 	}
 	key := attrcrypt.Key{Ref: ref}
 	ns := aead.NonceSize()
 	if _, err := aead.Open(key.Material[:0], rest[:ns], rest[ns:], localAAD(id, ref)); err != nil {
 		key.Zero()
-		return attrcrypt.Key{}, fmt.Errorf("%w: %s", ErrKeyCorrupt, ref)
+		return attrcrypt.Key{}, tamperedf("%s: wrapped key fails authentication", ref)
 	}
 	return key, nil
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/kms/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
 )
@@ -25,9 +22,10 @@ type KMSAPI interface {
 
 // KeySelector chooses the KMS key that wraps the keys of (tenant, class).
 // It returns a key id, key ARN, alias name or alias ARN. It is consulted
-// when a tenant key version is created; unwrapping always uses the key ARN
-// recorded with the wrapped key, so changing the selection affects new
-// versions only.
+// when a tenant key version is created and on every unwrap: the selected key
+// is the only one allowed to unwrap that tenant's keys (Decrypt names it as
+// KeyId), so a record naming another key fails with ErrUntrustedKey. After
+// changing the selection, move existing versions with Admin.Rewrap.
 type KeySelector func(tenant, class string) (string, error)
 
 // SharedKey selects one KMS key for every tenant. Tenant separation then
@@ -39,13 +37,92 @@ func SharedKey(keyID string) KeySelector {
 
 // AliasPattern selects a KMS key per tenant by alias, substituting
 // "{tenant}" and "{class}" (the class as its context label, "default" for
-// ""). Example: "alias/tenant-{tenant}". The tenant ids must then be valid
-// in KMS alias names ([A-Za-z0-9/_-]).
+// ""). Example: "alias/tenant-{tenant}". Tenant ids and classes must be
+// valid in KMS alias names ([A-Za-z0-9:/_-]); others fail with
+// ErrInvalidName. A pattern ValidateAliasPattern refuses (for example
+// "alias/{tenant}-{class}", where tenant "a" class "b-c" and tenant "a-b"
+// class "c" would share a key) makes every selection fail with
+// ErrInvalidName.
+//
+// Decrypt names the alias as KeyId, so KMS itself checks that a tenant
+// key was wrapped under the key the alias points to now, and the wrapper
+// checks that KMS used the key recorded when the version was created. If
+// you point an alias at another KMS key, run Admin.Rewrap (with a wrapper
+// for the previous key as from) before disabling the previous key.
 func AliasPattern(pattern string) KeySelector {
+	perr := ValidateAliasPattern(pattern)
 	return func(tenant, class string) (string, error) {
-		r := strings.NewReplacer("{tenant}", tenant, "{class}", classLabel(class))
+		if perr != nil {
+			return "", perr
+		}
+		label := classLabel(class)
+		if !aliasChars(tenant) || !aliasChars(label) {
+			return "", fmt.Errorf("%w: tenant or class %q cannot be part of a KMS alias name ([A-Za-z0-9:/_-])", ErrInvalidName, label)
+		}
+		r := strings.NewReplacer("{tenant}", tenant, "{class}", label)
 		return r.Replace(pattern), nil
 	}
+}
+
+// ValidateAliasPattern checks a pattern for AliasPattern: it must start
+// with "alias/", hold only alias name characters besides the placeholders,
+// name each placeholder at most once, and, if it names both, separate them
+// by text containing '/' or ':' (characters class names cannot contain), so
+// no two (tenant, class) pairs resolve to the same alias. The error wraps
+// ErrInvalidName.
+func ValidateAliasPattern(pattern string) error {
+	if !strings.HasPrefix(pattern, "alias/") {
+		return fmt.Errorf("%w: alias pattern %q must start with alias/", ErrInvalidName, pattern)
+	}
+	nt, nc := strings.Count(pattern, "{tenant}"), strings.Count(pattern, "{class}")
+	if nt > 1 || nc > 1 {
+		return fmt.Errorf("%w: alias pattern %q names a placeholder twice", ErrInvalidName, pattern)
+	}
+	if !aliasChars(strings.NewReplacer("{tenant}", "", "{class}", "").Replace(pattern)) {
+		return fmt.Errorf("%w: alias pattern %q holds characters not allowed in alias names", ErrInvalidName, pattern)
+	}
+	if nt == 1 && nc == 1 {
+		ti, ci := strings.Index(pattern, "{tenant}"), strings.Index(pattern, "{class}")
+		var between string
+		if ti < ci {
+			between = pattern[ti+len("{tenant}") : ci]
+		} else {
+			between = pattern[ci+len("{class}") : ti]
+		}
+		if !strings.ContainsAny(between, "/:") {
+			return fmt.Errorf("%w: alias pattern %q: {tenant} and {class} must be separated by '/' or ':', or two tenant/class pairs can share one KMS key", ErrInvalidName, pattern)
+		}
+	}
+	return nil
+}
+
+func aliasChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ':' || c == '/' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlias(id string) bool {
+	return strings.HasPrefix(id, "alias/") || strings.Contains(id, ":alias/")
+}
+
+// sameKMSKey reports whether two key references name the same key: equal,
+// or a key ARN and its bare key id.
+func sameKMSKey(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if strings.HasPrefix(a, "arn:") == strings.HasPrefix(b, "arn:") {
+		return false
+	}
+	if strings.HasPrefix(b, "arn:") {
+		a, b = b, a
+	}
+	return !strings.Contains(b, "/") && strings.HasSuffix(a, ":key/"+b)
 }
 
 // KeyMap selects each tenant's KMS key from an explicit map of tenant id to
@@ -77,8 +154,9 @@ func KeyMap(keys map[string]string, fallback KeySelector) KeySelector {
 // (creation and rotation); an application role needs kms:Decrypt, plus
 // kms:GenerateDataKey only if its store creates keys on first use.
 type KMSWrapper struct {
-	api    KMSAPI
-	choose KeySelector
+	api      KMSAPI
+	choose   KeySelector
+	previous KeySelector
 }
 
 // KMSOption configures a KMSWrapper.
@@ -95,6 +173,34 @@ func NewKMSWrapper(api KMSAPI, choose KeySelector, opts ...KMSOption) *KMSWrappe
 }
 
 var _ Wrapper = (*KMSWrapper)(nil)
+
+// WithPreviousKeys also allows, for unwrapping only, the KMS key previous
+// selects for each tenant and class: the key an alias pointed to, or the
+// shared or mapped key used, before the selection changed. It covers the
+// window until Admin.Rewrap has moved every version under the new key;
+// remove it then. previous must return key ids or ARNs, not aliases.
+func WithPreviousKeys(previous KeySelector) KMSOption {
+	return func(w *KMSWrapper) { w.previous = previous }
+}
+
+// unwrapKey returns the KMS key Decrypt must name for a record that names
+// recorded: the selected key, or the previous one if the record names it.
+// A record naming any other key is refused.
+func (w *KMSWrapper) unwrapKey(ref attrcrypt.KeyRef, recorded string) (string, error) {
+	want, err := w.keyID(ref)
+	if err != nil {
+		return "", err
+	}
+	if recorded != "" && w.previous != nil && !sameKMSKey(recorded, want) {
+		if prev, err := w.previous(ref.Tenant, ref.Class); err == nil && prev != "" && !isAlias(prev) && sameKMSKey(recorded, prev) {
+			return prev, nil
+		}
+	}
+	if recorded != "" && !isAlias(want) && !sameKMSKey(recorded, want) {
+		return "", fmt.Errorf("%w: %s: the record names wrapping key %s; the configuration allows %s", ErrUntrustedKey, ref, recorded, want)
+	}
+	return want, nil
+}
 
 func (w *KMSWrapper) keyID(ref attrcrypt.KeyRef) (string, error) {
 	id, err := w.choose(ref.Tenant, ref.Class)
@@ -147,20 +253,32 @@ func (w *KMSWrapper) GenerateKey(ctx context.Context, ref attrcrypt.KeyRef) (att
 	return key, Wrapped{KeyID: aws.ToString(out.KeyId), Blob: out.CiphertextBlob}, nil
 }
 
-// Unwrap implements Wrapper with Decrypt, naming the recorded KMS key.
+// Unwrap implements Wrapper with Decrypt. Only the KMS key the selector
+// allows for ref's tenant and class may unwrap: a record naming another key
+// fails with ErrUntrustedKey without a call, and Decrypt always names the
+// allowed key as KeyId, so KMS refuses a blob made under any other key
+// (IncorrectKeyException, also ErrUntrustedKey). With WithPreviousKeys, a
+// record naming the previous key is unwrapped naming that key. The key KMS
+// reports it used must be the one recorded (else ErrUntrustedKey and
+// ErrKeyRecordTampered).
 func (w *KMSWrapper) Unwrap(ctx context.Context, ref attrcrypt.KeyRef, wr Wrapped) (attrcrypt.Key, error) {
-	in := &kms.DecryptInput{
+	want, err := w.unwrapKey(ref, wr.KeyID)
+	if err != nil {
+		return attrcrypt.Key{}, err
+	}
+	out, err := w.api.Decrypt(ctx, &kms.DecryptInput{
 		CiphertextBlob:    wr.Blob,
 		EncryptionContext: EncryptionContext(ref),
-	}
-	if wr.KeyID != "" {
-		in.KeyId = aws.String(wr.KeyID)
-	}
-	out, err := w.api.Decrypt(ctx, in)
+		KeyId:             aws.String(want),
+	})
 	if err != nil {
 		return attrcrypt.Key{}, kmsError("Decrypt", ref, err)
 	}
 	defer clear(out.Plaintext)
+	if used := aws.ToString(out.KeyId); wr.KeyID != "" && used != "" && !sameKMSKey(used, wr.KeyID) {
+		// The allowed key opened it, so the record's key id was edited.
+		return attrcrypt.Key{}, fmt.Errorf("%w: %w: %s: the record names wrapping key %s but KMS used the allowed key %s", ErrUntrustedKey, ErrKeyRecordTampered, ref, wr.KeyID, used)
+	}
 	if len(out.Plaintext) != attrcrypt.KeySize {
 		return attrcrypt.Key{}, fmt.Errorf("%w: %s: unwrapped key has %d bytes", ErrKeyCorrupt, ref, len(out.Plaintext))
 	}
@@ -169,49 +287,55 @@ func (w *KMSWrapper) Unwrap(ctx context.Context, ref attrcrypt.KeyRef, wr Wrappe
 	return key, nil
 }
 
-// kmsError maps a KMS client error to the package's sentinels, keeping the
-// original in the chain (errors.As still finds the SDK's types).
-func kmsError(op string, ref attrcrypt.KeyRef, err error) error {
-	var sentinel error
-	var (
-		nf  *types.NotFoundException
-		dis *types.DisabledException
-		ist *types.KMSInvalidStateException
-		ic  *types.InvalidCiphertextException
-		ik  *types.IncorrectKeyException
-		ukt *types.KeyUnavailableException
-		ie  *types.KMSInternalException
-		dto *types.DependencyTimeoutException
-		api smithy.APIError
-		ne  net.Error
-	)
-	switch {
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("tenantkeys: KMS %s for %s: %w", op, ref, err)
-	case errors.As(err, &nf):
-		sentinel = ErrKeyNotFound
-	case errors.As(err, &dis), errors.As(err, &ist):
-		sentinel = ErrKeyDisabled
-	case errors.As(err, &ic), errors.As(err, &ik):
-		sentinel = ErrKeyCorrupt
-	case errors.As(err, &ukt), errors.As(err, &ie), errors.As(err, &dto), errors.As(err, &ne):
-		sentinel = ErrKMSUnavailable
-	case errors.As(err, &api):
-		switch code := api.ErrorCode(); {
-		case code == "AccessDeniedException":
-			sentinel = ErrAccessDenied
-		case strings.Contains(code, "Throttl"), code == "LimitExceededException",
-			code == "ServiceUnavailableException", code == "InternalFailure":
-			sentinel = ErrKMSUnavailable
-		case api.ErrorFault() == smithy.FaultServer:
-			sentinel = ErrKMSUnavailable
-		default:
-			return fmt.Errorf("tenantkeys: KMS %s for %s: %w", op, ref, err)
-		}
-	default:
-		// Transport failures (connection refused, reset, EOF) surface as
-		// wrapped non-API errors; treat them as unavailability.
-		sentinel = ErrKMSUnavailable
+// kmsEncrypter is the KMS Encrypt call; *kms.Client has it. Wrap needs it
+// (kms:Encrypt), so KMSAPI stays as small as the data path needs.
+type kmsEncrypter interface {
+	Encrypt(ctx context.Context, in *kms.EncryptInput, optFns ...func(*kms.Options)) (*kms.EncryptOutput, error)
+}
+
+var _ KeyWrapper = (*KMSWrapper)(nil)
+
+// Wrap implements KeyWrapper with KMS Encrypt under the selected key and
+// EncryptionContext(key.Ref). The KMS client must have an Encrypt method
+// (*kms.Client does).
+func (w *KMSWrapper) Wrap(ctx context.Context, key attrcrypt.Key) (Wrapped, error) {
+	id, err := w.keyID(key.Ref)
+	if err != nil {
+		return Wrapped{}, err
 	}
-	return fmt.Errorf("%w: KMS %s for %s: %w", sentinel, op, ref, err)
+	enc, ok := w.api.(kmsEncrypter)
+	if !ok {
+		return Wrapped{}, fmt.Errorf("tenantkeys: %T has no Encrypt method: %w", w.api, errors.ErrUnsupported)
+	}
+	pt := key.Material
+	defer clear(pt[:])
+	out, err := enc.Encrypt(ctx, &kms.EncryptInput{
+		KeyId:             aws.String(id),
+		Plaintext:         pt[:],
+		EncryptionContext: EncryptionContext(key.Ref),
+	})
+	if err != nil {
+		return Wrapped{}, kmsError("Encrypt", key.Ref, err)
+	}
+	return Wrapped{KeyID: aws.ToString(out.KeyId), Blob: out.CiphertextBlob}, nil
+}
+
+// wrapsUnder implements wrapTarget; an alias cannot be compared without a
+// call, so versions under an alias are re-wrapped every time.
+func (w *KMSWrapper) wrapsUnder(ref attrcrypt.KeyRef, wr Wrapped) bool {
+	want, err := w.keyID(ref)
+	return err == nil && !isAlias(want) && sameKMSKey(wr.KeyID, want)
+}
+
+// kmsError maps a KMS client error to the package's sentinels. The SDK
+// error stays in the chain for errors.As, but its message (service text)
+// is not part of the error string. Unmodelled answers (5xx with an empty
+// body, unknown codes) are classified by code and HTTP status, never left
+// without a sentinel.
+func kmsError(op string, ref attrcrypt.KeyRef, err error) error {
+	e := newSDKError("KMS", op, err)
+	if isCtxErr(err) {
+		return fmt.Errorf("tenantkeys: for %s: %w", ref, e)
+	}
+	return joinSentinels(kmsSentinel(op, e), "%w, for %s", e, ref)
 }

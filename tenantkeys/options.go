@@ -13,6 +13,8 @@ type options struct {
 	createFirst bool
 	ttl         time.Duration
 	maxEntries  int
+	legacy      bool
+	storeName   string
 }
 
 func buildOptions(opts []Option) options {
@@ -71,3 +73,18 @@ func WithMaxEntries(n int) Option {
 		}
 	}
 }
+
+// WithStoreName sets the key-store name bound into every record's
+// authentication tag (Store only). The default is the DynamoDB table name
+// ("memory" for NewMemoryStore). Pass the original name when a key store is
+// restored from a backup into a table with another name; records of one key
+// store are refused by a Store with another name (ErrKeyRecordTampered).
+func WithStoreName(name string) Option { return func(o *options) { o.storeName = name } }
+
+// WithLegacyRecords makes a Store accept key-store records without an
+// authentication tag, as releases before record authentication wrote them
+// (Store only; default off). It is a migration aid: while it is on, a
+// key-table writer can strip tags and edit records unnoticed (wrapping keys
+// and encryption contexts are still checked). Run Admin.Rewrap on every
+// tenant to add tags, then turn it off.
+func WithLegacyRecords(on bool) Option { return func(o *options) { o.legacy = on } }

@@ -30,8 +30,9 @@ var (
 	// ErrKeyDisabled: the key exists but is disabled (by an admin, or its
 	// wrapping KMS key is disabled or scheduled for deletion).
 	ErrKeyDisabled = errors.New("tenantkeys: key is disabled")
-	// ErrKMSUnavailable: the key wrapping service (KMS) could not be reached
-	// or throttled us, and no cached key could answer.
+	// ErrKMSUnavailable: the key wrapping service (KMS) could not be reached,
+	// throttled us, or failed in a way no more specific sentinel describes
+	// (a 5xx answer, an unknown error code), and no cached key could answer.
 	ErrKMSUnavailable = errors.New("tenantkeys: key management service unavailable")
 	// ErrConflict: a concurrent create or rotate won the conditional write;
 	// nothing was overwritten. Retry to see the winner's result.

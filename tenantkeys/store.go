@@ -14,9 +14,11 @@ import (
 // a Provider. Store implements both.
 //
 // Rights an Admin needs on the key store table: dynamodb:GetItem, Query,
-// PutItem, UpdateItem, DeleteItem, BatchWriteItem and ConditionCheckItem;
-// on KMS: kms:GenerateDataKeyWithoutPlaintext (Create, Rotate). Versions,
-// Disable, Enable, Shred and ReopenAfterShred need no KMS right.
+// PutItem, UpdateItem, BatchWriteItem and ConditionCheckItem; on KMS:
+// kms:GenerateDataKey (Create, Rotate) and kms:Decrypt (Rotate, Disable,
+// Enable, Retire, Rewrap: each record's authentication tag is made with the
+// tenant key it carries), plus kms:Encrypt on the new key for Rewrap.
+// Versions, Shred and ReopenAfterShred need no KMS right.
 type Admin interface {
 	// Create makes version 1 of (tenant, class). It fails with ErrConflict
 	// if the key exists and with ErrKeyShredded if the tenant was shredded
@@ -30,6 +32,23 @@ type Admin interface {
 	Disable(ctx context.Context, tenant, class string) error
 	// Enable reverses Disable.
 	Enable(ctx context.Context, tenant, class string) error
+	// Retire makes every version of (tenant, class) below the floor
+	// unusable: Key answers ErrKeyRetired for them and their wrapped keys
+	// are deleted. The floor never moves down (a lower one is a no-op) and
+	// cannot pass the current version. Re-encrypt (Reseal) the items sealed
+	// under those versions first. Caches in other processes stop serving
+	// a retired version within their TTL.
+	Retire(ctx context.Context, tenant, class string, below uint32) error
+	// Rewrap moves every live version of (tenant, class) under the
+	// wrapping key the Store's Wrapper now selects (a new KMS key, or the
+	// newest master key of a Keyring) without changing the tenant keys, and
+	// adds authentication tags to records written by older releases. from
+	// unwraps the current records (nil: the Store's Wrapper); it is needed
+	// when the old wrapping key is no longer allowed by the Store's
+	// configuration. Idempotent and resumable: records already under the
+	// new key are left alone, so after a failure run it again. It returns
+	// how many records it rewrote.
+	Rewrap(ctx context.Context, tenant, class string, from Wrapper) (int, error)
 	// Versions lists the versions of (tenant, class), oldest first.
 	Versions(ctx context.Context, tenant, class string) ([]VersionInfo, error)
 	// Shred destroys every key of the tenant, in every class, and leaves a
@@ -60,10 +79,18 @@ type VersionInfo struct {
 // It implements Provider and Admin and is safe for concurrent use. It does
 // not cache: every CurrentKey and Key call reads the store and unwraps (one
 // KMS Decrypt with KMSWrapper). Put a Cache in front of it.
+//
+// Every record it reads is authenticated before its key is returned (see
+// the package documentation), and it remembers, per (tenant, class), the
+// highest current version and retirement floor it has verified (a few
+// dozen bytes per tenant key class, kept for the Store's life): a current
+// version that moves backwards fails with ErrKeyRecordTampered.
 type Store struct {
 	b    backend
 	w    Wrapper
 	opts options
+	name string
+	hw   highWater
 }
 
 var (
@@ -71,8 +98,13 @@ var (
 	_ Admin    = (*Store)(nil)
 )
 
-func newStore(b backend, w Wrapper, opts []Option) *Store {
-	return &Store{b: b, w: w, opts: buildOptions(opts)}
+func newStore(b backend, w Wrapper, defaultName string, opts []Option) *Store {
+	o := buildOptions(opts)
+	name := o.storeName
+	if name == "" {
+		name = defaultName
+	}
+	return &Store{b: b, w: w, opts: o, name: name}
 }
 
 // NewMemoryStore returns a Store that keeps wrapped keys in process memory.
@@ -80,7 +112,7 @@ func newStore(b backend, w Wrapper, opts []Option) *Store {
 // rotation, disable, shred) but forgets everything when the process ends:
 // for tests, examples and single-process development only.
 func NewMemoryStore(w Wrapper, opts ...Option) *Store {
-	return newStore(newMemBackend(), w, opts)
+	return newStore(newMemBackend(), w, "memory", opts)
 }
 
 // record types shared by the backends.
@@ -92,17 +124,24 @@ type tombstone struct {
 	floor    map[string]uint32
 }
 
+// pointer names the current version of (tenant, class) and carries its
+// wrapped key, so CurrentKey needs one unwrap; floor is the retirement
+// floor; tag authenticates it (nil: written by an older release).
 type pointer struct {
 	version  uint32
 	disabled bool
+	floor    uint32
 	wrapped  Wrapped
+	tag      []byte
 }
 
 type versionRec struct {
-	class   string
-	version uint32
-	wrapped Wrapped
-	created time.Time
+	class    string
+	version  uint32
+	wrapped  Wrapped
+	created  time.Time
+	disabled bool
+	tag      []byte
 }
 
 type snapshot struct {
@@ -117,14 +156,18 @@ type listing struct {
 	versions []versionRec // sorted by class, then version
 }
 
-// backend is the storage a Store runs on. Conditional semantics:
-// advance fails with ErrConflict when the pointer is not at from (0: must
+// backend is the storage a Store runs on. Conditional semantics: advance
+// fails with ErrConflict when the pointer is not as from says (nil: must
 // not exist) or the version exists, and with ErrKeyShredded when the
-// tombstone differs from tomb (nil: must not exist).
+// tombstone differs from tomb (nil: must not exist). replacePointer and
+// replaceVersion fail with ErrConflict unless the stored record still has
+// old's version, wrapped blob and tag.
 type backend interface {
 	read(ctx context.Context, tenant, class string, version uint32) (snapshot, error)
-	advance(ctx context.Context, tenant, class string, from uint32, rec versionRec, tomb *tombstone) error
-	setDisabled(ctx context.Context, tenant, class string, disabled bool) error
+	advance(ctx context.Context, tenant, class string, from *pointer, rec versionRec, ptr pointer, tomb *tombstone) error
+	replacePointer(ctx context.Context, tenant, class string, old, new pointer) error
+	replaceVersion(ctx context.Context, tenant string, old, new versionRec) error
+	deleteVersions(ctx context.Context, tenant, class string, versions []uint32) error
 	list(ctx context.Context, tenant string) (listing, error)
 	shred(ctx context.Context, tenant string, now time.Time) error
 	reopen(ctx context.Context, tenant string) error
@@ -162,13 +205,19 @@ func shreddedErr(ref attrcrypt.KeyRef) error {
 	return fmt.Errorf("%w: %s", ErrKeyShredded, ref)
 }
 
+// haveFunc lets a Cache hand the Store a key it already holds (or is
+// loading) for a version, so one tenant key costs one unwrap however
+// CurrentKey and Key requests interleave.
+type haveFunc func(ctx context.Context, version uint32) (attrcrypt.Key, bool)
+
 // CurrentKey implements Provider. With WithCreateOnFirstUse it creates
 // version 1 of a missing key; racing first uses end with one version 1.
 func (s *Store) CurrentKey(ctx context.Context, tenant, class string) (attrcrypt.Key, error) {
-	if err := ValidateTenant(tenant); err != nil {
-		return attrcrypt.Key{}, err
-	}
-	if err := ValidateClass(class); err != nil {
+	return s.currentKey(ctx, tenant, class, nil)
+}
+
+func (s *Store) currentKey(ctx context.Context, tenant, class string, have haveFunc) (attrcrypt.Key, error) {
+	if err := validateTC(tenant, class); err != nil {
 		return attrcrypt.Key{}, err
 	}
 	for attempt := 0; ; attempt++ {
@@ -188,11 +237,7 @@ func (s *Store) CurrentKey(ctx context.Context, tenant, class string) (attrcrypt
 			return attrcrypt.Key{}, shreddedErr(ref)
 		}
 		if snap.ptr != nil {
-			ref.Version = snap.ptr.version
-			if snap.ptr.disabled {
-				return attrcrypt.Key{}, fmt.Errorf("%w: %s", ErrKeyDisabled, ref)
-			}
-			return s.unwrap(ctx, ref, snap.ptr.wrapped)
+			return s.openPointer(ctx, tenant, class, snap.ptr, have)
 		}
 		if !s.opts.createFirst {
 			return attrcrypt.Key{}, fmt.Errorf("%w: %s has no key", ErrKeyNotFound, ref)
@@ -201,21 +246,53 @@ func (s *Store) CurrentKey(ctx context.Context, tenant, class string) (attrcrypt
 		if snap.tomb != nil {
 			ref.Version = snap.tomb.floor[class] + 1
 		}
-		key, w, err := s.w.GenerateKey(ctx, ref)
-		if err != nil {
-			return attrcrypt.Key{}, err
+		if hw := s.hw.get(tenant, class); ref.Version <= hw.current {
+			return attrcrypt.Key{}, tamperedf("%s: the current-version record of a key this process saw at version %d is gone", ref, hw.current)
 		}
-		err = s.b.advance(ctx, tenant, class, 0, versionRec{class: class, version: ref.Version, wrapped: w, created: s.opts.now()}, snap.tomb)
+		info, key, err := s.newVersion(ctx, ref, nil, snap.tomb)
 		if err == nil {
-			s.emit(ctx, Event{Type: EventCreate, Ref: ref, KMSKeyID: w.KeyID})
+			s.emit(ctx, Event{Type: EventCreate, Ref: ref, KMSKeyID: info.Wrapped.KeyID})
 			return key, nil
 		}
-		key.Zero()
 		if !errors.Is(err, ErrConflict) || attempt >= 3 {
 			return attrcrypt.Key{}, err
 		}
 		// Another process created it first: use the winner's key.
 	}
+}
+
+// openPointer checks the current-version pointer and returns its key:
+// refused if disabled, below the retirement floor, older than a version
+// this process has seen, or if its tag does not verify.
+func (s *Store) openPointer(ctx context.Context, tenant, class string, p *pointer, have haveFunc) (attrcrypt.Key, error) {
+	ref := attrcrypt.KeyRef{Tenant: tenant, Class: class, Version: p.version}
+	if p.disabled {
+		return attrcrypt.Key{}, fmt.Errorf("%w: %s", ErrKeyDisabled, ref)
+	}
+	hw := s.hw.get(tenant, class)
+	if p.version < hw.current {
+		return attrcrypt.Key{}, tamperedf("%s: current version went back from %d (rolled-back pointer)", ref, hw.current)
+	}
+	if floor := max(p.floor, hw.floor); p.version < floor {
+		return attrcrypt.Key{}, fmt.Errorf("%w: %s: current version is below the retirement floor %d", ErrKeyRetired, ref, floor)
+	}
+	var key attrcrypt.Key
+	got := false
+	if have != nil {
+		key, got = have(ctx, p.version)
+	}
+	if !got {
+		var err error
+		if key, err = s.unwrap(ctx, ref, p.wrapped); err != nil {
+			return attrcrypt.Key{}, err
+		}
+	}
+	if err := s.checkTag(ref, rolePointer, p.tag, s.pointerTag(&key, tenant, class, p)); err != nil {
+		key.Zero()
+		return attrcrypt.Key{}, err
+	}
+	s.hw.raise(tenant, class, p.version, p.floor)
+	return key, nil
 }
 
 // Key implements Provider.
@@ -230,13 +307,45 @@ func (s *Store) Key(ctx context.Context, ref attrcrypt.KeyRef) (attrcrypt.Key, e
 	if shreddedFor(snap.tomb, ref.Class, ref.Version) {
 		return attrcrypt.Key{}, shreddedErr(ref)
 	}
-	if snap.ptr == nil || snap.ver == nil {
+	p, v := snap.ptr, snap.ver
+	if p == nil {
 		return attrcrypt.Key{}, fmt.Errorf("%w: %s", ErrKeyNotFound, ref)
 	}
-	if snap.ptr.disabled {
+	if p.disabled {
 		return attrcrypt.Key{}, fmt.Errorf("%w: %s", ErrKeyDisabled, ref)
 	}
-	return s.unwrap(ctx, ref, snap.ver.wrapped)
+	// The pointer's floor is not authenticated on this path, but it can
+	// only refuse more; the floor this process verified is authenticated.
+	if floor := max(p.floor, s.hw.get(ref.Tenant, ref.Class).floor); ref.Version < floor {
+		return attrcrypt.Key{}, fmt.Errorf("%w: %s: below the retirement floor %d", ErrKeyRetired, ref, floor)
+	}
+	if v == nil {
+		return attrcrypt.Key{}, fmt.Errorf("%w: %s", ErrKeyNotFound, ref)
+	}
+	if v.version != ref.Version {
+		return attrcrypt.Key{}, tamperedf("%s: record says version %d", ref, v.version)
+	}
+	if v.disabled {
+		return attrcrypt.Key{}, fmt.Errorf("%w: %s", ErrKeyDisabled, ref)
+	}
+	key, err := s.unwrap(ctx, ref, v.wrapped)
+	if err != nil {
+		return attrcrypt.Key{}, err
+	}
+	if err := s.checkTag(ref, roleVersion, v.tag, s.versionTag(&key, ref.Tenant, v)); err != nil {
+		key.Zero()
+		return attrcrypt.Key{}, err
+	}
+	if p.version == ref.Version {
+		// Same key: the pointer (its disabled flag and floor) is
+		// verifiable at no cost.
+		if err := s.checkTag(ref, rolePointer, p.tag, s.pointerTag(&key, ref.Tenant, ref.Class, p)); err != nil {
+			key.Zero()
+			return attrcrypt.Key{}, err
+		}
+		s.hw.raise(ref.Tenant, ref.Class, p.version, p.floor)
+	}
+	return key, nil
 }
 
 func validateTC(tenant, class string) error {
@@ -265,10 +374,18 @@ func (s *Store) Create(ctx context.Context, tenant, class string) (VersionInfo, 
 	if snap.tomb != nil {
 		ref.Version = snap.tomb.floor[class] + 1
 	}
-	return s.advance(ctx, ref, 0, snap.tomb, EventCreate)
+	info, key, err := s.newVersion(ctx, ref, nil, snap.tomb)
+	key.Zero()
+	if err != nil {
+		return VersionInfo{}, err
+	}
+	s.emit(ctx, Event{Type: EventCreate, Ref: ref, KMSKeyID: info.Wrapped.KeyID})
+	return info, nil
 }
 
-// Rotate implements Admin.
+// Rotate implements Admin. It first verifies the current pointer (one
+// unwrap), so a rotation never builds on a tampered pointer and carries
+// the authenticated retirement floor forward.
 func (s *Store) Rotate(ctx context.Context, tenant, class string) (VersionInfo, error) {
 	if err := validateTC(tenant, class); err != nil {
 		return VersionInfo{}, err
@@ -284,52 +401,90 @@ func (s *Store) Rotate(ctx context.Context, tenant, class string) (VersionInfo, 
 	if snap.ptr == nil {
 		return VersionInfo{}, fmt.Errorf("%w: %s has no key to rotate", ErrKeyNotFound, ref)
 	}
-	if snap.ptr.version == ^uint32(0) {
-		return VersionInfo{}, fmt.Errorf("tenantkeys: %s: version space exhausted", ref)
-	}
-	ref.Version = snap.ptr.version + 1
-	return s.advance(ctx, ref, snap.ptr.version, snap.tomb, EventRotate)
-}
-
-func (s *Store) advance(ctx context.Context, ref attrcrypt.KeyRef, from uint32, tomb *tombstone, ev EventType) (VersionInfo, error) {
-	w, err := s.w.GenerateWrapped(ctx, ref)
+	cur, err := s.verifyPointer(ctx, tenant, class, snap.ptr, false)
+	cur.Zero()
 	if err != nil {
 		return VersionInfo{}, err
 	}
-	rec := versionRec{class: ref.Class, version: ref.Version, wrapped: w, created: s.opts.now()}
-	if err := s.b.advance(ctx, ref.Tenant, ref.Class, from, rec, tomb); err != nil {
+	if snap.ptr.version == ^uint32(0) {
+		return VersionInfo{}, fmt.Errorf("%w: %s: version space exhausted", ErrConflict, ref)
+	}
+	ref.Version = snap.ptr.version + 1
+	info, key, err := s.newVersion(ctx, ref, snap.ptr, snap.tomb)
+	key.Zero()
+	if err != nil {
 		return VersionInfo{}, err
 	}
-	s.emit(ctx, Event{Type: ev, Ref: ref, KMSKeyID: w.KeyID})
-	return VersionInfo{Ref: ref, Wrapped: w, Created: rec.created, Current: true}, nil
+	s.emit(ctx, Event{Type: EventRotate, Ref: ref, KMSKeyID: info.Wrapped.KeyID})
+	return info, nil
 }
 
-// Disable implements Admin.
+// verifyPointer unwraps the pointer's key and checks its tag, whatever its
+// flags say. upgrading accepts a pointer without a tag (Rewrap adds one).
+func (s *Store) verifyPointer(ctx context.Context, tenant, class string, p *pointer, upgrading bool) (attrcrypt.Key, error) {
+	ref := attrcrypt.KeyRef{Tenant: tenant, Class: class, Version: p.version}
+	key, err := s.unwrap(ctx, ref, p.wrapped)
+	if err != nil {
+		return attrcrypt.Key{}, err
+	}
+	if upgrading && len(p.tag) == 0 {
+		return key, nil
+	}
+	if err := s.checkTag(ref, rolePointer, p.tag, s.pointerTag(&key, tenant, class, p)); err != nil {
+		key.Zero()
+		return attrcrypt.Key{}, err
+	}
+	return key, nil
+}
+
+// newVersion makes version ref.Version with fresh key material, tags the
+// version record and the pointer that names it, and writes both in one
+// conditional transaction. from is the verified pointer it replaces (nil
+// for creation). The caller zeroes the returned key.
+func (s *Store) newVersion(ctx context.Context, ref attrcrypt.KeyRef, from *pointer, tomb *tombstone) (VersionInfo, attrcrypt.Key, error) {
+	key, w, err := s.w.GenerateKey(ctx, ref)
+	if err != nil {
+		return VersionInfo{}, attrcrypt.Key{}, err
+	}
+	rec := versionRec{class: ref.Class, version: ref.Version, wrapped: w, created: s.opts.now()}
+	p := pointer{version: ref.Version, wrapped: w}
+	if from != nil {
+		p.floor, p.disabled, rec.disabled = from.floor, from.disabled, from.disabled
+	}
+	rec.tag = s.versionTag(&key, ref.Tenant, &rec)
+	p.tag = s.pointerTag(&key, ref.Tenant, ref.Class, &p)
+	if err := s.b.advance(ctx, ref.Tenant, ref.Class, from, rec, p, tomb); err != nil {
+		key.Zero()
+		return VersionInfo{}, attrcrypt.Key{}, err
+	}
+	s.hw.raise(ref.Tenant, ref.Class, ref.Version, p.floor)
+	return VersionInfo{Ref: ref, Wrapped: w, Created: rec.created, Current: true, Disabled: p.disabled}, key, nil
+}
+
+// Disable implements Admin. It re-tags every record of (tenant, class)
+// with the flag set; a record whose key cannot be recovered is still
+// flagged (a set flag is obeyed without its tag).
 func (s *Store) Disable(ctx context.Context, tenant, class string) error {
-	return s.setDisabled(ctx, tenant, class, true)
-}
-
-// Enable implements Admin.
-func (s *Store) Enable(ctx context.Context, tenant, class string) error {
-	return s.setDisabled(ctx, tenant, class, false)
-}
-
-func (s *Store) setDisabled(ctx context.Context, tenant, class string, disabled bool) error {
-	if err := validateTC(tenant, class); err != nil {
+	on := true
+	if _, err := s.rewrite(ctx, tenant, class, rewriteOp{disabled: &on}); err != nil {
 		return err
 	}
-	if err := s.b.setDisabled(ctx, tenant, class, disabled); err != nil {
-		return err
-	}
-	ev := EventEnable
-	if disabled {
-		ev = EventDisable
-	}
-	s.emit(ctx, Event{Type: ev, Ref: attrcrypt.KeyRef{Tenant: tenant, Class: class}})
+	s.emit(ctx, Event{Type: EventDisable, Ref: attrcrypt.KeyRef{Tenant: tenant, Class: class}})
 	return nil
 }
 
-// Versions implements Admin. A shredded tenant yields ErrKeyShredded.
+// Enable implements Admin. Every record must authenticate.
+func (s *Store) Enable(ctx context.Context, tenant, class string) error {
+	off := false
+	if _, err := s.rewrite(ctx, tenant, class, rewriteOp{disabled: &off}); err != nil {
+		return err
+	}
+	s.emit(ctx, Event{Type: EventEnable, Ref: attrcrypt.KeyRef{Tenant: tenant, Class: class}})
+	return nil
+}
+
+// Versions implements Admin. A shredded tenant yields ErrKeyShredded. It
+// lists records as stored, without authenticating them.
 func (s *Store) Versions(ctx context.Context, tenant, class string) ([]VersionInfo, error) {
 	if err := validateTC(tenant, class); err != nil {
 		return nil, err
@@ -352,7 +507,7 @@ func (s *Store) Versions(ctx context.Context, tenant, class string) ([]VersionIn
 			Wrapped:  v.wrapped,
 			Created:  v.created,
 			Current:  ok && ptr.version == v.version,
-			Disabled: ok && ptr.disabled,
+			Disabled: ok && ptr.disabled || v.disabled,
 		})
 	}
 	return out, nil

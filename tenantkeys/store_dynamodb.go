@@ -38,6 +38,7 @@ const (
 	attrComplete = "complete"
 	attrReopened = "reopened"
 	attrFloor    = "floor"
+	attrTag      = "tag"
 
 	skTombstone = "X"
 )
@@ -71,14 +72,14 @@ func CreateTableInput(name string) *dynamodb.CreateTableInput {
 // is active. The client needs dynamodb:CreateTable and DescribeTable.
 func CreateTable(ctx context.Context, client *dynamodb.Client, name string, maxWait time.Duration) error {
 	if _, err := client.CreateTable(ctx, CreateTableInput(name)); err != nil {
-		return fmt.Errorf("tenantkeys: create key store table %s: %w", name, err)
+		return fmt.Errorf("%w: create key store table %s: %w", ErrKeyStoreUnavailable, name, newSDKError("DynamoDB", "CreateTable", err))
 	}
 	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay = 100 * time.Millisecond
 		o.MaxDelay = 2 * time.Second
 	})
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, maxWait); err != nil {
-		return fmt.Errorf("tenantkeys: wait for key store table %s: %w", name, err)
+		return fmt.Errorf("%w: wait for key store table %s: %w", ErrKeyStoreUnavailable, name, newSDKError("DynamoDB", "DescribeTable", err))
 	}
 	return nil
 }
@@ -92,7 +93,7 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, name string, maxW
 // WithCreateOnFirstUse it also needs PutItem, ConditionCheckItem and
 // kms:GenerateDataKey.
 func NewDynamoDBStore(client DynamoDBAPI, table string, w Wrapper, opts ...Option) *Store {
-	return newStore(&ddbBackend{c: client, table: table}, w, opts)
+	return newStore(&ddbBackend{c: client, table: table}, w, table, opts)
 }
 
 type ddbBackend struct {
@@ -120,11 +121,11 @@ func getS(item map[string]types.AttributeValue, name string) string {
 func getN(item map[string]types.AttributeValue, name string) (int64, error) {
 	v, ok := item[name].(*types.AttributeValueMemberN)
 	if !ok {
-		return 0, fmt.Errorf("%w: key store item lacks number %q", ErrKeyCorrupt, name)
+		return 0, tamperedf("key store item lacks number %q", name)
 	}
 	n, err := strconv.ParseInt(v.Value, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: key store attribute %q is not an integer", ErrKeyCorrupt, name)
+		return 0, tamperedf("key store attribute %q is not an integer", name)
 	}
 	return n, nil
 }
@@ -140,7 +141,7 @@ func getVersion(item map[string]types.AttributeValue) (uint32, error) {
 		return 0, err
 	}
 	if n < 1 || n > int64(^uint32(0)) {
-		return 0, fmt.Errorf("%w: key store version out of range", ErrKeyCorrupt)
+		return 0, tamperedf("key store version out of range")
 	}
 	return uint32(n), nil
 }
@@ -148,7 +149,7 @@ func getVersion(item map[string]types.AttributeValue) (uint32, error) {
 func getWrapped(item map[string]types.AttributeValue) (Wrapped, error) {
 	b, ok := item[attrWrapped].(*types.AttributeValueMemberB)
 	if !ok {
-		return Wrapped{}, fmt.Errorf("%w: key store item lacks the wrapped key", ErrKeyCorrupt)
+		return Wrapped{}, tamperedf("key store item lacks the wrapped key")
 	}
 	return Wrapped{KeyID: getS(item, attrKMSKey), Blob: b.Value}, nil
 }
@@ -169,11 +170,11 @@ func parseTomb(item map[string]types.AttributeValue) (*tombstone, error) {
 		for c, v := range m.Value {
 			n, ok := v.(*types.AttributeValueMemberN)
 			if !ok {
-				return nil, fmt.Errorf("%w: tombstone floor is malformed", ErrKeyCorrupt)
+				return nil, tamperedf("tombstone floor is malformed")
 			}
 			x, err := strconv.ParseUint(n.Value, 10, 32)
 			if err != nil {
-				return nil, fmt.Errorf("%w: tombstone floor is malformed", ErrKeyCorrupt)
+				return nil, tamperedf("tombstone floor is malformed")
 			}
 			if c == DefaultClassLabel { // "" cannot be a DynamoDB map key
 				c = ""
@@ -182,6 +183,13 @@ func parseTomb(item map[string]types.AttributeValue) (*tombstone, error) {
 		}
 	}
 	return t, nil
+}
+
+func getTag(item map[string]types.AttributeValue) []byte {
+	if b, ok := item[attrTag].(*types.AttributeValueMemberB); ok {
+		return b.Value
+	}
+	return nil
 }
 
 func parsePointer(item map[string]types.AttributeValue) (*pointer, error) {
@@ -196,7 +204,15 @@ func parsePointer(item map[string]types.AttributeValue) (*pointer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pointer{version: v, disabled: getBool(item, attrDisabled), wrapped: w}, nil
+	p := &pointer{version: v, disabled: getBool(item, attrDisabled), wrapped: w, tag: getTag(item)}
+	if _, ok := item[attrFloor]; ok {
+		f, err := getN(item, attrFloor)
+		if err != nil || f < 0 || f > int64(^uint32(0)) {
+			return nil, tamperedf("key store pointer floor out of range")
+		}
+		p.floor = uint32(f)
+	}
+	return p, nil
 }
 
 func parseVersion(class string, item map[string]types.AttributeValue) (*versionRec, error) {
@@ -211,35 +227,135 @@ func parseVersion(class string, item map[string]types.AttributeValue) (*versionR
 	if err != nil {
 		return nil, err
 	}
-	rec := &versionRec{class: class, version: v, wrapped: w}
+	rec := &versionRec{class: class, version: v, wrapped: w, disabled: getBool(item, attrDisabled), tag: getTag(item)}
 	if ms, err := getN(item, attrCreated); err == nil {
 		rec.created = time.UnixMilli(ms)
 	}
 	return rec, nil
 }
 
-// ddbError classifies DynamoDB failures: throttling and server errors make
-// the key store unavailable, which callers handle like a KMS outage.
+func pointerItem(tenant, class string, p pointer) map[string]types.AttributeValue {
+	item := itemKey(tenant, skPointer(class))
+	item[attrVersion] = nAttr(int64(p.version))
+	item[attrWrapped] = &types.AttributeValueMemberB{Value: p.wrapped.Blob}
+	item[attrKMSKey] = sAttr(p.wrapped.KeyID)
+	item[attrDisabled] = bAttr(p.disabled)
+	item[attrFloor] = nAttr(int64(p.floor))
+	if len(p.tag) > 0 {
+		item[attrTag] = &types.AttributeValueMemberB{Value: p.tag}
+	}
+	return item
+}
+
+func versionItem(tenant string, v versionRec) map[string]types.AttributeValue {
+	item := itemKey(tenant, skVersion(v.class, v.version))
+	item[attrVersion] = nAttr(int64(v.version))
+	item[attrWrapped] = &types.AttributeValueMemberB{Value: v.wrapped.Blob}
+	item[attrKMSKey] = sAttr(v.wrapped.KeyID)
+	item[attrCreated] = nAttr(v.created.UnixMilli())
+	if v.disabled {
+		item[attrDisabled] = bAttr(true)
+	}
+	if len(v.tag) > 0 {
+		item[attrTag] = &types.AttributeValueMemberB{Value: v.tag}
+	}
+	return item
+}
+
+// sameRecordCond is the condition of a compare-and-swap on a pointer or
+// version record: it still holds version, blob and tag as read.
+func sameRecordCond(version uint32, w Wrapped, tag []byte) (string, map[string]string, map[string]types.AttributeValue) {
+	names := map[string]string{"#v": attrVersion, "#w": attrWrapped, "#t": attrTag}
+	vals := map[string]types.AttributeValue{
+		":v": nAttr(int64(version)),
+		":w": &types.AttributeValueMemberB{Value: w.Blob},
+	}
+	cond := "#v = :v AND #w = :w AND attribute_not_exists(#t)"
+	if len(tag) > 0 {
+		cond = "#v = :v AND #w = :w AND #t = :t"
+		vals[":t"] = &types.AttributeValueMemberB{Value: tag}
+	}
+	return cond, names, vals
+}
+
+func (b *ddbBackend) replace(ctx context.Context, item map[string]types.AttributeValue, version uint32, old Wrapped, oldTag []byte) error {
+	cond, names, vals := sameRecordCond(version, old, oldTag)
+	_, err := b.c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: &types.Put{
+		TableName: aws.String(b.table), Item: item, ConditionExpression: aws.String(cond),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
+	}}}})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		return fmt.Errorf("%w: key store record changed concurrently", ErrConflict)
+	}
+	if err != nil {
+		return b.ddbError("write", err)
+	}
+	return nil
+}
+
+func (b *ddbBackend) replacePointer(ctx context.Context, tenant, class string, old, new pointer) error {
+	return b.replace(ctx, pointerItem(tenant, class, new), old.version, old.wrapped, old.tag)
+}
+
+func (b *ddbBackend) replaceVersion(ctx context.Context, tenant string, old, new versionRec) error {
+	return b.replace(ctx, versionItem(tenant, new), old.version, old.wrapped, old.tag)
+}
+
+func (b *ddbBackend) deleteVersions(ctx context.Context, tenant, class string, versions []uint32) error {
+	keys := make([]map[string]types.AttributeValue, 0, len(versions))
+	for _, v := range versions {
+		keys = append(keys, itemKey(tenant, skVersion(class, v)))
+	}
+	if err := b.deleteKeys(ctx, keys); err != nil {
+		return fmt.Errorf("tenantkeys: retire %q class %q incomplete (run Retire again): %w", tenant, classLabel(class), err)
+	}
+	return nil
+}
+
+// deleteKeys deletes items in batches of 25, resending unprocessed ones.
+func (b *ddbBackend) deleteKeys(ctx context.Context, keys []map[string]types.AttributeValue) error {
+	for len(keys) > 0 {
+		n := min(25, len(keys))
+		reqs := make([]types.WriteRequest, 0, n)
+		for _, k := range keys[:n] {
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}})
+		}
+		keys = keys[n:]
+		pending := map[string][]types.WriteRequest{b.table: reqs}
+		for attempt := 0; len(pending[b.table]) > 0; attempt++ {
+			if attempt > 0 {
+				if err := sleepCtx(ctx, time.Duration(min(attempt, 8))*50*time.Millisecond); err != nil {
+					return err
+				}
+			}
+			out, err := b.c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			if err != nil {
+				return b.ddbError("delete", err)
+			}
+			pending = out.UnprocessedItems
+		}
+	}
+	return nil
+}
+
+// ddbError classifies DynamoDB failures: a concurrent transaction is a
+// conflict; anything else (unreachable, throttled, missing table, server
+// error) makes the key store unavailable, and a refusal by IAM is also
+// access denied. Service messages are not part of the error string.
 func (b *ddbBackend) ddbError(op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	e := newSDKError("DynamoDB", op, err)
+	if isCtxErr(err) {
 		return fmt.Errorf("tenantkeys: key store %s: %w", op, err)
 	}
-	var (
-		pte *types.ProvisionedThroughputExceededException
-		rle *types.RequestLimitExceeded
-		ise *types.InternalServerError
-		tce *types.TransactionConflictException
-		rnf *types.ResourceNotFoundException
-	)
-	switch {
-	case errors.As(err, &tce):
-		return fmt.Errorf("%w: key store %s: %w", ErrConflict, op, err)
-	case errors.As(err, &rnf):
-		return fmt.Errorf("tenantkeys: key store table %s: %w", b.table, err)
-	case errors.As(err, &pte), errors.As(err, &rle), errors.As(err, &ise):
-		return fmt.Errorf("%w: key store %s: %w", ErrKMSUnavailable, op, err)
+	var tce *types.TransactionConflictException
+	if errors.As(err, &tce) {
+		return fmt.Errorf("%w: key store: %w", ErrConflict, e)
 	}
-	return fmt.Errorf("tenantkeys: key store %s: %w", op, err)
+	if strings.HasPrefix(e.code, "AccessDenied") || e.code == "UnrecognizedClientException" {
+		return fmt.Errorf("%w: %w: key store: %w", ErrKeyStoreUnavailable, ErrAccessDenied, e)
+	}
+	return fmt.Errorf("%w: key store table %s: %w", ErrKeyStoreUnavailable, b.table, e)
 }
 
 func (b *ddbBackend) read(ctx context.Context, tenant, class string, version uint32) (snapshot, error) {
@@ -266,12 +382,12 @@ func (b *ddbBackend) read(ctx context.Context, tenant, class string, version uin
 	if err != nil {
 		var tce *types.TransactionCanceledException
 		if errors.As(err, &tce) {
-			return snapshot{}, fmt.Errorf("%w: key store read kept colliding with writes: %w", ErrConflict, err)
+			return snapshot{}, fmt.Errorf("%w: key store read kept colliding with writes", ErrConflict)
 		}
 		return snapshot{}, b.ddbError("read", err)
 	}
 	if len(out.Responses) != len(gets) {
-		return snapshot{}, fmt.Errorf("tenantkeys: key store read returned %d of %d items", len(out.Responses), len(gets))
+		return snapshot{}, fmt.Errorf("%w: key store read returned %d of %d items", ErrKeyStoreUnavailable, len(out.Responses), len(gets))
 	}
 	var snap snapshot
 	if snap.tomb, err = parseTomb(out.Responses[0].Item); err != nil {
@@ -288,41 +404,18 @@ func (b *ddbBackend) read(ctx context.Context, tenant, class string, version uin
 	return snap, nil
 }
 
-func (b *ddbBackend) advance(ctx context.Context, tenant, class string, from uint32, rec versionRec, tomb *tombstone) error {
-	verItem := itemKey(tenant, skVersion(class, rec.version))
-	verItem[attrVersion] = nAttr(int64(rec.version))
-	verItem[attrWrapped] = &types.AttributeValueMemberB{Value: rec.wrapped.Blob}
-	verItem[attrKMSKey] = sAttr(rec.wrapped.KeyID)
-	verItem[attrCreated] = nAttr(rec.created.UnixMilli())
-
-	var ptrWrite types.TransactWriteItem
-	if from == 0 {
-		ptrItem := itemKey(tenant, skPointer(class))
-		ptrItem[attrVersion] = nAttr(int64(rec.version))
-		ptrItem[attrWrapped] = &types.AttributeValueMemberB{Value: rec.wrapped.Blob}
-		ptrItem[attrKMSKey] = sAttr(rec.wrapped.KeyID)
-		ptrItem[attrDisabled] = bAttr(false)
-		ptrWrite.Put = &types.Put{
-			TableName:           aws.String(b.table),
-			Item:                ptrItem,
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}
-	} else {
-		ptrWrite.Update = &types.Update{
-			TableName:           aws.String(b.table),
-			Key:                 itemKey(tenant, skPointer(class)),
-			UpdateExpression:    aws.String("SET #v = :new, #w = :w, #k = :k"),
-			ConditionExpression: aws.String("#v = :from"),
-			ExpressionAttributeNames: map[string]string{
-				"#v": attrVersion, "#w": attrWrapped, "#k": attrKMSKey,
-			},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":new":  nAttr(int64(rec.version)),
-				":from": nAttr(int64(from)),
-				":w":    &types.AttributeValueMemberB{Value: rec.wrapped.Blob},
-				":k":    sAttr(rec.wrapped.KeyID),
-			},
-		}
+func (b *ddbBackend) advance(ctx context.Context, tenant, class string, from *pointer, rec versionRec, ptr pointer, tomb *tombstone) error {
+	ptrPut := &types.Put{
+		TableName:           aws.String(b.table),
+		Item:                pointerItem(tenant, class, ptr),
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}
+	fromVersion := uint32(0)
+	if from != nil {
+		fromVersion = from.version
+		cond, names, vals := sameRecordCond(from.version, from.wrapped, from.tag)
+		ptrPut.ConditionExpression = aws.String(cond)
+		ptrPut.ExpressionAttributeNames, ptrPut.ExpressionAttributeValues = names, vals
 	}
 	tombCheck := &types.ConditionCheck{
 		TableName:           aws.String(b.table),
@@ -335,8 +428,8 @@ func (b *ddbBackend) advance(ctx context.Context, tenant, class string, from uin
 		tombCheck.ExpressionAttributeValues = map[string]types.AttributeValue{":e": nAttr(tomb.epoch), ":t": bAttr(true)}
 	}
 	_, err := b.c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(b.table), Item: verItem, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-		ptrWrite,
+		{Put: &types.Put{TableName: aws.String(b.table), Item: versionItem(tenant, rec), ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Put: ptrPut},
 		{ConditionCheck: tombCheck},
 	}})
 	if err == nil {
@@ -350,40 +443,17 @@ func (b *ddbBackend) advance(ctx context.Context, tenant, class string, from uin
 		case failed(2):
 			return fmt.Errorf("%w: tenant %q was shredded", ErrKeyShredded, tenant)
 		case failed(0), failed(1):
-			return fmt.Errorf("%w: tenant %q class %q moved on from version %d", ErrConflict, tenant, classLabel(class), from)
+			return fmt.Errorf("%w: tenant %q class %q moved on from version %d", ErrConflict, tenant, classLabel(class), fromVersion)
 		}
 		for _, reason := range r {
 			if c := aws.ToString(reason.Code); c == "TransactionConflict" {
 				return fmt.Errorf("%w: tenant %q class %q: concurrent transaction", ErrConflict, tenant, classLabel(class))
 			} else if c == "ThrottlingError" || c == "ProvisionedThroughputExceeded" {
-				return fmt.Errorf("%w: key store write throttled: %w", ErrKMSUnavailable, err)
+				return fmt.Errorf("%w: key store write throttled", ErrKeyStoreUnavailable)
 			}
 		}
 	}
 	return b.ddbError("write", err)
-}
-
-func (b *ddbBackend) setDisabled(ctx context.Context, tenant, class string, disabled bool) error {
-	_, err := b.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(b.table),
-		Key:                       itemKey(tenant, skPointer(class)),
-		UpdateExpression:          aws.String("SET #d = :d"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeNames:  map[string]string{"#d": attrDisabled},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":d": bAttr(disabled)},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		snap, rerr := b.read(ctx, tenant, class, 0)
-		if rerr == nil && snap.tomb != nil {
-			return fmt.Errorf("%w: tenant %q", ErrKeyShredded, tenant)
-		}
-		return fmt.Errorf("%w: tenant %q class %q has no key", ErrKeyNotFound, tenant, classLabel(class))
-	}
-	if err != nil {
-		return b.ddbError("update", err)
-	}
-	return nil
 }
 
 func (b *ddbBackend) list(ctx context.Context, tenant string) (listing, error) {
@@ -418,7 +488,7 @@ func (b *ddbBackend) list(ctx context.Context, tenant string) (listing, error) {
 				rest := sk[2:]
 				i := strings.LastIndexByte(rest, '#')
 				if i < 0 {
-					return listing{}, fmt.Errorf("%w: key store sort key %q", ErrKeyCorrupt, sk)
+					return listing{}, tamperedf("key store sort key %q", sk)
 				}
 				rec, err := parseVersion(rest[:i], item)
 				if err != nil {
@@ -476,26 +546,8 @@ func (b *ddbBackend) shred(ctx context.Context, tenant string, now time.Time) er
 	if err := b.raiseFloor(ctx, tenant, maxima); err != nil {
 		return err
 	}
-	for len(keys) > 0 {
-		n := min(25, len(keys))
-		reqs := make([]types.WriteRequest, 0, n)
-		for _, k := range keys[:n] {
-			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}})
-		}
-		keys = keys[n:]
-		pending := map[string][]types.WriteRequest{b.table: reqs}
-		for attempt := 0; len(pending[b.table]) > 0; attempt++ {
-			if attempt > 0 {
-				if err := sleepCtx(ctx, time.Duration(min(attempt, 8))*50*time.Millisecond); err != nil {
-					return fmt.Errorf("tenantkeys: shred %q incomplete (tenant already unreadable; run Shred again): %w", tenant, err)
-				}
-			}
-			out, err := b.c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			if err != nil {
-				return fmt.Errorf("tenantkeys: shred %q incomplete (tenant already unreadable; run Shred again): %w", tenant, b.ddbError("delete", err))
-			}
-			pending = out.UnprocessedItems
-		}
+	if err := b.deleteKeys(ctx, keys); err != nil {
+		return fmt.Errorf("tenantkeys: shred %q incomplete (tenant already unreadable; run Shred again): %w", tenant, err)
 	}
 	// 4. Only now may the tenant be reopened.
 	return b.markComplete(ctx, tenant, tomb.epoch)

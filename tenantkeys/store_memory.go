@@ -1,6 +1,7 @@
 package tenantkeys
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -62,7 +63,7 @@ func (m *memBackend) read(_ context.Context, tenant, class string, version uint3
 	return snap, nil
 }
 
-func (m *memBackend) advance(_ context.Context, tenant, class string, from uint32, rec versionRec, tomb *tombstone) error {
+func (m *memBackend) advance(_ context.Context, tenant, class string, from *pointer, rec versionRec, ptr pointer, tomb *tombstone) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := m.tenant(tenant)
@@ -72,7 +73,7 @@ func (m *memBackend) advance(_ context.Context, tenant, class string, from uint3
 		return fmt.Errorf("%w: tenant %q was shredded", ErrKeyShredded, tenant)
 	}
 	p := t.pointers[class]
-	if from == 0 && p != nil || from != 0 && (p == nil || p.version != from) {
+	if from == nil && p != nil || from != nil && (p == nil || !samePointer(*p, *from)) {
 		return fmt.Errorf("%w: %s class %q moved on concurrently", ErrConflict, tenant, classLabel(class))
 	}
 	if _, exists := t.versions[class][rec.version]; exists {
@@ -82,25 +83,51 @@ func (m *memBackend) advance(_ context.Context, tenant, class string, from uint3
 		t.versions[class] = make(map[uint32]versionRec)
 	}
 	t.versions[class][rec.version] = rec
-	if p == nil {
-		p = &pointer{}
-		t.pointers[class] = p
-	}
-	p.version, p.wrapped = rec.version, rec.wrapped
+	t.pointers[class] = &ptr
 	return nil
 }
 
-func (m *memBackend) setDisabled(_ context.Context, tenant, class string, disabled bool) error {
+// samePointer is the condition replacePointer and advance put on the
+// stored pointer: same version, wrapped blob and tag.
+func samePointer(a, b pointer) bool {
+	return a.version == b.version && bytes.Equal(a.wrapped.Blob, b.wrapped.Blob) && bytes.Equal(a.tag, b.tag)
+}
+
+func (m *memBackend) replacePointer(_ context.Context, tenant, class string, old, new pointer) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := m.tenants[tenant]
-	if t == nil || t.pointers[class] == nil {
-		if t != nil && t.tomb != nil {
-			return fmt.Errorf("%w: tenant %q", ErrKeyShredded, tenant)
-		}
-		return fmt.Errorf("%w: tenant %q class %q has no key", ErrKeyNotFound, tenant, classLabel(class))
+	if t == nil || t.pointers[class] == nil || !samePointer(*t.pointers[class], old) {
+		return fmt.Errorf("%w: tenant %q class %q changed concurrently", ErrConflict, tenant, classLabel(class))
 	}
-	t.pointers[class].disabled = disabled
+	t.pointers[class] = &new
+	return nil
+}
+
+func (m *memBackend) replaceVersion(_ context.Context, tenant string, old, new versionRec) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.tenants[tenant]
+	var cur versionRec
+	ok := false
+	if t != nil {
+		cur, ok = t.versions[old.class][old.version]
+	}
+	if !ok || !bytes.Equal(cur.wrapped.Blob, old.wrapped.Blob) || !bytes.Equal(cur.tag, old.tag) {
+		return fmt.Errorf("%w: tenant %q class %q version %d changed concurrently", ErrConflict, tenant, classLabel(old.class), old.version)
+	}
+	t.versions[old.class][old.version] = new
+	return nil
+}
+
+func (m *memBackend) deleteVersions(_ context.Context, tenant, class string, versions []uint32) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t := m.tenants[tenant]; t != nil {
+		for _, v := range versions {
+			delete(t.versions[class], v)
+		}
+	}
 	return nil
 }
 

@@ -379,7 +379,8 @@ func TestStoreAudit(t *testing.T) {
 			t.Errorf("event %s without time", e.Type)
 		}
 	}
-	want := "create:pii:1 rotate:pii:2 unwrap:pii:1 disable:pii:0 enable:pii:0 shred::0"
+	// Rotate, Disable and Enable unwrap to verify and re-tag records.
+	want := "create:pii:1 unwrap:pii:1 rotate:pii:2 unwrap:pii:1 unwrap:pii:1 unwrap:pii:2 disable:pii:0 unwrap:pii:1 unwrap:pii:2 enable:pii:0 shred::0"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("events = %v\nwant     %s", got, want)
 	}

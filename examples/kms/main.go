@@ -228,7 +228,7 @@ func (e *env) layout(ctx context.Context, name string, choose tenantkeys.KeySele
 		e.local.ResetCalls()
 	}
 
-	// Admin role: create each tenant's data key (GenerateDataKeyWithoutPlaintext).
+	// Admin role: create each tenant's data key (GenerateDataKey).
 	var admin tenantkeys.Admin = store
 	for _, t := range e.tenants {
 		if _, err := admin.Create(ctx, t, ""); err != nil {
@@ -243,10 +243,17 @@ func (e *env) layout(ctx context.Context, name string, choose tenantkeys.KeySele
 	}
 	k, err := wrapper.Unwrap(ctx, attrcrypt.KeyRef{Tenant: b, Version: vs[0].Ref.Version}, vs[0].Wrapped)
 	k.Zero()
-	if !errors.Is(err, tenantkeys.ErrKeyCorrupt) {
-		return fmt.Errorf("unwrapping %s's key under %s's context: want ErrKeyCorrupt, got %v", a, b, err)
+	// One shared key: the context does not match (ErrKeyCorrupt). One key
+	// per tenant: the blob is under a key b's configuration does not allow
+	// (ErrUntrustedKey).
+	switch {
+	case errors.Is(err, tenantkeys.ErrKeyCorrupt):
+		fmt.Fprintf(e.out, "  %s's wrapped key under %s's context: refused (ErrKeyCorrupt)\n", a, b)
+	case errors.Is(err, tenantkeys.ErrUntrustedKey):
+		fmt.Fprintf(e.out, "  %s's wrapped key under %s's context: refused (ErrUntrustedKey)\n", a, b)
+	default:
+		return fmt.Errorf("unwrapping %s's key under %s's context: want ErrKeyCorrupt or ErrUntrustedKey, got %v", a, b, err)
 	}
-	fmt.Fprintf(e.out, "  %s's wrapped key under %s's context: refused (ErrKeyCorrupt)\n", a, b)
 
 	// Application role: a Provider behind a cache. The clock is the example's
 	// so that the TTL can pass without waiting.
