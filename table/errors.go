@@ -60,6 +60,9 @@ var (
 	// again. It deliberately does not match ErrConflict, so that a retry loop
 	// on conflicts never applies a change twice.
 	ErrUnknownOutcome = errors.New("table: outcome of a resent write is unknown")
+	// ErrInvalidItem: DynamoDB refused one write of a batch as invalid
+	// (ValidationException) although it sealed; the other writes were sent.
+	ErrInvalidItem = errors.New("table: DynamoDB refused the item as invalid")
 	// ErrInvalidKey: a key is missing, empty, of the wrong type or otherwise
 	// cannot address an item; nothing was sent.
 	ErrInvalidKey = errors.New("table: invalid key")

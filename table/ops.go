@@ -46,6 +46,9 @@ func (s Scope[T]) preparePut(ctx context.Context, v *T, mode writeMode, stored m
 	if err != nil {
 		return putReq{}, err
 	}
+	if err := t.checkItemKey(sl.item); err != nil {
+		return putReq{}, err
+	}
 	r := putReq{sealed: sl}
 	c := &r.cond
 	pk := func() string { return c.name(t.schema.PartitionKey) }
