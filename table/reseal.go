@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -212,16 +215,32 @@ func (t *Table[T]) verifyStored(ctx context.Context, item map[string]types.Attri
 	return tv.Value, ref, key, nil
 }
 
-// putIfUnchanged writes fresh in place of stored on condition that the
-// stored signature is still stored's. It returns nil when written (or when
-// a resend found our own write), an empty map when the item was deleted in
-// between, and otherwise the item as it now is.
+// putIfUnchanged writes fresh over stored on condition that the stored
+// signature is still stored's. It is an UpdateItem that sets only the
+// attributes whose value changed (the encrypted ones, the header and the
+// signature): plain attributes, which a concurrent AddToCounter or SetPlain
+// may change without touching the signature, are left as they are now, and
+// signed ones cannot differ while the condition holds. It returns nil when
+// written (or when a resend found our own write), an empty map when the
+// item was deleted in between, and otherwise the item as it now is.
 func (t *Table[T]) putIfUnchanged(ctx context.Context, stored, fresh map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	var c expr
 	c.add(c.name(attrcrypt.SignatureAttribute) + " = " + c.value(stored[attrcrypt.SignatureAttribute]))
-	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{
+	names := make([]string, 0, len(fresh))
+	for n, v := range fresh {
+		if !reflect.DeepEqual(v, stored[n]) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	set := make([]string, len(names))
+	for i, n := range names {
+		set[i] = c.name(n) + " = " + c.value(fresh[n])
+	}
+	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(t.name),
-		Item:                                fresh,
+		Key:                                 t.keyMapOfItem(stored),
+		UpdateExpression:                    aws.String("SET " + strings.Join(set, ", ")),
 		ConditionExpression:                 c.String(),
 		ExpressionAttributeNames:            c.names,
 		ExpressionAttributeValues:           c.values,
