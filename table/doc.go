@@ -25,19 +25,25 @@
 // another tenant's item with the same key; queries of a shared partition
 // filter on the tenant.
 //
-// # Why there is no partial UpdateItem
+// # Updates, and plain attributes
 //
 // The item signature covers every signed and encrypted attribute, the table
-// name, the tenant and the key reference. DynamoDB's UpdateItem changes
-// attributes on the server, where the signature cannot be recomputed, so an
-// updated item would no longer verify (and a server-side update expression
-// cannot encrypt). Update is therefore a read-modify-write of the whole
-// item, made safe by optimistic locking: the write is conditional on the
-// version attribute (or, for a type without one, on the item's header,
-// which holds a fresh random salt per write). Concurrent updates never lose
-// a write; a loser gets ErrConflict and RetryConflicts retries it. Plain
-// (seal:"plain") attributes are outside the signature, but they too are
-// written through the whole item.
+// name, the tenant and the key reference. A server-side update expression
+// cannot recompute it (nor encrypt), so Update is a read-modify-write: the
+// item is read and verified, changed by the caller's function, sealed again
+// and written with an UpdateItem conditioned on the version attribute (or,
+// for a type without one, on the item's header, which holds a fresh random
+// salt per write). Concurrent updates never lose a write; a loser gets
+// ErrConflict and RetryConflicts retries it. The UpdateItem sets the covered
+// attributes, the header and the signature, and touches a plain
+// (seal:"plain") attribute only when the function changed it, so a TTL or a
+// counter maintained outside the signed content is never overwritten. The
+// scope's SetPlain, SetExpiry, RemovePlain and AddToCounter change one plain
+// attribute in place, without reading the item or touching its signature.
+//
+// A write whose answer was lost and that the SDK resent is recognised by its
+// signature and reported as success; see ErrUnknownOutcome for the one case
+// that cannot be told.
 //
 // # Secondary indexes
 //
@@ -153,7 +159,10 @@
 // When the tenant is not the partition key, a read of another tenant's item
 // matches ErrNotFound as well as ErrWrongTenant, so an application that
 // answers ErrNotFound with a 404 tells a tenant nothing about another
-// tenant's keys, while monitoring can still count ErrWrongTenant. Query
+// tenant's keys, while monitoring can still count ErrWrongTenant. BatchGet
+// and TransactGet report such a key as a failed item (BatchError.Failed, or
+// the joined error) whose error matches ErrNotFound: treat those entries as
+// a missing item (a nil result) to conceal existence there too. Query
 // iterators never yield another tenant's item, not even as an error, and
 // QueryPage keeps reading past other tenants' items until its page is full
 // or the query is exhausted, so a page with a cursor always holds PageSize

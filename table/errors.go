@@ -59,6 +59,19 @@ var (
 	ErrIndexProjection = errors.New("table: index projection cannot be verified")
 	// ErrTooManyOps: a transaction has more operations than DynamoDB allows (100).
 	ErrTooManyOps = errors.New("table: too many operations in one transaction")
+	// ErrUnknownOutcome: a conditional write was sent more than once (the
+	// answer to an earlier attempt was lost) and the stored item is now
+	// another writer's: the earlier attempt may or may not have been applied
+	// before it was overwritten. Read the item before deciding to write
+	// again. It deliberately does not match ErrConflict, so that a retry loop
+	// on conflicts never applies a change twice.
+	ErrUnknownOutcome = errors.New("table: outcome of a resent write is unknown")
+	// ErrInvalidItem: DynamoDB refused one write of a batch as invalid
+	// (ValidationException) although it sealed; the other writes were sent.
+	ErrInvalidItem = errors.New("table: DynamoDB refused the item as invalid")
+	// ErrInvalidKey: a key is missing, empty, of the wrong type or otherwise
+	// cannot address an item; nothing was sent.
+	ErrInvalidKey = errors.New("table: invalid key")
 )
 
 // Sentinels of failed DynamoDB calls (see DynamoDBError) and of decoding.

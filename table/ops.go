@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -47,6 +46,9 @@ func (s Scope[T]) preparePut(ctx context.Context, v *T, mode writeMode, stored m
 	if err != nil {
 		return putReq{}, err
 	}
+	if err := t.checkItemKey(sl.item); err != nil {
+		return putReq{}, err
+	}
 	r := putReq{sealed: sl}
 	c := &r.cond
 	pk := func() string { return c.name(t.schema.PartitionKey) }
@@ -86,6 +88,19 @@ func (s Scope[T]) conditionError(mode writeMode, old map[string]types.AttributeV
 	}
 }
 
+// writeConditionError maps the failed condition of a write of item: a
+// resend that failed against our own earlier attempt is success (nil); see
+// resend.go for the rest.
+func (s Scope[T]) writeConditionError(mode writeMode, item, old map[string]types.AttributeValue, at *attempts, err error) error {
+	switch {
+	case ownWrite(old, item):
+		return nil
+	case mode != modeCreate && at.resent() && (old == nil || s.t.pkIsTenant || scalarEqual(old[s.t.schema.Tenant], S(s.tenant))):
+		return fmt.Errorf("%w (%s)", ErrUnknownOutcome, s.t.schema.TypeName)
+	}
+	return s.conditionError(mode, old, err)
+}
+
 func ccf(err error) (*types.ConditionalCheckFailedException, bool) {
 	var c *types.ConditionalCheckFailedException
 	ok := errors.As(err, &c)
@@ -93,6 +108,7 @@ func ccf(err error) (*types.ConditionalCheckFailedException, bool) {
 }
 
 func (s Scope[T]) putItem(ctx context.Context, r putReq, mode writeMode) error {
+	var at attempts
 	_, err := s.t.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(s.t.name),
 		Item:                                r.item,
@@ -100,9 +116,9 @@ func (s Scope[T]) putItem(ctx context.Context, r putReq, mode writeMode) error {
 		ExpressionAttributeNames:            r.cond.names,
 		ExpressionAttributeValues:           r.cond.values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}, at.option)
 	if c, ok := ccf(err); ok {
-		return s.conditionError(mode, c.Item, err)
+		return s.writeConditionError(mode, r.item, c.Item, &at, err)
 	}
 	if err != nil {
 		return fmt.Errorf("table: put: %w", ddbError("PutItem", err))
@@ -168,7 +184,10 @@ func (s Scope[T]) Create(ctx context.Context, v *T) error {
 // race is ErrConflict. An item whose tenant field is not the scope's tenant
 // is ErrWrongTenant; over 400 KB after sealing, ErrItemTooLarge (before any
 // call). When the partition key is not the tenant attribute, Put never
-// overwrites another tenant's item (ErrWrongTenant).
+// overwrites another tenant's item (ErrWrongTenant). A write whose answer
+// was lost and that the SDK resent is recognised by its signature and
+// reported as success; ErrUnknownOutcome means the resend found another
+// writer's item, so whether the first attempt applied is unknown.
 func (s Scope[T]) Put(ctx context.Context, v *T) error {
 	r, err := s.preparePut(ctx, v, modePut, nil)
 	if err != nil {
@@ -205,7 +224,10 @@ func (s Scope[T]) deleteCond(wc writeConfig, mustExist bool) expr {
 // (ErrConflict when the stored version differs, ErrNotFound when no item
 // exists). When the partition key is not the tenant attribute, the delete
 // carries a condition on the tenant, so it never removes another tenant's
-// item (ErrWrongTenant).
+// item (ErrWrongTenant). With MustExist or IfVersion the delete is sent as a
+// one-item transaction with an idempotency token (twice the write capacity
+// of DeleteItem), so a resend after a lost answer is answered as the first
+// attempt was and a delete that succeeded is never reported as ErrNotFound.
 func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error {
 	if err := s.check(); err != nil {
 		return err
@@ -222,6 +244,9 @@ func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error 
 		return err
 	}
 	c := s.deleteCond(wc, false)
+	if wc.mustExist || wc.ifVersion != nil {
+		return s.deleteOnce(ctx, km, c)
+	}
 	_, err = s.t.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                           aws.String(s.t.name),
 		Key:                                 km,
@@ -242,63 +267,23 @@ func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error 
 	return nil
 }
 
-// Update is a read-modify-write of the whole item with key k: it reads the
-// item (strongly consistent), verifies and opens it, calls fn on it, then
-// seals and writes the whole item back on condition that it did not change
-// in between (its version, or when the schema has none, its header, which
-// is unique per write). A lost race is ErrConflict; RetryConflicts retries.
-// fn must not change the primary key (ErrKeyChanged) or the tenant
-// (ErrWrongTenant); an error from fn aborts the update and is returned. The
-// updated item is returned (with its new version).
-//
-// There is deliberately no partial UpdateItem: the signature covers every
-// signed and encrypted attribute of the item, so changing one attribute in
-// place would invalidate it, and a server-side update expression cannot
-// recompute it. Every update therefore rewrites the whole sealed item.
-func (s Scope[T]) Update(ctx context.Context, k Key, fn func(*T) error, opts ...UpdateOption) (*T, error) {
-	uc := updateConfig{attempts: 1, base: 5 * time.Millisecond, max: 200 * time.Millisecond}
-	for _, o := range opts {
-		o(&uc)
+// deleteOnce sends a delete whose condition requires the item to exist as a
+// one-item transaction with a fresh ClientRequestToken, so that a resend
+// after a lost answer is answered as the first attempt was (see resend.go).
+func (s Scope[T]) deleteOnce(ctx context.Context, km map[string]types.AttributeValue, c expr) error {
+	old, failed, err := s.t.writeOnce(ctx, types.TransactWriteItem{Delete: &types.Delete{
+		TableName:                           aws.String(s.t.name),
+		Key:                                 km,
+		ConditionExpression:                 c.String(),
+		ExpressionAttributeNames:            c.names,
+		ExpressionAttributeValues:           c.values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}})
+	switch {
+	case err != nil:
+		return fmt.Errorf("table: delete: %w", err)
+	case failed:
+		return s.keyedConditionError(old)
 	}
-	for attempt := 1; ; attempt++ {
-		v, r, err := s.prepareUpdate(ctx, k, fn)
-		if err == nil {
-			err = s.putItem(ctx, r, modeUpdate)
-			if err == nil {
-				s.t.setVersion(v, r.newVersion)
-				return v, nil
-			}
-		}
-		if !errors.Is(err, ErrConflict) || attempt >= uc.attempts {
-			return nil, err
-		}
-		if err := s.t.cfg.sleep(ctx, backoff(uc.base, uc.max, attempt)); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// prepareUpdate reads, opens, applies fn and seals for a conditional write.
-func (s Scope[T]) prepareUpdate(ctx context.Context, k Key, fn func(*T) error) (*T, putReq, error) {
-	raw, err := s.getRaw(ctx, k, true)
-	if err != nil {
-		return nil, putReq{}, err
-	}
-	v, err := s.t.open(ctx, s.tenant, raw)
-	if err != nil {
-		return nil, putReq{}, err
-	}
-	if err := fn(v); err != nil {
-		return nil, putReq{}, err
-	}
-	r, err := s.preparePut(ctx, v, modeUpdate, raw)
-	if err != nil {
-		return nil, putReq{}, err
-	}
-	for _, name := range []string{s.t.schema.PartitionKey, s.t.schema.SortKey} {
-		if name != "" && !scalarEqual(r.item[name], raw[name]) {
-			return nil, putReq{}, fmt.Errorf("%w (%s)", ErrKeyChanged, name)
-		}
-	}
-	return v, r, nil
+	return nil
 }

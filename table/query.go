@@ -47,7 +47,7 @@ func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
 	}
 	part := in.Partition
 	if pkName == t.schema.Tenant {
-		if part == nil {
+		if isNilValue(part) {
 			part = S(s.tenant)
 		} else if !scalarEqual(part, S(s.tenant)) {
 			return plannedQuery{}, fmt.Errorf("table: query partition is not the scope's tenant: %w", ErrWrongTenant)
@@ -60,7 +60,15 @@ func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
 	}
 	var kc expr
 	kc.add(kc.name(pkName) + " = " + kc.value(part))
-	if in.Sort.op != "" {
+	// A sort key that is the tenant attribute goes into the key condition
+	// (DynamoDB refuses filters on key attributes).
+	tenantIsSort := skName != "" && skName == t.schema.Tenant
+	if tenantIsSort {
+		if in.Sort.op != "" {
+			return plannedQuery{}, fmt.Errorf("table: sort condition on %s, the tenant attribute: the scope supplies it", skName)
+		}
+		kc.add(kc.name(skName) + " = " + kc.value(S(s.tenant)))
+	} else if in.Sort.op != "" {
 		if skName == "" {
 			return plannedQuery{}, fmt.Errorf("table: sort condition on a key schema without a sort key")
 		}
@@ -81,7 +89,7 @@ func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
 		ExpressionAttributeValues: kc.values,
 		ScanIndexForward:          aws.Bool(!in.Descending),
 	}
-	if pkName != t.schema.Tenant {
+	if pkName != t.schema.Tenant && !tenantIsSort {
 		// The partition spans tenants: let DynamoDB drop other tenants'
 		// items; every item is checked again before any key is fetched.
 		q.FilterExpression = aws.String(kc.name(t.schema.Tenant) + " = " + kc.value(S(s.tenant)))

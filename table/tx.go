@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 )
 
 // maxTxOps is DynamoDB's limit of operations per transaction.
@@ -59,14 +60,27 @@ func (s Scope[T]) TxCreate(v *T) TxOp { return s.txPut(v, modeCreate) }
 
 // TxUpdate is Update as one write of a transaction: when TransactWrite runs,
 // the item is read (strongly consistent) and opened, fn changes it, and it
-// is written back on condition that its version (or header) is unchanged.
+// is written back on condition that its version (or header) is unchanged,
+// as Update writes it (plain attributes fn did not change are left alone).
 func (s Scope[T]) TxUpdate(k Key, fn func(*T) error) TxOp {
 	return txFunc(func(ctx context.Context) (txBuilt, error) {
 		v, r, err := s.prepareUpdate(ctx, k, fn)
 		if err != nil {
 			return txBuilt{}, err
 		}
-		return s.txBuiltPut(r, v, modeUpdate), nil
+		nv := r.newVersion
+		return txBuilt{
+			item: types.TransactWriteItem{Update: &types.Update{
+				TableName:                           aws.String(s.t.name),
+				Key:                                 r.key,
+				UpdateExpression:                    aws.String(r.update),
+				ConditionExpression:                 r.cond.String(),
+				ExpressionAttributeNames:            r.cond.names,
+				ExpressionAttributeValues:           r.cond.values,
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			}},
+			onSuccess: func() { s.t.setVersion(v, nv) },
+		}, nil
 	})
 }
 
@@ -134,7 +148,9 @@ func TransactWrite(ctx context.Context, client Client, ops ...TxOp) error {
 		}
 		built[i], items[i] = b, b.item
 	}
-	_, err := client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	// A fresh token per call: DynamoDB answers a resend of the same request
+	// (after a lost answer) as it answered the first, for ten minutes.
+	_, err := client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ClientRequestToken: aws.String(uuid.NewString())})
 	if err != nil {
 		return txError(err, built)
 	}
