@@ -130,8 +130,9 @@ type pageResult[T any] struct {
 }
 
 // page runs one DynamoDB Query call and opens its items, in order. limit
-// overrides the planned Limit when positive.
-func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]types.AttributeValue, limit int32) (res []pageResult[T], last map[string]types.AttributeValue, err error) {
+// overrides the planned Limit when positive; withAfter fills each result's
+// start key (QueryPage needs them to cut a page).
+func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]types.AttributeValue, limit int32, withAfter bool) (res []pageResult[T], last map[string]types.AttributeValue, err error) {
 	in := *pq.in
 	in.ExclusiveStartKey = start
 	if limit > 0 {
@@ -152,8 +153,10 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 		}
 	}
 	afters := make([]map[string]types.AttributeValue, len(keep))
-	for i, it := range keep {
-		afters[i] = s.t.startKey(pq, it)
+	if withAfter {
+		for i, it := range keep {
+			afters[i] = s.t.startKey(pq, it)
+		}
 	}
 	if pq.fetch && len(keep) > 0 {
 		keys := make([]map[string]types.AttributeValue, len(keep))
@@ -217,7 +220,7 @@ func (s Scope[T]) Query(ctx context.Context, in QueryInput) iter.Seq2[*T, error]
 			}
 		}
 		for {
-			res, last, err := s.page(ctx, pq, start, 0)
+			res, last, err := s.page(ctx, pq, start, 0, false)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -279,7 +282,7 @@ func (s Scope[T]) QueryPage(ctx context.Context, in QueryInput) (Page[T], error)
 	var after map[string]types.AttributeValue
 	limit := in.PageSize
 	for call := 1; ; call++ {
-		res, last, err := s.page(ctx, pq, start, limit)
+		res, last, err := s.page(ctx, pq, start, limit, true)
 		if err != nil {
 			return Page[T]{}, err
 		}
