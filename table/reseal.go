@@ -193,26 +193,15 @@ func (t *Table[T]) resealItem(ctx context.Context, item map[string]types.Attribu
 // and verifies it under the key it names, which it returns (the caller
 // zeroes it). It never asks for a current key, so it creates none.
 func (t *Table[T]) verifyStored(ctx context.Context, item map[string]types.AttributeValue) (string, attrcrypt.KeyRef, attrcrypt.Key, error) {
-	tv, ok := item[t.schema.Tenant].(*types.AttributeValueMemberS)
-	if !ok || tv.Value == "" {
-		return "", attrcrypt.KeyRef{}, attrcrypt.Key{}, fmt.Errorf("table: stored item has no tenant attribute %s: %w", t.schema.Tenant, ErrTampered)
-	}
-	ref, err := t.sealer.KeyRef(item)
+	ref, key, err := t.itemKey(ctx, "", item)
 	if err != nil {
-		return "", ref, attrcrypt.Key{}, fmt.Errorf("table: %w", err)
-	}
-	if ref.Tenant != tv.Value {
-		return "", ref, attrcrypt.Key{}, fmt.Errorf("table: key reference names another tenant: %w", ErrTampered)
-	}
-	key, err := t.keys.Key(ctx, ref)
-	if err != nil {
-		return "", ref, attrcrypt.Key{}, t.keyError(ctx, item, ref, err)
+		return "", ref, attrcrypt.Key{}, err
 	}
 	if err := t.sealer.Verify(item, key); err != nil {
 		key.Zero()
 		return "", ref, attrcrypt.Key{}, fmt.Errorf("table: verify: %w", err)
 	}
-	return tv.Value, ref, key, nil
+	return ref.Tenant, ref, key, nil
 }
 
 // putIfUnchanged writes fresh over stored on condition that the stored

@@ -254,23 +254,9 @@ func (t *Table[T]) open(ctx context.Context, tenant string, item map[string]type
 }
 
 func (t *Table[T]) openMap(ctx context.Context, tenant string, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
-	tv, ok := item[t.schema.Tenant].(*types.AttributeValueMemberS)
-	if !ok || tv.Value == "" {
-		return nil, fmt.Errorf("table: stored item has no tenant attribute %s: %w", t.schema.Tenant, ErrTampered)
-	}
-	if tenant != "" && tv.Value != tenant {
-		return nil, errWrongTenantRead
-	}
-	ref, err := t.sealer.KeyRef(item)
+	_, key, err := t.itemKey(ctx, tenant, item)
 	if err != nil {
-		return nil, fmt.Errorf("table: %w", err)
-	}
-	if ref.Tenant != tv.Value {
-		return nil, fmt.Errorf("table: key reference names another tenant: %w", ErrTampered)
-	}
-	key, err := t.keys.Key(ctx, ref)
-	if err != nil {
-		return nil, t.keyError(ctx, item, ref, err)
+		return nil, err
 	}
 	m, res, err := t.sealer.Open(item, key)
 	key.Zero()
@@ -281,6 +267,31 @@ func (t *Table[T]) openMap(ctx context.Context, tenant string, item map[string]t
 		t.cfg.onDrift(ctx, t.keyOfItem(item), res)
 	}
 	return m, nil
+}
+
+// itemKey checks a stored item's tenant attribute (against tenant, unless
+// tenant is "") before any key is fetched, then fetches the key its header
+// names, classifying a failure with keyError. The caller zeroes the key.
+func (t *Table[T]) itemKey(ctx context.Context, tenant string, item map[string]types.AttributeValue) (attrcrypt.KeyRef, attrcrypt.Key, error) {
+	tv, ok := item[t.schema.Tenant].(*types.AttributeValueMemberS)
+	if !ok || tv.Value == "" {
+		return attrcrypt.KeyRef{}, attrcrypt.Key{}, fmt.Errorf("table: %w", &attrcrypt.TamperError{Reason: attrcrypt.ReasonAttributeSet, Attribute: t.schema.Tenant})
+	}
+	if tenant != "" && tv.Value != tenant {
+		return attrcrypt.KeyRef{}, attrcrypt.Key{}, errWrongTenantRead
+	}
+	ref, err := t.sealer.KeyRef(item)
+	if err != nil {
+		return ref, attrcrypt.Key{}, fmt.Errorf("table: %w", err)
+	}
+	if ref.Tenant != tv.Value { // KeyRef takes the tenant from the same attribute
+		return ref, attrcrypt.Key{}, fmt.Errorf("table: %w", &attrcrypt.TamperError{Reason: attrcrypt.ReasonCommitment, Attribute: t.schema.Tenant})
+	}
+	key, err := t.keys.Key(ctx, ref)
+	if err != nil {
+		return ref, attrcrypt.Key{}, t.keyError(ctx, item, ref, err)
+	}
+	return ref, key, nil
 }
 
 // keyError classifies a failure to fetch the key an item names, so that
