@@ -99,9 +99,7 @@ func TestClassificationDecisionTable(t *testing.T) {
 	tb, name := patients(t, e)
 	seed := func(t *testing.T, tenant, id string) map[string]types.AttributeValue {
 		t.Helper()
-		if err := tb.For(tenant).Put(ctx, &Patient{Tenant: tenant, ID: id, Name: "Ada Lovelace", SSN: "123-45-6789"}); err != nil {
-			t.Fatal(err)
-		}
+		must(t, tb.For(tenant).Put(ctx, &Patient{Tenant: tenant, ID: id, Name: "Ada Lovelace", SSN: "123-45-6789"}))
 		return rawGet(t, e.c, name, pkey(tenant, id))
 	}
 	editHeader := func(t *testing.T, it map[string]types.AttributeValue, f func([]byte) []byte) {
@@ -123,20 +121,14 @@ func TestClassificationDecisionTable(t *testing.T) {
 	})
 	t.Run("header names another class whose key exists", func(t *testing.T) {
 		it := seed(t, "c3", "p")
-		if _, err := e.store.Create(ctx, "c3", "other"); err != nil {
-			t.Fatal(err)
-		}
+		must(t, errOf(e.store.Create(ctx, "c3", "other")))
 		editHeader(t, it, func(h []byte) []byte { return withClass(h, "other") })
 		expect(t, readAll(ctx, t, e, tb, "c3", "p"), table.ErrTampered)
 	})
 	t.Run("header names another class whose key is disabled", func(t *testing.T) {
 		it := seed(t, "c4", "p")
-		if _, err := e.store.Create(ctx, "c4", "other"); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.store.Disable(ctx, "c4", "other"); err != nil {
-			t.Fatal(err)
-		}
+		must(t, errOf(e.store.Create(ctx, "c4", "other")))
+		must(t, e.store.Disable(ctx, "c4", "other"))
 		editHeader(t, it, func(h []byte) []byte { return withClass(h, "other") })
 		expect(t, readAll(ctx, t, e, tb, "c4", "p"), table.ErrTampered)
 	})
@@ -152,9 +144,7 @@ func TestClassificationDecisionTable(t *testing.T) {
 	})
 	t.Run("key version edited to another live version", func(t *testing.T) {
 		it := seed(t, "v3", "p")
-		if _, err := e.store.Rotate(ctx, "v3", ""); err != nil {
-			t.Fatal(err)
-		}
+		must(t, errOf(e.store.Rotate(ctx, "v3", "")))
 		editHeader(t, it, func(h []byte) []byte { return withVersion(h, 2) })
 		expect(t, readAll(ctx, t, e, tb, "v3", "p"), table.ErrTampered)
 	})
@@ -176,9 +166,7 @@ func TestClassificationDecisionTable(t *testing.T) {
 	t.Run("tenant shredded", func(t *testing.T) {
 		it := seed(t, "s1", "p")
 		seed(t, "s1", "q")
-		if err := e.store.Shred(ctx, "s1"); err != nil {
-			t.Fatal(err)
-		}
+		must(t, e.store.Shred(ctx, "s1"))
 		expect(t, readAll(ctx, t, e, tb, "s1", "p"), table.ErrKeyShredded)
 		// Its version edited: still a destroyed key whatever it names.
 		editHeader(t, it, func(h []byte) []byte { return withVersion(h, 7) })
@@ -186,31 +174,19 @@ func TestClassificationDecisionTable(t *testing.T) {
 	})
 	t.Run("shredded, reopened: old item shredded, live item naming a destroyed version tampered", func(t *testing.T) {
 		seed(t, "s2", "old")
-		if _, err := e.store.Rotate(ctx, "s2", ""); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.store.Shred(ctx, "s2"); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.store.ReopenAfterShred(ctx, "s2"); err != nil {
-			t.Fatal(err)
-		}
+		must(t, errOf(e.store.Rotate(ctx, "s2", "")))
+		must(t, e.store.Shred(ctx, "s2"))
+		must(t, e.store.ReopenAfterShred(ctx, "s2"))
 		live := seed(t, "s2", "live") // sealed under version 3
-		if _, err := tb.For("s2").Get(ctx, sk("live")); err != nil {
-			t.Fatal(err)
-		}
+		must(t, errOf(tb.For("s2").Get(ctx, sk("live"))))
 		expect(t, readAll(ctx, t, e, tb, "s2", "old"), table.ErrKeyShredded)
 		editHeader(t, live, func(h []byte) []byte { return withVersion(h, 1) })
 		expect(t, readAll(ctx, t, e, tb, "s2", "live"), table.ErrTampered)
 	})
 	t.Run("reopened after shred, no key yet: old item shredded, no key created", func(t *testing.T) {
 		seed(t, "s3", "old")
-		if err := e.store.Shred(ctx, "s3"); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.store.ReopenAfterShred(ctx, "s3"); err != nil {
-			t.Fatal(err)
-		}
+		must(t, e.store.Shred(ctx, "s3"))
+		must(t, e.store.ReopenAfterShred(ctx, "s3"))
 		expect(t, readAll(ctx, t, e, tb, "s3", "old"), table.ErrKeyShredded)
 		if vs, err := e.store.Versions(ctx, "s3", ""); err == nil && len(vs) > 0 {
 			t.Fatalf("the read created a key: %v", vs)
@@ -218,9 +194,7 @@ func TestClassificationDecisionTable(t *testing.T) {
 	})
 	t.Run("disabled", func(t *testing.T) {
 		it := seed(t, "d1", "p")
-		if err := e.store.Disable(ctx, "d1", ""); err != nil {
-			t.Fatal(err)
-		}
+		must(t, e.store.Disable(ctx, "d1", ""))
 		expect(t, readAll(ctx, t, e, tb, "d1", "p"), table.ErrKeyDisabled)
 		// Its version edited: the key the genuine item names is disabled
 		// too, so the answer stays true.
@@ -255,17 +229,11 @@ func (r *retiring) Key(ctx context.Context, ref attrcrypt.KeyRef) (attrcrypt.Key
 func retiredRows(ctx context.Context, t *testing.T, e *env, tb *table.Table[Patient], name, tenant string, retire func()) {
 	t.Helper()
 	s := tb.For(tenant)
-	if err := s.Put(ctx, &Patient{Tenant: tenant, ID: "old", Name: "Grace Hopper"}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, s.Put(ctx, &Patient{Tenant: tenant, ID: "old", Name: "Grace Hopper"}))
 	for range 3 {
-		if _, err := e.store.Rotate(ctx, tenant, ""); err != nil {
-			t.Fatal(err)
-		}
+		must(t, errOf(e.store.Rotate(ctx, tenant, "")))
 	}
-	if err := s.Put(ctx, &Patient{Tenant: tenant, ID: "live", Name: "Grace Hopper"}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, s.Put(ctx, &Patient{Tenant: tenant, ID: "live", Name: "Grace Hopper"}))
 	retire()
 	expect(t, readAll(ctx, t, e, tb, tenant, "old"), table.ErrKeyRetired)
 	live := clone(rawGet(t, e.c, name, pkey(tenant, "live")))
@@ -293,9 +261,18 @@ func TestClassificationRetired(t *testing.T) {
 	t.Run("store", func(t *testing.T) {
 		tb, name := patients(t, e)
 		retiredRows(ctx, t, e, tb, name, "r2", func() {
-			if err := e.store.Retire(ctx, "r2", "", 3); err != nil {
-				t.Fatal(err)
-			}
+			must(t, e.store.Retire(ctx, "r2", "", 3))
 		})
 	})
 }
+
+// must fails the test on err.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// errOf drops a call's value and keeps its error.
+func errOf[V any](_ V, err error) error { return err }
