@@ -84,12 +84,16 @@ func ddbError(op string, err error) error {
 	}
 	e := &DynamoDBError{Operation: op, err: err}
 	var oe *smithy.OperationError
-	if errors.As(err, &oe) && safeToken(oe.Operation()) {
+	if errors.As(err, &oe) && safeCode(oe.Operation()) {
 		e.Operation = oe.Operation()
 	}
 	var api smithy.APIError
-	if errors.As(err, &api) && safeToken(api.ErrorCode()) {
-		e.Code = api.ErrorCode()
+	code := ""
+	if errors.As(err, &api) {
+		code = api.ErrorCode()
+		if safeCode(code) {
+			e.Code = code
+		}
 	}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) && re.Response != nil {
@@ -99,7 +103,7 @@ func ddbError(op string, err error) error {
 	if errors.As(err, &are) && safeToken(are.ServiceRequestID()) {
 		e.RequestID = are.ServiceRequestID()
 	}
-	e.sentinel = classify(err, e.Code, e.StatusCode)
+	e.sentinel = classify(err, code, e.StatusCode)
 	return e
 }
 
@@ -179,6 +183,21 @@ func safeToken(s string) bool {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
 		default:
+			return false
+		}
+	}
+	return true
+}
+
+// safeCode reports whether s looks like an error code or operation name
+// (letters and digits only, as every DynamoDB code is), so that no other
+// text from an answer is printed.
+func safeCode(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
 			return false
 		}
 	}

@@ -280,3 +280,35 @@ func TestDynamoDBConditionAnswersScrubbed(t *testing.T) {
 		t.Fatalf("transact get: %v", err)
 	}
 }
+
+// TestDynamoDBErrorCodeNotPrintedUnlessACode: an error code that is not a
+// plain identifier (text where a code should be) is classified but never
+// printed, nor is a cancellation reason's.
+func TestDynamoDBErrorCodeNotPrintedUnlessACode(t *testing.T) {
+	ctx := context.Background()
+	a := cannedAnswer{status: 400, code: "com.amazonaws.dynamodb.v20120810#" + errMarker, body: "x", want: table.ErrRequestFailed}
+	c := oneShot(fakeDynamoDB(t, a))
+	for op, err := range tableCalls(ctx, t, c) {
+		if !errors.Is(err, table.ErrRequestFailed) && !errors.Is(err, table.ErrInvalidItem) {
+			t.Errorf("%s: %v, want ErrRequestFailed", op, err)
+		}
+		if strings.Contains(err.Error(), errMarker) {
+			t.Errorf("%s: code text printed: %v", op, err)
+		}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"x","CancellationReasons":[{"Code":%q}]}`, errMarker)
+	}))
+	defer srv.Close()
+	c = oneShot(srv.URL)
+	tb, err := table.New[Patient](c, "fake", newStore(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = table.TransactWrite(ctx, c, tb.For("tenant-a").TxPut(&Patient{Tenant: "tenant-a", ID: "p1"}))
+	if err == nil || strings.Contains(err.Error(), errMarker) {
+		t.Fatalf("transact write: %v", err)
+	}
+}

@@ -177,6 +177,8 @@ func txError(err error, built []txBuilt) error {
 		code := aws.ToString(r.Code)
 		if code == "None" {
 			code = ""
+		} else if code != "" && !safeCode(code) {
+			code = "Unrecognized" // only DynamoDB's codes are printed, never other text
 		}
 		te.Reasons[i] = code
 		switch code {
