@@ -136,7 +136,7 @@
 //	                                                         ErrAccessDenied, ErrConflict, ErrRequestFailed,
 //	                                                         or context.Canceled
 //
-// So a read never answers ErrKeyMissing: key versions are never lost (Shred
+// So reading an item never answers ErrKeyMissing: key versions are never lost (Shred
 // answers ErrKeyShredded), so an item naming a key its tenant does not have
 // was edited. A key store that lacks the keys of tenants whose items exist
 // (a misconfiguration: the wrong key table or region) therefore makes every

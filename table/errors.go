@@ -23,7 +23,7 @@ var (
 	ErrWrongTenant = errors.New("table: item belongs to another tenant")
 	// ErrKeyMissing: no key exists for the tenant (tenantkeys.ErrKeyNotFound).
 	// Writes answer it (a provider without create-on-first-use); reads never
-	// do: an item naming a key its tenant does not have is ErrTampered (see
+	// do for a stored item: one naming a key its tenant does not have is ErrTampered (see
 	// the package doc's decision table).
 	ErrKeyMissing = tenantkeys.ErrKeyNotFound
 	// ErrKeyShredded: the tenant's keys were destroyed; its items can never
