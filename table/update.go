@@ -238,7 +238,6 @@ func (s Scope[T]) plainUpdate(k Key, attr string, update func(c *expr, name stri
 	return c, km, update(c, c.name(attr)), nil
 }
 
-// plainConditionError maps the failed condition of a plain operation.
 // keyedConditionError maps the failed condition of a write addressed by key
 // (a delete, a plain-attribute update): no stored item is ErrNotFound.
 func (s Scope[T]) keyedConditionError(old map[string]types.AttributeValue) error {
