@@ -101,7 +101,9 @@ func TestSoak(t *testing.T) {
 		tenants, steps = 3, 60
 	}
 	e := newEnv(t)
-	ctx := t.Context()
+	// Bounded: the soak stops by itself even if something loops.
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
 
 	// DynamoDB through the fault proxy.
 	c, p := proxiedClient(t, 2026)
@@ -147,10 +149,13 @@ func TestSoak(t *testing.T) {
 		models[i] = m
 		for j := range 4 {
 			id := fmt.Sprint("c-", j)
-			for {
+			for attempt := 0; ; attempt++ {
 				err := tb.For(m.name).Create(ctx, &SoakItem{Tenant: m.name, ID: id, Secret: "c"})
 				if err == nil {
 					break
+				}
+				if attempt == 5 {
+					t.Fatalf("setup: create %s/%s: %v", m.name, id, err)
 				}
 				run.check("setup create", err)
 			}
