@@ -155,7 +155,7 @@ func (s Scope[T]) BatchWrite(ctx context.Context, puts []*T, deletes []Key) erro
 		}
 		if err != nil {
 			var k Key
-			if m, merr := t.codec.Marshal(v); merr == nil {
+			if m, merr := marshalKey(t, v); merr == nil {
 				k = t.keyOfItem(m)
 			}
 			be.Failed = append(be.Failed, ItemError{Key: k, Err: err})
@@ -286,4 +286,12 @@ func apiCode(err error) string {
 		return ae.ErrorCode()
 	}
 	return ""
+}
+
+// marshalKey marshals v to find its key for a failure report (nil: none).
+func marshalKey[T any](t *Table[T], v *T) (map[string]types.AttributeValue, error) {
+	if v == nil {
+		return nil, errors.New("table: nil item")
+	}
+	return t.codec.Marshal(v)
 }

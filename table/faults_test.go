@@ -107,10 +107,10 @@ func TestBatchWriteInvalidItemDoesNotStopItsChunk(t *testing.T) {
 		}
 		puts = append(puts, &Patient{Tenant: "tenant-a", ID: id, Name: "n"})
 	}
-	err := a.BatchWrite(ctx, puts, nil)
+	err := a.BatchWrite(ctx, append(puts, nil), nil)
 	var be *table.BatchError
-	if !errors.As(err, &be) || len(be.Failed) != 1 || len(be.Unprocessed) != 0 || be.Err != nil || !errors.Is(be.Failed[0].Err, table.ErrInvalidKey) {
-		t.Fatalf("BatchWrite with one invalid item: %v", err)
+	if !errors.As(err, &be) || len(be.Failed) != 2 || len(be.Unprocessed) != 0 || be.Err != nil || !errors.Is(be.Failed[0].Err, table.ErrInvalidKey) {
+		t.Fatalf("BatchWrite with one invalid item and a nil one: %v", err)
 	}
 	for i, p := range puts {
 		if i == 4 {

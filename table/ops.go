@@ -271,7 +271,7 @@ func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error 
 // one-item transaction with a fresh ClientRequestToken, so that a resend
 // after a lost answer is answered as the first attempt was (see resend.go).
 func (s Scope[T]) deleteOnce(ctx context.Context, km map[string]types.AttributeValue, c expr) error {
-	old, failed, err := s.t.writeOnce(ctx, types.TransactWriteItem{Delete: &types.Delete{
+	return s.keyedWriteOnce(ctx, "delete", types.TransactWriteItem{Delete: &types.Delete{
 		TableName:                           aws.String(s.t.name),
 		Key:                                 km,
 		ConditionExpression:                 c.String(),
@@ -279,9 +279,15 @@ func (s Scope[T]) deleteOnce(ctx context.Context, km map[string]types.AttributeV
 		ExpressionAttributeValues:           c.values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}})
+}
+
+// keyedWriteOnce sends w, a write addressed by key, with writeOnce and maps
+// a failed condition with keyedConditionError.
+func (s Scope[T]) keyedWriteOnce(ctx context.Context, what string, w types.TransactWriteItem) error {
+	old, failed, err := s.t.writeOnce(ctx, w)
 	switch {
 	case err != nil:
-		return fmt.Errorf("table: delete: %w", err)
+		return fmt.Errorf("table: %s: %w", what, err)
 	case failed:
 		return s.keyedConditionError(old)
 	}

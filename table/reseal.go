@@ -226,23 +226,15 @@ func (t *Table[T]) putIfUnchanged(ctx context.Context, stored, fresh map[string]
 	for i, n := range names {
 		set[i] = c.name(n) + " = " + c.value(fresh[n])
 	}
-	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(t.name),
-		Key:                                 t.keyMapOfItem(stored),
-		UpdateExpression:                    aws.String("SET " + strings.Join(set, ", ")),
-		ConditionExpression:                 c.String(),
-		ExpressionAttributeNames:            c.names,
-		ExpressionAttributeValues:           c.values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if cf, ok := ccf(err); ok {
+	now, failed, err := t.sendUpdate(ctx, t.keyMapOfItem(stored), "SET "+strings.Join(set, ", "), &c)
+	if failed {
 		switch {
-		case ownWrite(cf.Item, fresh):
+		case ownWrite(now, fresh):
 			return nil, nil
-		case cf.Item == nil:
+		case now == nil:
 			return map[string]types.AttributeValue{}, nil
 		}
-		return cf.Item, nil
+		return now, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("table: reseal write: %w", ddbError("UpdateItem", err))

@@ -69,6 +69,9 @@ type soakRun struct {
 	mu       sync.Mutex
 	unknown  []string // failures without a sentinel
 	tampered atomic.Int64
+	// unknownOutcomes counts ErrUnknownOutcome answers: only a reseal that
+	// lands between a lost answer and its resend can cause one here.
+	unknownOutcomes atomic.Int64
 }
 
 func (r *soakRun) check(op string, err error) {
@@ -101,7 +104,9 @@ func TestSoak(t *testing.T) {
 		tenants, steps = 3, 60
 	}
 	e := newEnv(t)
-	ctx := t.Context()
+	// Bounded: the soak stops by itself even if something loops.
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
 
 	// DynamoDB through the fault proxy.
 	c, p := proxiedClient(t, 2026)
@@ -140,6 +145,12 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The counters are created without faults, so that the soak measures
+	// the workload alone.
+	setup, err := table.New[SoakItem](e.c, name, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
 	run := &soakRun{t: t}
 	models := make([]*soakTenant, tenants)
 	for i := range models {
@@ -147,12 +158,8 @@ func TestSoak(t *testing.T) {
 		models[i] = m
 		for j := range 4 {
 			id := fmt.Sprint("c-", j)
-			for {
-				err := tb.For(m.name).Create(ctx, &SoakItem{Tenant: m.name, ID: id, Secret: "c"})
-				if err == nil {
-					break
-				}
-				run.check("setup create", err)
+			if err := setup.For(m.name).Create(ctx, &SoakItem{Tenant: m.name, ID: id, Secret: "c"}); err != nil {
+				t.Fatalf("setup: %v", err)
 			}
 			m.counts[id], m.hits[id] = &counter{}, &counter{}
 		}
@@ -262,6 +269,9 @@ func TestSoak(t *testing.T) {
 			}
 		}
 	}
+	if n := run.unknownOutcomes.Load(); n*100 > int64(ops) {
+		t.Errorf("%d of %d operations ended with ErrUnknownOutcome: resends are not recognised as own writes", n, ops)
+	}
 	for _, u := range run.unknown {
 		t.Errorf("failure without a sentinel: %s", u)
 	}
@@ -274,8 +284,8 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("soak: %d tenants, %d operations (%d failed, all with sentinels), %d rotations, %d reseal passes (%d items resealed), final pass %d items",
 		tenants, ops, fails, rotated, len(resealStats), resealed, final.Scanned)
-	t.Logf("faults: %d DynamoDB requests, %d forwarded, %d faults injected (%d responses dropped, %d 500 after apply, %d throttled, %d delayed); unresolved outcomes within bounds: %d; KMS calls %v (20%% throttled)",
-		pst.Requests, pst.Forwarded, pst.Injected(), pst.Faults[faultproxy.DropResponse], pst.Faults[faultproxy.FailAfterForward], pst.Faults[faultproxy.Respond], pst.Faults[faultproxy.Forward], unknownOutcomes, kmsCalls)
+	t.Logf("faults: %d DynamoDB requests, %d forwarded, %d faults injected (%d responses dropped, %d 500 after apply, %d throttled, %d delayed); unresolved outcomes within bounds: %d (ErrUnknownOutcome: %d); KMS calls %v (20%% throttled)",
+		pst.Requests, pst.Forwarded, pst.Injected(), pst.Faults[faultproxy.DropResponse], pst.Faults[faultproxy.FailAfterForward], pst.Faults[faultproxy.Respond], pst.Faults[faultproxy.Forward], unknownOutcomes, run.unknownOutcomes.Load(), kmsCalls)
 	if pst.Faults[faultproxy.DropResponse] == 0 || pst.Faults[faultproxy.Respond] == 0 {
 		t.Fatal("the soak injected no faults")
 	}
@@ -299,6 +309,14 @@ func soakWorker(ctx context.Context, run *soakRun, s table.Scope[SoakItem], m *s
 		if err != nil {
 			m.failures[op]++
 			run.check(op, err)
+			// One writer per item: a conflict or an existing item can only
+			// be its own earlier attempt, misread.
+			if errors.Is(err, table.ErrConflict) || errors.Is(err, table.ErrAlreadyExists) {
+				run.t.Errorf("%s: own write reported as %v", op, err)
+			}
+			if errors.Is(err, table.ErrUnknownOutcome) {
+				run.unknownOutcomes.Add(1)
+			}
 		}
 		return err
 	}

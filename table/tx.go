@@ -70,15 +70,7 @@ func (s Scope[T]) TxUpdate(k Key, fn func(*T) error) TxOp {
 		}
 		nv := r.newVersion
 		return txBuilt{
-			item: types.TransactWriteItem{Update: &types.Update{
-				TableName:                           aws.String(s.t.name),
-				Key:                                 r.key,
-				UpdateExpression:                    aws.String(r.update),
-				ConditionExpression:                 r.cond.String(),
-				ExpressionAttributeNames:            r.cond.names,
-				ExpressionAttributeValues:           r.cond.values,
-				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-			}},
+			item:      txUpdate(s.t.name, r.key, r.update, &r.cond),
 			onSuccess: func() { s.t.setVersion(v, nv) },
 		}, nil
 	})
