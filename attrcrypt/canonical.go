@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -25,14 +26,24 @@ const (
 	codeBS   byte = 0x0A
 )
 
-// maxDepth is DynamoDB's nesting limit for documents (lists and maps).
-const maxDepth = 32
+// Nesting limits for documents (L and M). A top-level L or M is at depth
+// 1 and every L or M directly inside one at depth d is at depth d+1
+// (FORMAT.md, "Canonical encoding"). DynamoDB refuses an item whose
+// documents reach depth 32 (it counts the item itself as the first of its
+// 32 levels; checked against DynamoDB Local), so Seal accepts depth 31 at
+// most. Readers accept 32, the limit earlier versions sealed with, so
+// encrypted documents sealed before the limit was corrected still open.
+const (
+	maxDepth     = 31 // Seal
+	maxReadDepth = 32 // Open, Reseal
+)
 
 var (
 	errNilValue   = errors.New("nil or unknown attribute value type")
 	errNullFalse  = errors.New("NULL attribute with value false")
 	errDuplicate  = errors.New("set contains duplicate elements")
-	errTooDeep    = errors.New("nesting deeper than 32 levels")
+	errTooDeep    = errors.New("documents (lists and maps) nested deeper than DynamoDB allows (31 levels)")
+	errUTF8       = errors.New("invalid UTF-8 in a string, set element or map key")
 	errPayload    = errors.New("invalid canonical payload")
 	errNotCanonic = errors.New("payload not in canonical form")
 )
@@ -70,13 +81,70 @@ func typeCode(av types.AttributeValue) (byte, error) {
 // elements and map keys allocation-free once warmed up; it is pooled and
 // must not be shared between goroutines.
 type encoder struct {
-	strs []string // stack of set elements / map keys being sorted
-	bs   [][]byte // stack of binary set elements
-	nb   []byte   // canonical number text of NS elements
-	offs []span   // spans into nb
+	// sealing selects Seal's limits: documents at most maxDepth deep
+	// rather than maxReadDepth. checkUTF8 refuses strings, set elements
+	// and map keys that are not valid UTF-8 (signed values at Seal).
+	// Both are false in the pool.
+	sealing   bool
+	checkUTF8 bool
+
+	strs []string   // stack of set elements being sorted
+	kvs  []mapEntry // stack of map entries being sorted
+	bs   [][]byte   // stack of binary set elements
+	nb   []byte     // canonical number text of NS elements
+	offs []span     // spans into nb
+	ord  []ordEntry // stack of sort orders of large maps and number sets
 }
 
 type span struct{ lo, hi int }
+
+// ordEntry is one element of a large map or number set being sorted: the
+// first 8 bytes of its key as an integer and its index. Large ones are
+// sorted through these (integer comparisons, no pointers to move, so no GC
+// write barriers), which made wide maps and big sets several times cheaper.
+type ordEntry struct {
+	prefix uint64
+	i      int32
+}
+
+// ordThreshold is the size from which maps and number sets sort through
+// ordEntry; smaller ones sort directly.
+const ordThreshold = 32
+
+func prefixOf[T string | []byte](b T) uint64 {
+	var p uint64
+	for i := 0; i < 8 && i < len(b); i++ {
+		p |= uint64(b[i]) << (56 - 8*i)
+	}
+	return p
+}
+
+// sortOrd sorts o by prefix, then by tie (the full comparison of two
+// indices) among equal prefixes.
+func sortOrd(o []ordEntry, tie func(i, j int32) int) {
+	slices.SortFunc(o, func(a, b ordEntry) int {
+		if a.prefix != b.prefix {
+			if a.prefix < b.prefix {
+				return -1
+			}
+			return 1
+		}
+		return tie(a.i, b.i)
+	})
+}
+
+// mapEntry is one entry of an M value being encoded.
+type mapEntry struct {
+	k string
+	v types.AttributeValue
+}
+
+func (e *encoder) depthLimit() int {
+	if e.sealing {
+		return maxDepth
+	}
+	return maxReadDepth
+}
 
 func appendLP(dst, b []byte) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(b)))
@@ -102,6 +170,9 @@ func (e *encoder) appendValue(dst []byte, av types.AttributeValue, depth int) ([
 func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]byte, error) {
 	switch v := av.(type) {
 	case *types.AttributeValueMemberS:
+		if e.checkUTF8 && !utf8.ValidString(v.Value) {
+			return dst, errUTF8
+		}
 		return appendLPString(dst, v.Value), nil
 	case *types.AttributeValueMemberN:
 		at := len(dst)
@@ -123,7 +194,7 @@ func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]
 	case *types.AttributeValueMemberNULL:
 		return dst, nil
 	case *types.AttributeValueMemberL:
-		if depth >= maxDepth {
+		if depth >= e.depthLimit() {
 			return dst, errTooDeep
 		}
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
@@ -135,28 +206,58 @@ func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]
 		}
 		return dst, nil
 	case *types.AttributeValueMemberM:
-		if depth >= maxDepth {
+		if depth >= e.depthLimit() {
 			return dst, errTooDeep
 		}
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
-		base := len(e.strs)
-		for k := range v.Value {
-			e.strs = append(e.strs, k)
+		// Entries are sorted with their values, so encoding them needs
+		// no second lookup per key (which dominated wide maps).
+		base := len(e.kvs)
+		for k, el := range v.Value {
+			if e.checkUTF8 && !utf8.ValidString(k) {
+				clear(e.kvs[base:])
+				e.kvs = e.kvs[:base]
+				return dst, errUTF8
+			}
+			e.kvs = append(e.kvs, mapEntry{k, el})
 		}
-		slices.Sort(e.strs[base:])
-		for i := base; i < len(e.strs); i++ {
-			k := e.strs[i]
-			dst = appendLPString(dst, k)
-			var err error
-			if dst, err = e.appendValue(dst, v.Value[k], depth+1); err != nil {
-				e.strs = e.strs[:base]
-				return dst, err
+		var err error
+		if n := len(e.kvs) - base; n > ordThreshold {
+			ob := len(e.ord)
+			for i := base; i < len(e.kvs); i++ {
+				e.ord = append(e.ord, ordEntry{prefixOf(e.kvs[i].k), int32(i)})
+			}
+			kvs := e.kvs
+			sortOrd(e.ord[ob:], func(i, j int32) int { return strings.Compare(kvs[i].k, kvs[j].k) })
+			// Nested values push onto both stacks; index them afresh.
+			for k := ob; k < ob+n; k++ {
+				en := e.kvs[e.ord[k].i]
+				dst = appendLPString(dst, en.k)
+				if dst, err = e.appendValue(dst, en.v, depth+1); err != nil {
+					break
+				}
+			}
+			e.ord = e.ord[:ob]
+		} else {
+			slices.SortFunc(e.kvs[base:], func(a, b mapEntry) int { return strings.Compare(a.k, b.k) })
+			for i := base; i < len(e.kvs); i++ {
+				dst = appendLPString(dst, e.kvs[i].k)
+				if dst, err = e.appendValue(dst, e.kvs[i].v, depth+1); err != nil {
+					break
+				}
 			}
 		}
-		clear(e.strs[base:])
-		e.strs = e.strs[:base]
-		return dst, nil
+		clear(e.kvs[base:])
+		e.kvs = e.kvs[:base]
+		return dst, err
 	case *types.AttributeValueMemberSS:
+		if e.checkUTF8 {
+			for _, x := range v.Value {
+				if !utf8.ValidString(x) {
+					return dst, errUTF8
+				}
+			}
+		}
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
 		if stringsAscending(v.Value) {
 			// Already in canonical order (which also rules out
@@ -195,7 +296,27 @@ func (e *encoder) appendBody(dst []byte, av types.AttributeValue, depth int) ([]
 		}
 		o := e.offs[offBase:]
 		nb := e.nb
-		slices.SortFunc(o, func(a, b span) int { return bytes.Compare(nb[a.lo:a.hi], nb[b.lo:b.hi]) })
+		if len(o) > ordThreshold {
+			ob := len(e.ord)
+			for i, sp := range o {
+				e.ord = append(e.ord, ordEntry{prefixOf(nb[sp.lo:sp.hi]), int32(i)})
+			}
+			ord := e.ord[ob:]
+			sortOrd(ord, func(i, j int32) int { return bytes.Compare(nb[o[i].lo:o[i].hi], nb[o[j].lo:o[j].hi]) })
+			// Permute the spans into order (they are plain integers),
+			// through the spare capacity of the span stack.
+			n := len(o)
+			e.offs = slices.Grow(e.offs, n)
+			o = e.offs[offBase : offBase+n]
+			sorted := e.offs[offBase+n : offBase+2*n]
+			for k, en := range ord {
+				sorted[k] = o[en.i]
+			}
+			copy(o, sorted)
+			e.ord = e.ord[:ob]
+		} else {
+			slices.SortFunc(o, func(a, b span) int { return bytes.Compare(nb[a.lo:a.hi], nb[b.lo:b.hi]) })
+		}
 		var err error
 		for i, sp := range o {
 			if i > 0 && bytes.Equal(nb[o[i-1].lo:o[i-1].hi], nb[sp.lo:sp.hi]) {
@@ -312,7 +433,41 @@ func isCanonicalNumber(s string) bool {
 	return err == nil && string(c) == s
 }
 
-type decoder struct{ b []byte }
+// decoder reads canonical encodings. Decrypted payloads are decoded from
+// b alone: strings are copied, B values alias b, and everything is checked
+// to be canonical. Open's canonicalizeSigned decodes its own encoding (the
+// MAC input, a pooled buffer) and sets str to the same bytes as a string:
+// then every string is a substring of str (one allocation for the whole
+// value), B values and BS elements are copied, and numbers, canonical by
+// construction, are not parsed again.
+type decoder struct {
+	b   []byte
+	str string
+}
+
+// stringLP reads lp(bytes) as a string.
+func (d *decoder) stringLP() (string, error) {
+	b, err := d.bytesLP()
+	if err != nil {
+		return "", err
+	}
+	if d.str == "" {
+		return string(b), nil
+	}
+	end := len(d.str) - len(d.b)
+	return d.str[end-len(b) : end], nil
+}
+
+func (d *decoder) number() (types.AttributeValue, error) {
+	v, err := d.stringLP()
+	if err != nil {
+		return nil, err
+	}
+	if d.str != "" {
+		return &types.AttributeValueMemberN{Value: v}, nil
+	}
+	return decodeNumber(v)
+}
 
 func (d *decoder) u32() (int, error) {
 	if len(d.b) < 4 {
@@ -350,21 +505,20 @@ func (d *decoder) value(depth int) (types.AttributeValue, error) {
 func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 	switch code {
 	case codeS:
-		b, err := d.bytesLP()
+		v, err := d.stringLP()
 		if err != nil {
 			return nil, err
 		}
-		return &types.AttributeValueMemberS{Value: string(b)}, nil
+		return &types.AttributeValueMemberS{Value: v}, nil
 	case codeN:
-		b, err := d.bytesLP()
-		if err != nil {
-			return nil, err
-		}
-		return decodeNumber(string(b))
+		return d.number()
 	case codeB:
 		b, err := d.bytesLP()
 		if err != nil {
 			return nil, err
+		}
+		if d.str != "" {
+			b = bytes.Clone(b)
 		}
 		return &types.AttributeValueMemberB{Value: slices.Clip(b)}, nil
 	case codeBOOL:
@@ -377,7 +531,7 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 	case codeNULL:
 		return &types.AttributeValueMemberNULL{Value: true}, nil
 	case codeL:
-		if depth >= maxDepth {
+		if depth >= maxReadDepth {
 			return nil, errTooDeep
 		}
 		n, err := d.u32()
@@ -392,7 +546,7 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 		}
 		return &types.AttributeValueMemberL{Value: l}, nil
 	case codeM:
-		if depth >= maxDepth {
+		if depth >= maxReadDepth {
 			return nil, errTooDeep
 		}
 		n, err := d.u32()
@@ -402,11 +556,10 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 		m := make(map[string]types.AttributeValue, n)
 		prev := ""
 		for i := range n {
-			k, err := d.bytesLP()
+			ks, err := d.stringLP()
 			if err != nil {
 				return nil, err
 			}
-			ks := string(k)
 			if i > 0 && ks <= prev {
 				return nil, errNotCanonic
 			}
@@ -423,15 +576,13 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 		}
 		s := make([]string, n)
 		for i := range s {
-			b, err := d.bytesLP()
-			if err != nil {
+			if s[i], err = d.stringLP(); err != nil {
 				return nil, err
 			}
-			s[i] = string(b)
 			if i > 0 && strings.Compare(s[i-1], s[i]) >= 0 {
 				return nil, errNotCanonic
 			}
-			if code == codeNS {
+			if code == codeNS && d.str == "" {
 				if !isCanonicalNumber(s[i]) {
 					return nil, errNotCanonic
 				}
@@ -451,6 +602,9 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 			if s[i], err = d.bytesLP(); err != nil {
 				return nil, err
 			}
+			if d.str != "" {
+				s[i] = bytes.Clone(s[i])
+			}
 			if i > 0 && bytes.Compare(s[i-1], s[i]) >= 0 {
 				return nil, errNotCanonic
 			}
@@ -458,4 +612,42 @@ func (d *decoder) body(code byte, depth int) (types.AttributeValue, error) {
 		return &types.AttributeValueMemberBS{Value: s}, nil
 	}
 	return nil, errPayload
+}
+
+// isCanonicalValue reports whether av is already in the canonical form the
+// signature covers: numbers in canonical text, set elements in canonical
+// order (NS by their canonical text), the same inside lists and maps. It
+// costs one pass and allocates nothing; Open rebuilds only the values for
+// which it is false (canonicalizeSigned). Invalid values report true (they
+// cannot have passed the signature check).
+func isCanonicalValue(av types.AttributeValue) bool {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberN:
+		return isPlainInteger(v.Value) || isCanonicalNumber(v.Value)
+	case *types.AttributeValueMemberSS:
+		return stringsAscending(v.Value)
+	case *types.AttributeValueMemberBS:
+		return bytesAscending(v.Value)
+	case *types.AttributeValueMemberNS:
+		for _, x := range v.Value {
+			if !isPlainInteger(x) && !isCanonicalNumber(x) {
+				return false
+			}
+		}
+		// Canonical texts sort by bytes.
+		return stringsAscending(v.Value)
+	case *types.AttributeValueMemberL:
+		for _, el := range v.Value {
+			if !isCanonicalValue(el) {
+				return false
+			}
+		}
+	case *types.AttributeValueMemberM:
+		for _, el := range v.Value {
+			if !isCanonicalValue(el) {
+				return false
+			}
+		}
+	}
+	return true
 }

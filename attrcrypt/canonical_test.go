@@ -3,6 +3,8 @@ package attrcrypt
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -244,5 +246,64 @@ func TestSetEncodingSortedInput(t *testing.T) {
 	unsortedB, err := e.appendValue(nil, &types.AttributeValueMemberBS{Value: [][]byte{{1, 0}, {}, {1}}}, 0)
 	if err != nil || !bytes.Equal(sortedB, unsortedB) {
 		t.Fatalf("sorted and unsorted BS encode differently: %x vs %x (%v)", sortedB, unsortedB, err)
+	}
+}
+
+// TestLargeMapsAndSetsSortCanonically: maps and number sets above
+// ordThreshold sort through 8-byte prefixes; keys that share a prefix, are
+// shorter than 8 bytes, or differ only by trailing zero bytes must still
+// come out in byte order (the decoder refuses any other order).
+func TestLargeMapsAndSetsSortCanonically(t *testing.T) {
+	m := map[string]types.AttributeValue{"a": N("1"), "a\x00": N("2"), "": N("3"), "\xff": N("4")}
+	for i := range 3 * ordThreshold {
+		for _, k := range []string{fmt.Sprintf("sameprefix-%03d", i), fmt.Sprintf("%d", i), fmt.Sprintf("k%03d", 3*ordThreshold-i)} {
+			m[k] = N("1.50")
+		}
+	}
+	var ns []string
+	want := map[string]bool{}
+	for i := range 3 * ordThreshold {
+		x := fmt.Sprintf("%d.5E-%d", 1000-i, i%5)
+		ns = append(ns, x)
+		c, err := CanonicalNumber(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[c] = true
+	}
+	ns = append(ns, "12345678.9", "12345678.91", "123456789", "-12345678.9")
+	for _, x := range ns[len(ns)-4:] {
+		want[x] = true
+	}
+	nested := &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"inner": &types.AttributeValueMemberM{Value: m}, "ns": NS(ns...)}}
+	for _, v := range []types.AttributeValue{&types.AttributeValueMemberM{Value: m}, NS(ns...), nested} {
+		var e encoder
+		p, err := e.appendPayload(nil, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := typeCode(v)
+		got, err := decodePayload(code, p)
+		if err != nil {
+			t.Fatalf("canonical encoding of a large value does not decode (order?): %v", err)
+		}
+		if gs, ok := got.(*types.AttributeValueMemberNS); ok {
+			if len(gs.Value) != len(want) || !slices.IsSorted(gs.Value) {
+				t.Fatalf("NS: %d elements, sorted %v", len(gs.Value), slices.IsSorted(gs.Value))
+			}
+			for _, x := range gs.Value {
+				if !want[x] {
+					t.Fatalf("NS element %q unexpected", x)
+				}
+			}
+		}
+		if len(e.ord) != 0 || len(e.kvs) != 0 || len(e.offs) != 0 {
+			t.Fatal("encoder stacks not unwound")
+		}
+	}
+	// Duplicates in a large set are still found.
+	var e encoder
+	if _, err := e.appendPayload(nil, NS(append(slices.Clone(ns), "1.5E-0", "1.50")...)); !errors.Is(err, errDuplicate) {
+		t.Fatalf("duplicate in a large NS: %v", err)
 	}
 }

@@ -32,10 +32,16 @@
 // DynamoDB reorders set elements and map keys and rewrites numbers into a
 // canonical text ("1.50" becomes "1.5", "1E3" becomes "1000"). The signature
 // is computed over canonical forms, so it survives. Encrypted values are
-// encrypted in canonical form too, so Open returns numbers in canonical text
-// (see CanonicalNumber) and sets in canonical order: the text may differ from
-// what was written, the value never does, exactly as with DynamoDB itself.
-// Signed and plain values are returned as stored.
+// encrypted in canonical form too, and Open returns encrypted and signed
+// values alike in the canonical form it verified: numbers in canonical text
+// (see CanonicalNumber) and sets in canonical order, at any depth. The text
+// may differ from what was written, the value never does, exactly as with
+// DynamoDB itself. Plain values are returned as stored.
+//
+// Because DynamoDB's protocol is JSON, Seal refuses signed strings, set
+// elements and map keys that are not valid UTF-8, and attribute names that
+// are not, with ErrMalformed; encrypted values may hold any bytes. Seal
+// refuses documents nested deeper than DynamoDB accepts (31 levels).
 //
 // # Schema drift
 //
@@ -53,15 +59,28 @@
 //	plain   → plain     returned as found
 //	(absent: added after sealing, not plain for the reader) → ErrTampered, attribute-set
 //
-// "Reported" means an entry in OpenResult.Drift; reseal such items.
+// "Reported" means an entry in OpenResult.Drift; reseal such items. When
+// several attributes are refused, the error names the smallest name.
+//
+// # Recorded actions
+//
+// Callers without the item's Go type use the actions recorded in the
+// header instead of Config.Actions: Verify checks an item fully without
+// returning plaintext, OpenRecorded opens it, Reseal re-seals it under a new
+// key keeping every attribute and its action, and CommitsTo tells whether a
+// header commits to a key whatever key version it names.
 //
 // # Errors
 //
 // Errors wrap the package's sentinels (ErrTampered, ErrWrongTenant,
 // ErrUnsupportedVersion, ErrMalformed, ErrSchemaMismatch, ErrInvalidKey,
-// ErrInvalidConfig) for errors.Is; a tamper failure is a *TamperError whose
-// Reason says which check failed. No error contains an attribute value,
-// plaintext or key material.
+// ErrInvalidConfig) for errors.Is. Whatever a stored item's own bytes cause
+// in Open, KeyRef, Verify, OpenRecorded or Reseal is a *TamperError
+// (ErrTampered) whose Reason says which check failed; an unknown format
+// version is ReasonVersion and also matches ErrUnsupportedVersion.
+// ErrMalformed is Seal's input error only. FORMAT.md, "Errors", has the
+// full table. No error contains an attribute value, plaintext or key
+// material.
 //
 // # Size
 //

@@ -3,6 +3,7 @@ package attrcrypt
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -137,4 +138,30 @@ func TestDriftLimitationAttributeSet(t *testing.T) {
 	sealed["newer"] = S("z")
 	_, _, err = r.Open(sealed, key)
 	wantTamper(t, err, ReasonAttributeSet)
+}
+
+// TestDriftRefusalNamesSmallestAttribute: with several refused attributes
+// of both kinds, the error always names the smallest name in byte order.
+func TestDriftRefusalNamesSmallestAttribute(t *testing.T) {
+	key := testKey("t1", "", 1)
+	writer := sealerWith(t, map[string]Action{"b_plain": ActionPlain, "d_plain": ActionPlain}, false)
+	item := map[string]types.AttributeValue{"tenant": S("t1"), "a_sign": S("1"), "b_plain": S("2"), "c_sign": S("3"), "d_plain": S("4")}
+	sealed, err := writer.Seal(item, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for want, acts := range map[string]map[string]Action{
+		"a_sign":  {"a_sign": ActionEncrypt, "b_plain": ActionSign, "c_sign": ActionEncrypt, "d_plain": ActionSign},
+		"b_plain": {"b_plain": ActionSign, "c_sign": ActionEncrypt, "d_plain": ActionEncrypt},
+		"c_sign":  {"b_plain": ActionPlain, "c_sign": ActionEncrypt, "d_plain": ActionSign},
+		"d_plain": {"b_plain": ActionPlain, "d_plain": ActionSign},
+	} {
+		r := sealerWith(t, acts, false)
+		for range 20 { // map iteration order must not matter
+			_, _, err := r.Open(sealed, key)
+			if !errors.Is(err, ErrSchemaMismatch) || !strings.Contains(err.Error(), quote(want)) {
+				t.Fatalf("reader %v: %v, want ErrSchemaMismatch naming %q", acts, err, want)
+			}
+		}
+	}
 }

@@ -129,13 +129,33 @@ func TestDynamoDBLocalRoundTrip(t *testing.T) {
 	if res.NeedsReseal() || res.MigrationUsed {
 		t.Errorf("unexpected OpenResult %+v", res)
 	}
-	// Signed and plain values: as DynamoDB returned them.
+	// Signed values: the canonical form, whatever text and order DynamoDB
+	// returned, so exactly what opening the item before the round trip
+	// gives. Plain values: as DynamoDB returned them.
+	local, _, err := s.Open(sealed, k)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, av := range stored {
-		if attrcrypt.IsReserved(name) || actions[name] == attrcrypt.ActionEncrypt {
-			continue
+		switch {
+		case attrcrypt.IsReserved(name) || actions[name] == attrcrypt.ActionEncrypt:
+		case actions[name] == attrcrypt.ActionPlain:
+			if !reflect.DeepEqual(got[name], av) {
+				t.Errorf("%s: Open returned %#v, DynamoDB stored %#v", name, got[name], av)
+			}
+		default:
+			if !reflect.DeepEqual(got[name], local[name]) {
+				t.Errorf("%s: Open after DynamoDB returned %#v, before %#v", name, got[name], local[name])
+			}
 		}
-		if !reflect.DeepEqual(got[name], av) {
-			t.Errorf("%s: Open returned %#v, DynamoDB stored %#v", name, got[name], av)
+	}
+	for name, w := range map[string]types.AttributeValue{
+		"n1": num("1.5"), "n3": num("1000"), "n4": num("0"),
+		"ns": nums("-0.1", "0", "0.001", "0.5", "1.5", "100", "1000", "12", "5", "7"),
+		"l":  list(nums("0", "1.5", "1000", "12"), num("12"), doc(map[string]types.AttributeValue{"k2": num("7"), "k1": num("7")})),
+	} {
+		if !reflect.DeepEqual(got[name], w) {
+			t.Errorf("signed %s: Open returned %#v, want canonical %#v", name, got[name], w)
 		}
 	}
 	// Encrypted values: canonical.
@@ -246,5 +266,111 @@ func TestDynamoDBLocalNearSizeLimit(t *testing.T) {
 	_, err = c.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: &table, Item: tooBig})
 	if err == nil {
 		t.Fatal("DynamoDB Local accepted an item ItemSize says is over 400 KB")
+	}
+}
+
+func nestL(n int, leaf types.AttributeValue) types.AttributeValue {
+	for range n {
+		leaf = list(leaf)
+	}
+	return leaf
+}
+
+func nestM(n int, leaf types.AttributeValue) types.AttributeValue {
+	for range n {
+		leaf = doc(map[string]types.AttributeValue{"k": leaf})
+	}
+	return leaf
+}
+
+// TestDynamoDBLocalNestingLimit tests both sides of the nesting boundary
+// against DynamoDB itself: the deepest document Seal accepts (signed)
+// stores, reads back and opens; one level more is refused by Seal with
+// ErrMalformed, and DynamoDB refuses that same document unsealed.
+func TestDynamoDBLocalNestingLimit(t *testing.T) {
+	c := itest.DynamoDB(t)
+	table := itest.NewKeyValueTable(t, c)
+	s, err := attrcrypt.NewSealer(attrcrypt.Config{Table: "nest", TenantAttribute: "pk", Actions: map[string]attrcrypt.Action{"enc": attrcrypt.ActionEncrypt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := key("tenant-a", 1)
+	const limit = 31
+	for kind, nest := range map[string]func(int, types.AttributeValue) types.AttributeValue{"L": nestL, "M": nestM} {
+		for _, leaf := range []types.AttributeValue{str("leaf"), strs("x"), list()} {
+			item := map[string]types.AttributeValue{"pk": str("tenant-a"), "sk": str(kind), "d": nest(limit, leaf), "enc": nest(limit, leaf)}
+			if _, isL := leaf.(*types.AttributeValueMemberL); isL {
+				// The empty list is itself a level.
+				item["d"], item["enc"] = nest(limit-1, leaf), nest(limit-1, leaf)
+			}
+			sealed, err := s.Seal(item, k)
+			if err != nil {
+				t.Fatalf("%s: Seal at the limit: %v", kind, err)
+			}
+			put(t, c, table, sealed)
+			if _, _, err := s.Open(get(t, c, table, "tenant-a", kind), k); err != nil {
+				t.Fatalf("%s: Open at the limit: %v", kind, err)
+			}
+
+			over := map[string]types.AttributeValue{"pk": str("tenant-a"), "sk": str(kind + "-over"), "d": list(item["d"])}
+			_, err = s.Seal(over, k)
+			if !errors.Is(err, attrcrypt.ErrMalformed) || !strings.Contains(err.Error(), `"d"`) {
+				t.Fatalf("%s: Seal one level over: %v, want ErrMalformed naming d", kind, err)
+			}
+			_, err = c.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: &table, Item: over})
+			if err == nil || !strings.Contains(err.Error(), "Nesting") {
+				t.Fatalf("%s: DynamoDB accepted (or refused for another reason) one level over the limit: %v", kind, err)
+			}
+			// Encrypted, one level over: refused too (DynamoDB would
+			// refuse the value if the attribute were ever signed).
+			over = map[string]types.AttributeValue{"pk": str("tenant-a"), "sk": str("x"), "enc": list(item["enc"])}
+			if _, err := s.Seal(over, k); !errors.Is(err, attrcrypt.ErrMalformed) {
+				t.Fatalf("%s: encrypted one level over: %v, want ErrMalformed", kind, err)
+			}
+		}
+	}
+}
+
+// TestDynamoDBLocalInvalidUTF8 shows why signed strings must be valid
+// UTF-8 (DynamoDB stores U+FFFD instead, and the item could never open
+// again) and that encrypted strings may hold any bytes: they round-trip
+// through DynamoDB exactly.
+func TestDynamoDBLocalInvalidUTF8(t *testing.T) {
+	c := itest.DynamoDB(t)
+	table := itest.NewKeyValueTable(t, c)
+	s, err := attrcrypt.NewSealer(attrcrypt.Config{Table: "utf8", TenantAttribute: "pk", Actions: map[string]attrcrypt.Action{"enc": attrcrypt.ActionEncrypt, "encm": attrcrypt.ActionEncrypt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := key("tenant-a", 1)
+	const bad = "caf\xe9"
+
+	// What DynamoDB does with the raw value.
+	put(t, c, table, map[string]types.AttributeValue{"pk": str("tenant-a"), "sk": str("raw"), "v": str(bad)})
+	if got := get(t, c, table, "tenant-a", "raw")["v"].(*types.AttributeValueMemberS).Value; got == bad {
+		t.Fatal("DynamoDB stored invalid UTF-8 verbatim; the premise of the check no longer holds")
+	}
+
+	for name, v := range map[string]types.AttributeValue{
+		"v": str(bad), "ss": strs("ok", bad), "m": doc(map[string]types.AttributeValue{bad: num("1")}), "l": list(str(bad)),
+	} {
+		_, err := s.Seal(map[string]types.AttributeValue{"pk": str("tenant-a"), "sk": str("s"), name: v}, k)
+		if !errors.Is(err, attrcrypt.ErrMalformed) || strings.Contains(err.Error(), bad) {
+			t.Fatalf("signed %s: %v, want ErrMalformed without the value", name, err)
+		}
+	}
+
+	item := map[string]types.AttributeValue{"pk": str("tenant-a"), "sk": str("enc"), "enc": str(bad + "\x00\xff"), "encm": doc(map[string]types.AttributeValue{bad: str(bad)})}
+	sealed, err := s.Seal(item, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, c, table, sealed)
+	got, _, err := s.Open(get(t, c, table, "tenant-a", "enc"), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, item) {
+		t.Fatalf("encrypted invalid UTF-8 did not round-trip: %#v", got)
 	}
 }

@@ -6,19 +6,25 @@ import "errors"
 // callers test with errors.Is. No error message ever contains an attribute
 // value, plaintext or key material; messages may name attributes.
 var (
-	// ErrTampered: the item failed verification (commitment, signature,
-	// attribute authentication, attribute set, header). Use errors.As with
-	// *TamperError for the reason.
+	// ErrTampered: the item failed verification (tenant attribute, format
+	// version, header, commitment, attribute set, signature, attribute).
+	// Every failure a stored item's own bytes cause is one. Use errors.As
+	// with *TamperError for the reason.
 	ErrTampered = errors.New("attrcrypt: item failed verification")
 	// ErrUnsupportedVersion: the header names a format version this reader
-	// does not implement.
+	// does not implement. A reader cannot tell an item from a newer writer
+	// from an edited format byte, so Open and KeyRef return it as a
+	// *TamperError with ReasonVersion whose chain matches both ErrTampered
+	// and ErrUnsupportedVersion.
 	ErrUnsupportedVersion = errors.New("attrcrypt: unsupported format version")
 	// ErrMalformed: an attribute value is not a valid DynamoDB value (nil,
 	// unknown member type, a number DynamoDB would refuse, a set with
-	// duplicates, nesting deeper than DynamoDB allows), or the item given to
-	// Seal is not sealable (it uses a reserved name or lacks the tenant
-	// attribute). A sealed item whose reserved attributes do not parse is
-	// reported as ErrTampered with ReasonHeader or ReasonSignature instead.
+	// duplicates, nesting deeper than DynamoDB allows, a signed string,
+	// set element, map key or attribute name that is not valid UTF-8), or
+	// the item given to Seal is not sealable (it uses a reserved name or
+	// lacks the tenant attribute). It is a Seal-side error only: whatever a
+	// stored item's own bytes cause in Open, KeyRef, Verify, OpenRecorded
+	// or Reseal is ErrTampered.
 	ErrMalformed = errors.New("attrcrypt: malformed item")
 	// ErrWrongTenant: the item's tenant attribute names another tenant than
 	// the key offered to open it.
@@ -48,12 +54,22 @@ const (
 	// otherwise unparsable.
 	ReasonHeader = "header"
 	// ReasonAttributeSet: the item's signed/encrypted attributes do not match
-	// the count the header records (an attribute was added or removed), or
-	// the tenant attribute is missing or not a string.
+	// the count the header records (an attribute was added or removed).
 	ReasonAttributeSet = "attribute-set"
-	// ReasonAttribute: one encrypted attribute failed AES-GCM authentication
-	// or its stored form is invalid. TamperError.Attribute names it.
+	// ReasonTenant: the tenant attribute is missing or not a string (it is
+	// checked before any cryptography, so no signature check reports it).
+	ReasonTenant = "tenant"
+	// ReasonAttribute: one covered attribute's stored value is invalid: a
+	// signed value that is not a valid DynamoDB value (so no signature can
+	// cover it), or an encrypted one that is not a well-formed ciphertext,
+	// fails AES-GCM authentication or decrypts to a non-canonical payload.
+	// TamperError.Attribute names it.
 	ReasonAttribute = "attribute"
+	// ReasonVersion: the header's format version byte names a version this
+	// reader does not implement. The error also matches
+	// ErrUnsupportedVersion: it may be an item from a newer writer rather
+	// than an edit.
+	ReasonVersion = "version"
 )
 
 // TamperError describes why an item failed verification. It wraps
@@ -66,6 +82,9 @@ type TamperError struct {
 	Attribute string
 	// detail is a fixed, value-free explanation.
 	detail string
+	// also is a second sentinel the error matches (ErrUnsupportedVersion
+	// for ReasonVersion), or nil.
+	also error
 }
 
 // Error renders the reason, the attribute name if any, and a value-free
@@ -81,8 +100,14 @@ func (e *TamperError) Error() string {
 	return msg
 }
 
-// Unwrap returns ErrTampered.
-func (e *TamperError) Unwrap() error { return ErrTampered }
+// Unwrap returns ErrTampered, and for ReasonVersion also
+// ErrUnsupportedVersion, so errors.Is matches either.
+func (e *TamperError) Unwrap() []error {
+	if e.also != nil {
+		return []error{ErrTampered, e.also}
+	}
+	return []error{ErrTampered}
+}
 
 func tamper(reason, attr, detail string) error {
 	return &TamperError{Reason: reason, Attribute: attr, detail: detail}

@@ -169,6 +169,9 @@ func parseHeader(b []byte) (header, error) {
 		return h, errHeaderShort
 	}
 	if pc > 0 {
+		// Every name is a substring of one copy of the list: one
+		// allocation however many names a header carries.
+		list, base := string(b[p:]), p
 		h.plain = make([]string, 0, pc)
 		for range pc {
 			if len(b)-p < 4 {
@@ -179,7 +182,7 @@ func parseHeader(b []byte) (header, error) {
 			if uint64(l) > uint64(len(b)-p) {
 				return h, errHeaderShort
 			}
-			name := string(b[p : p+int(l)])
+			name := list[p-base : p-base+int(l)]
 			p += int(l)
 			if len(h.plain) > 0 && h.plain[len(h.plain)-1] >= name {
 				return h, errHeaderPlain

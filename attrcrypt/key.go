@@ -1,6 +1,7 @@
 package attrcrypt
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 )
@@ -34,7 +35,9 @@ func (r KeyRef) String() string {
 //
 // Key is a value type on purpose: copying it never shares the material, so a
 // cache may zero its own copy on eviction without racing a sealer that holds
-// another copy. Formatting a Key with fmt or slog never prints the material.
+// another copy. Formatting a Key with fmt or slog, or marshalling it with
+// encoding/json or as text, never prints the material, also inside slices,
+// maps and structs.
 type Key struct {
 	Ref      KeyRef
 	Material [KeySize]byte
@@ -73,4 +76,27 @@ func (k Key) LogValue() slog.Value {
 		slog.Uint64("version", uint64(k.Ref.Version)),
 		slog.String("material", "[REDACTED]"),
 	)
+}
+
+// redactedKeyJSON is the JSON form of a Key: its reference and a
+// placeholder for the material.
+type redactedKeyJSON struct {
+	Tenant   string `json:"tenant"`
+	Class    string `json:"class"`
+	Version  uint32 `json:"version"`
+	Material string `json:"material"`
+}
+
+// MarshalJSON renders the key reference with the material redacted, so
+// encoding/json (and slog's JSONHandler, for a Key nested in a slice, map
+// or struct) never prints key bytes. There is deliberately no
+// UnmarshalJSON counterpart that restores material.
+func (k Key) MarshalJSON() ([]byte, error) {
+	return json.Marshal(redactedKeyJSON{Tenant: k.Ref.Tenant, Class: k.Ref.Class, Version: k.Ref.Version, Material: "[REDACTED]"})
+}
+
+// MarshalText renders the redacted String form (used, for example, when a
+// Key is a JSON map key or an encoding.TextMarshaler is preferred).
+func (k Key) MarshalText() ([]byte, error) {
+	return []byte(k.String()), nil
 }

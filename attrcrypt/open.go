@@ -1,10 +1,9 @@
 package attrcrypt
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/subtle"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -53,13 +52,14 @@ type Drift struct {
 // header. Use it to fetch the right key version before Open; nothing it
 // returns is verified until Open succeeds.
 //
-// A missing or unparsable header is ErrTampered (ReasonHeader); a header of
-// another format version is ErrUnsupportedVersion; a missing or non-string
-// tenant attribute is ErrTampered (ReasonAttributeSet).
+// Every error is a *TamperError: a missing or unparsable header is
+// ReasonHeader; a header of another format version is ReasonVersion (also
+// matching ErrUnsupportedVersion); a missing or non-string tenant attribute
+// is ReasonTenant.
 func (s *Sealer) KeyRef(item map[string]types.AttributeValue) (KeyRef, error) {
 	tv, ok := item[s.tenantAttr].(*types.AttributeValueMemberS)
 	if !ok {
-		return KeyRef{}, tamper(ReasonAttributeSet, s.tenantAttr, "tenant attribute missing or not a string")
+		return KeyRef{}, tamper(ReasonTenant, s.tenantAttr, "tenant attribute missing or not a string")
 	}
 	h, err := s.itemHeader(item)
 	if err != nil {
@@ -93,9 +93,16 @@ func parseItemHeader(item map[string]types.AttributeValue) (header, error) {
 	if !ok {
 		return header{}, tamper(ReasonHeader, HeaderAttribute, "header attribute missing or not binary")
 	}
+	if len(hv.Value) > MaxItemSize {
+		// Bounds every count in the header (and the work they cause)
+		// before anything is parsed or allocated: DynamoDB stores no
+		// larger attribute.
+		return header{}, tamper(ReasonHeader, HeaderAttribute, "header larger than a DynamoDB item can be")
+	}
 	h, err := parseHeader(hv.Value)
 	if err == errVersion {
-		return h, fmt.Errorf("%w: header names format version %d, this reader implements %d", ErrUnsupportedVersion, h.version, FormatVersion)
+		return h, &TamperError{Reason: ReasonVersion, Attribute: HeaderAttribute, also: ErrUnsupportedVersion,
+			detail: fmt.Sprintf("header names format version %d, this reader implements %d (an item from a newer writer, or an edited header)", h.version, FormatVersion)}
 	}
 	if err != nil {
 		return h, tamper(ReasonHeader, HeaderAttribute, err.Error())
@@ -107,22 +114,25 @@ func parseItemHeader(item map[string]types.AttributeValue) (header, error) {
 // reserved attributes, as a new map (item is not modified). The order of
 // checks is fixed (FORMAT.md, "Open"):
 //
-//  1. the tenant attribute must equal key.Ref.Tenant (ErrWrongTenant), before
-//     any cryptography;
-//  2. the header must parse (ErrUnsupportedVersion, or ErrTampered with
-//     ReasonHeader) and the signature must be 32 bytes (ReasonSignature);
+//  1. the tenant attribute must be an S (ReasonTenant) equal to
+//     key.Ref.Tenant (ErrWrongTenant), before any cryptography;
+//  2. the header must parse (ReasonHeader; ReasonVersion, which also
+//     matches ErrUnsupportedVersion, for another format version) and the
+//     signature must be 32 bytes (ReasonSignature);
 //  3. the key commitment is checked in constant time, with the header's key
 //     class and version equal to the key's (ReasonCommitment);
 //  4. the covered attribute set is rebuilt and must have the header's count
 //     (ReasonAttributeSet);
-//  5. the signature is checked in constant time (ReasonSignature);
+//  5. the signature is checked in constant time (ReasonSignature; a signed
+//     value no writer could sign is ReasonAttribute);
 //  6. the schema-drift policy is applied (ErrSchemaMismatch);
 //  7. encrypted attributes are decrypted (ReasonAttribute on failure).
 //
-// Numbers inside encrypted attributes come back in canonical text (see
-// CanonicalNumber), which may differ from the text written but has the same
-// value, exactly as DynamoDB itself rewrites numbers; sets come back in
-// canonical order. Signed and plain attributes are returned as stored.
+// Encrypted and signed values come back in the canonical form the
+// signature covers: numbers in canonical text (see CanonicalNumber), which
+// may differ from the text written but has the same value, exactly as
+// DynamoDB itself rewrites numbers, and set elements in canonical order, at
+// any depth. Plain attributes are returned as stored.
 func (s *Sealer) Open(item map[string]types.AttributeValue, key Key) (map[string]types.AttributeValue, OpenResult, error) {
 	// The scratch is taken here rather than in open, whose many returns
 	// would make the compiler use a slower, runtime-managed defer.
@@ -144,7 +154,7 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 	// count differs from the header's, once more without the reader's
 	// plain names (the reader moved a signed attribute to plain).
 	var attrsArr [stackAttrs]attr
-	attrs := attrsArr[:0]
+	attrs := attrBuf(&attrsArr, item)
 	// Each attr keeps the reader's action so the drift check below needs
 	// no second lookup.
 	readerPlainSkipped := false
@@ -188,7 +198,12 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 		return nil, res, err
 	}
 
-	// Schema-drift policy (the item is authentic from here on).
+	// Schema-drift policy (the item is authentic from here on). When
+	// several attributes are refused, the error names the smallest name in
+	// byte order (FORMAT.md, "Schema drift policy"): both loops run in name
+	// order, so each one's first refusal is its smallest.
+	var refused string
+	var refusal error
 	for i := range attrs {
 		name, stored, reader := attrs[i].name, attrs[i].act, attrs[i].reader
 		if stored == reader {
@@ -196,13 +211,19 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 		}
 		if stored == ActionSign && reader == ActionEncrypt {
 			if !s.migrate {
-				return nil, res, fmt.Errorf("%w: attribute %q is stored signed in plaintext but the reader encrypts it (Config.AllowPlaintextMigration reads it for resealing)", ErrSchemaMismatch, name)
+				if refusal == nil {
+					refused, refusal = name, fmt.Errorf("%w: attribute %q is stored signed in plaintext but the reader encrypts it (Config.AllowPlaintextMigration reads it for resealing)", ErrSchemaMismatch, name)
+				}
+				continue
 			}
 			res.MigrationUsed = true
 		}
 		res.Drift = append(res.Drift, Drift{Name: name, Stored: stored, Reader: reader, Verified: true})
 	}
 	for _, name := range h.plain {
+		if refusal != nil && name >= refused {
+			break
+		}
 		if _, present := item[name]; !present {
 			continue
 		}
@@ -211,10 +232,14 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 			continue
 		}
 		if !s.migrate {
-			return nil, res, fmt.Errorf("%w: attribute %q is stored plain (unsigned) but the reader wants it %s (Config.AllowPlaintextMigration reads it unverified)", ErrSchemaMismatch, name, reader)
+			refusal = fmt.Errorf("%w: attribute %q is stored plain (unsigned) but the reader wants it %s (Config.AllowPlaintextMigration reads it unverified)", ErrSchemaMismatch, name, reader)
+			break
 		}
 		res.MigrationUsed = true
 		res.Drift = append(res.Drift, Drift{Name: name, Stored: ActionPlain, Reader: reader})
+	}
+	if refusal != nil {
+		return nil, res, refusal
 	}
 	if len(res.Drift) > 1 {
 		slices.SortFunc(res.Drift, func(a, b Drift) int { return strings.Compare(a.Name, b.Name) })
@@ -223,7 +248,29 @@ func (s *Sealer) open(st *scratch, item map[string]types.AttributeValue, key *Ke
 	if err := s.decryptCovered(st, key, attrs, true); err != nil {
 		return nil, res, err
 	}
+	canonicalizeSigned(st.buf, attrs)
 	return openedItem(item, attrs, nReserved), res, nil
+}
+
+// canonicalizeSigned puts every signed attribute of attrs that is not in
+// the canonical form the signature covered into that form, and marks it
+// (code 1) for openedItem. An insider can rewrite a signed "1.50" as
+// "15E-1" without breaking the signature; the reader gets "1.5" either way.
+// The canonical value is decoded from its encoding in the MAC input mac
+// (checkSignature recorded each signed attribute's span), so sets and map
+// keys are not sorted twice.
+func canonicalizeSigned(mac []byte, attrs []attr) {
+	for i := range attrs {
+		a := &attrs[i]
+		if a.act != ActionSign || isCanonicalValue(a.av) {
+			continue
+		}
+		enc := mac[a.lo:a.hi]
+		d := decoder{b: enc, str: string(enc)}
+		if v, err := d.value(0); err == nil && len(d.b) == 0 {
+			a.av, a.code = v, 1
+		}
+	}
 }
 
 // prechecked is what precheck has verified of an item: its parsed header,
@@ -246,7 +293,7 @@ func (s *Sealer) precheck(st *scratch, item map[string]types.AttributeValue, key
 	}
 	tv, ok := item[s.tenantAttr].(*types.AttributeValueMemberS)
 	if !ok {
-		return pc, tamper(ReasonAttributeSet, s.tenantAttr, "tenant attribute missing or not a string")
+		return pc, tamper(ReasonTenant, s.tenantAttr, "tenant attribute missing or not a string")
 	}
 	if tv.Value != key.Ref.Tenant {
 		return pc, fmt.Errorf("%w: tenant attribute %q does not match the key's tenant", ErrWrongTenant, s.tenantAttr)
@@ -295,7 +342,12 @@ func (s *Sealer) checkSignature(st *scratch, key *Key, pc *prechecked, attrs []a
 	var err error
 	st.buf, err = s.appendMACInput(st.buf[:0], &st.enc, key.Ref.Tenant, pc.hdr, attrs)
 	if err != nil {
-		return err
+		// A value no writer could have signed: the item was edited.
+		var me *malformedError
+		if errors.As(err, &me) {
+			return tamper(ReasonAttribute, me.attr, "signed value is not a valid DynamoDB value: "+me.detail)
+		}
+		return tamper(ReasonAttribute, "", "signed value is not a valid DynamoDB value")
 	}
 	st.hm.mac(&st.mac, st.keys.mac[:], st.buf)
 	if subtle.ConstantTimeCompare(st.mac[:], pc.sig) != 1 {
@@ -332,13 +384,9 @@ func (s *Sealer) decryptCovered(st *scratch, key *Key, attrs []attr, keep bool) 
 	if nEnc == 0 {
 		return nil
 	}
-	block, err := aes.NewCipher(st.keys.enc[:])
+	gcm, err := newGCM(&st.keys)
 	if err != nil {
-		return fmt.Errorf("attrcrypt: %w", err)
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return fmt.Errorf("attrcrypt: %w", err)
+		return err
 	}
 	var pt []byte
 	if !keep || nS+nN == nEnc {
@@ -441,7 +489,9 @@ func openedItem(item map[string]types.AttributeValue, attrs []attr, nReserved in
 		}
 	}
 	for i := range attrs {
-		if attrs[i].act == ActionEncrypt {
+		// Encrypted: the decrypted value; signed with code set: the
+		// canonical form (canonicalizeSigned).
+		if attrs[i].act == ActionEncrypt || attrs[i].code != 0 {
 			out[attrs[i].name] = attrs[i].av
 		}
 	}

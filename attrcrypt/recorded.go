@@ -35,7 +35,7 @@ func (s *Sealer) verifyRecorded(st *scratch, item map[string]types.AttributeValu
 		return nil, pc, 0, err
 	}
 	h := &pc.h
-	attrs := attrsArr[:0]
+	attrs := attrBuf(attrsArr, item)
 	nReserved := 0
 	for name, av := range item {
 		if IsReserved(name) {
@@ -73,7 +73,9 @@ func (s *Sealer) verifyRecorded(st *scratch, item map[string]types.AttributeValu
 // set has the recorded count; the signature matches (constant time); and
 // every encrypted attribute passes AES-GCM authentication and decrypts to a
 // canonical payload. Plaintext is decrypted into a pooled buffer, checked
-// and wiped; none is returned. Attributes in the writer-plain list are not
+// and wiped; none is returned. (Checking an encrypted document or set
+// decodes it, and those transient copies are left to the garbage
+// collector, as Open's are.) Attributes in the writer-plain list are not
 // covered by anything and are not checked. Every failure caused by the
 // item's bytes is ErrTampered with a *TamperError.
 func (s *Sealer) Verify(stored map[string]types.AttributeValue, key Key) error {
@@ -90,8 +92,9 @@ func (s *Sealer) Verify(stored map[string]types.AttributeValue, key Key) error {
 // OpenRecorded is Open under the actions recorded in the item's header
 // instead of the Sealer's Config.Actions: it verifies the item as Verify
 // does and returns it decrypted, without the reserved attributes, as a new
-// map. Signed values and the writer-plain attributes are returned as stored
-// (the latter unverified, as their writer asked). It is for readers that
+// map. Signed values come back in canonical form, as from Open; the
+// writer-plain attributes are returned as stored (unverified, as their
+// writer asked). It is for readers that
 // have no Go type for the item: export, stream consumers, admin tools.
 func (s *Sealer) OpenRecorded(stored map[string]types.AttributeValue, key Key) (map[string]types.AttributeValue, error) {
 	st := getScratch()
@@ -104,6 +107,7 @@ func (s *Sealer) OpenRecorded(stored map[string]types.AttributeValue, key Key) (
 	if err := s.decryptCovered(st, &key, attrs, true); err != nil {
 		return nil, err
 	}
+	canonicalizeSigned(st.buf, attrs)
 	return openedItem(stored, attrs, nReserved), nil
 }
 
@@ -141,7 +145,7 @@ func (s *Sealer) Reseal(stored map[string]types.AttributeValue, oldKey, newKey K
 	// the new payloads.
 	clear(st.pay)
 	st.pay = st.pay[:0]
-	return s.sealCovered(st, stored, &newKey, attrs, pc.h.plainRaw)
+	return s.sealCovered(st, stored, &newKey, attrs, pc.h.plainRaw, false)
 }
 
 // CommitsTo reports whether the commitment in stored's header matches the
@@ -167,9 +171,8 @@ func (s *Sealer) CommitsTo(stored map[string]types.AttributeValue, key Key) bool
 	if err != nil {
 		return false
 	}
-	var keys itemKeys
-	deriveKeys(&keys, &key, h.salt)
-	ok = subtle.ConstantTimeCompare(keys.commit[:], h.commitment) == 1
-	keys.zero()
-	return ok
+	st := getScratch()
+	defer putScratch(st) // zeroes the derived keys
+	st.hm.deriveKeys(&st.keys, &key, h.salt)
+	return subtle.ConstantTimeCompare(st.keys.commit[:], h.commitment) == 1
 }

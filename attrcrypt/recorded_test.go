@@ -45,6 +45,19 @@ func olderReader(t *testing.T) *Sealer {
 	return s
 }
 
+// newerSealed returns the newer writer, the older reader, key version 1 and
+// newerItem sealed by the writer under it.
+func newerSealed(t *testing.T) (*Sealer, *Sealer, Key, map[string]types.AttributeValue) {
+	t.Helper()
+	w := newerWriter(t)
+	k1 := testKey(refTenant, "", 1)
+	stored, err := w.Seal(newerItem(), k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, olderReader(t), k1, stored
+}
+
 // TestResealKeepsEveryAttributeAndAction reseals, with a Sealer whose
 // schema knows none of the newer attributes, an item a newer writer sealed,
 // and checks that every attribute survives with its recorded action.
@@ -152,13 +165,7 @@ func TestResealErrors(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	w := newerWriter(t)
-	r := olderReader(t)
-	k1 := testKey(refTenant, "", 1)
-	stored, err := w.Seal(newerItem(), k1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, r, k1, stored := newerSealed(t)
 	if err := r.Verify(stored, k1); err != nil {
 		t.Fatalf("Verify of a genuine item under another schema: %v", err)
 	}
@@ -179,7 +186,7 @@ func TestVerify(t *testing.T) {
 	// holder passes the signature but not Verify.
 	m = withB(stored, "diagnosis", flip(5))
 	resign(t, w, m, k1)
-	err = r.Verify(m, k1)
+	err := r.Verify(m, k1)
 	wantTamper(t, err, ReasonAttribute)
 	var te *TamperError
 	if errors.As(err, &te); te.Attribute != "diagnosis" {
@@ -188,13 +195,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestOpenRecorded(t *testing.T) {
-	w := newerWriter(t)
-	r := olderReader(t)
-	k1 := testKey(refTenant, "", 1)
-	stored, err := w.Seal(newerItem(), k1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, r, k1, stored := newerSealed(t)
 	want, _, err := w.Open(stored, k1)
 	if err != nil {
 		t.Fatal(err)
@@ -268,4 +269,34 @@ func sortedCopy(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// TestResealCarriesUnknownReservedNames: reserved attributes a future
+// format version might add are outside the covered set; Reseal keeps them
+// (every input attribute is in the output) and Open still hides them.
+func TestResealCarriesUnknownReservedNames(t *testing.T) {
+	s := refSealer(t)
+	k1, k2 := testKey(refTenant, "", 1), testKey(refTenant, "", 2)
+	stored, err := s.Seal(refItem(), k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored["__future"] = S("x")
+	out, err := s.Reseal(stored, k1, k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out["__future"] != stored["__future"] {
+		t.Fatal("Reseal dropped an unknown reserved attribute")
+	}
+	got, _, err := s.Open(out, k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["__future"]; ok {
+		t.Fatal("Open returned a reserved attribute")
+	}
+	if err := s.Verify(out, k2); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -124,17 +124,16 @@ func TestRoundTripEveryType(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := canonicalItem(t, item)
-			if action == ActionSign {
-				want = item // signed values come back as stored
-			}
-			assertEqualItems(t, got, want)
+			// Signed values come back in the same canonical form as
+			// encrypted ones: the form the signature covered.
+			assertEqualItems(t, got, canonicalItem(t, item))
 		})
 	}
 }
 
-// canonicalItem returns what Open yields for encrypted values: numbers in
-// canonical text, sets in canonical order.
+// canonicalItem returns what Open yields for encrypted and signed values:
+// numbers in canonical text, sets in canonical order (computed through the
+// canonical encoding, independently of canonicalValue).
 func canonicalItem(t *testing.T, item map[string]types.AttributeValue) map[string]types.AttributeValue {
 	t.Helper()
 	out := make(map[string]types.AttributeValue, len(item))
@@ -169,6 +168,51 @@ func TestRoundTripCanonicalisesEncryptedValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertEqualItems(t, got, map[string]types.AttributeValue{"tenant": S("t1"), "n": N("12.5"), "ns": NS("0", "1000", "2"), "ss": SS("a", "b")})
+}
+
+// TestOpenReturnsVerifiedSignedForm: an insider rewrites signed numbers
+// and sets into other texts of the same value (the signature still
+// verifies); Open returns the canonical form it verified, so the rewrite is
+// invisible and a nested 1000 written as 1E3 still decodes as an integer.
+func TestOpenReturnsVerifiedSignedForm(t *testing.T) {
+	s, _ := NewSealer(Config{Table: "tbl", TenantAttribute: "tenant"})
+	key := testKey("t1", "", 1)
+	item := map[string]types.AttributeValue{
+		"tenant": S("t1"), "price": N("1.5"), "qty": N("1000"),
+		"m":  M(map[string]types.AttributeValue{"n": N("1000"), "l": L(N("2"), NS("1", "2"))}),
+		"ns": NS("1", "1.5"), "ss": SS("a", "b"),
+	}
+	sealed, err := s.Seal(item, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := cloneItem(sealed)
+	edited["price"] = N("15E-1")
+	edited["qty"] = N("1.000E+3")
+	edited["m"] = M(map[string]types.AttributeValue{"n": N("1E3"), "l": L(N("+2.0"), NS("2", "0001"))})
+	edited["ns"] = NS("1.50", "1E0")
+	edited["ss"] = SS("b", "a")
+	got, _, err := s.Open(edited, key)
+	if err != nil {
+		t.Fatalf("rewritten values of the same value must verify: %v", err)
+	}
+	assertEqualItems(t, got, item)
+	// An item already canonical comes back with the stored values shared.
+	got, _, err = s.Open(sealed, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range item {
+		if got[name] != v {
+			t.Errorf("%s: canonical value was copied", name)
+		}
+	}
+	// OpenRecorded does the same.
+	got, err = s.OpenRecorded(edited, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqualItems(t, got, item)
 }
 
 func TestRoundTripLargeAndNearLimit(t *testing.T) {
@@ -263,24 +307,81 @@ func deepList(n int) types.AttributeValue {
 	return v
 }
 
+func deepMap(n int) types.AttributeValue {
+	var v types.AttributeValue = N("1")
+	for range n {
+		v = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": v}}
+	}
+	return v
+}
+
+// TestDepthLimitMatchesDynamoDB checks both sides of DynamoDB's nesting
+// limit (31 nested documents, measured against DynamoDB Local in
+// TestDynamoDBLocalNestingLimit) for every action and document kind, and
+// that a reader still opens the 32 levels earlier versions sealed.
 func TestDepthLimitMatchesDynamoDB(t *testing.T) {
 	s, _ := NewSealer(Config{Table: "tbl", TenantAttribute: "tenant", Actions: map[string]Action{"d": ActionEncrypt}})
 	key := testKey("t1", "", 1)
-	// 32 levels of documents is DynamoDB's maximum; it must work.
-	item := map[string]types.AttributeValue{"tenant": S("t1"), "d": deepList(32)}
-	sealed, err := s.Seal(item, key)
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"d", "signed"} {
+		for kind, mk := range map[string]func(int) types.AttributeValue{"L": deepList, "M": deepMap} {
+			item := map[string]types.AttributeValue{"tenant": S("t1"), name: mk(maxDepth)}
+			sealed, err := s.Seal(item, key)
+			if err != nil {
+				t.Fatalf("%s %s at depth %d: %v", name, kind, maxDepth, err)
+			}
+			got, _, err := s.Open(sealed, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertEqualItems(t, got, item)
+			item[name] = mk(maxDepth + 1)
+			_, err = s.Seal(item, key)
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), quote(name)) {
+				t.Fatalf("%s %s at depth %d: %v, want ErrMalformed naming the attribute", name, kind, maxDepth+1, err)
+			}
+			// A set or scalar under the deepest document adds no level.
+			item[name] = &types.AttributeValueMemberL{Value: []types.AttributeValue{mk(maxDepth - 1), SS("a")}}
+			if _, err := s.Seal(item, key); err != nil {
+				t.Fatalf("%s: set beside a %d-deep document: %v", name, maxDepth, err)
+			}
+		}
 	}
-	got, _, err := s.Open(sealed, key)
-	if err != nil {
-		t.Fatal(err)
+	// Items sealed by earlier versions (32 levels) still open, and Reseal
+	// keeps them.
+	for _, name := range []string{"d", "signed"} {
+		item := map[string]types.AttributeValue{"tenant": S("t1"), name: deepList(32)}
+		old, err := sealLegacy(s, item, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := s.Open(old, key)
+		if err != nil {
+			t.Fatalf("%s: 32-level legacy item: %v", name, err)
+		}
+		assertEqualItems(t, got, item)
+		if _, err := s.Reseal(old, key, testKey("t1", "", 2)); err != nil {
+			t.Fatalf("%s: Reseal of a 32-level legacy item: %v", name, err)
+		}
+		item[name] = deepList(33)
+		if _, err := sealLegacy(s, item, key); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("%s: 33 levels sealed by the legacy rules: %v", name, err)
+		}
 	}
-	assertEqualItems(t, got, item)
-	item["d"] = deepList(33)
-	if _, err := s.Seal(item, key); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("33 levels: %v", err)
+}
+
+// sealLegacy seals as versions before the UTF-8 and depth corrections did
+// (no UTF-8 check, 32 levels).
+func sealLegacy(s *Sealer, item map[string]types.AttributeValue, key Key) (map[string]types.AttributeValue, error) {
+	var attrs []attr
+	for name, av := range item {
+		if a := s.action(name); a != ActionPlain {
+			attrs = append(attrs, attr{name: name, av: av, act: a})
+		}
 	}
+	sortAttrs(attrs)
+	st := getScratch()
+	defer putScratch(st)
+	return s.sealCovered(st, item, &key, attrs, s.plainRaw, false)
 }
 
 func TestNewSealerValidates(t *testing.T) {

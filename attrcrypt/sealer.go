@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -76,6 +78,9 @@ func NewSealer(cfg Config, opts ...Option) (*Sealer, error) {
 	if cfg.TenantAttribute == "" {
 		return nil, fmt.Errorf("%w: empty tenant attribute", ErrInvalidConfig)
 	}
+	if !utf8.ValidString(cfg.TenantAttribute) {
+		return nil, fmt.Errorf("%w: tenant attribute %q is not valid UTF-8", ErrInvalidConfig, cfg.TenantAttribute)
+	}
 	if IsReserved(cfg.TenantAttribute) {
 		return nil, fmt.Errorf("%w: tenant attribute %q uses the reserved prefix %q", ErrInvalidConfig, cfg.TenantAttribute, ReservedPrefix)
 	}
@@ -91,6 +96,9 @@ func NewSealer(cfg Config, opts ...Option) (*Sealer, error) {
 		}
 		if name == "" {
 			return nil, fmt.Errorf("%w: empty attribute name", ErrInvalidConfig)
+		}
+		if !utf8.ValidString(name) {
+			return nil, fmt.Errorf("%w: attribute name %q is not valid UTF-8", ErrInvalidConfig, name)
 		}
 		switch a {
 		case ActionSign, ActionEncrypt:
@@ -127,6 +135,7 @@ func (s *Sealer) action(name string) Action {
 // whatever the item holds.
 type actionTable struct {
 	slots []actionSlot // power-of-two length; nil when nothing is configured
+	shift uint         // 64 - log2(len(slots))
 }
 
 type actionSlot struct {
@@ -143,7 +152,7 @@ func newActionTable(actions map[string]Action) actionTable {
 	for size < 2*len(actions) {
 		size *= 2
 	}
-	t := actionTable{slots: make([]actionSlot, size)}
+	t := actionTable{slots: make([]actionSlot, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
 	for name, a := range actions {
 		i := t.index(name, namePrefix(name))
 		for t.slots[i].used {
@@ -155,8 +164,11 @@ func newActionTable(actions map[string]Action) actionTable {
 }
 
 func (t *actionTable) index(name string, prefix uint64) int {
-	h := (prefix ^ uint64(len(name))) * 0x9e3779b97f4a7c15 // Fibonacci hashing
-	return int(h>>32) & (len(t.slots) - 1)
+	// Fibonacci hashing: the top bits of the product mix every input bit
+	// (the middle bits taken before clustered names that differ only in
+	// a few digits into long probe chains).
+	h := (prefix ^ uint64(len(name))) * 0x9e3779b97f4a7c15
+	return int(h >> t.shift)
 }
 
 // lookup returns the action of name (prefix = namePrefix(name)); names not
@@ -174,11 +186,21 @@ func (t *actionTable) lookup(name string, prefix uint64) Action {
 }
 
 func errMalformed(attr string, detail string) error {
-	if attr == "" {
-		return fmt.Errorf("%w: %s", ErrMalformed, detail)
-	}
-	return fmt.Errorf("%w: attribute %q: %s", ErrMalformed, attr, detail)
+	return &malformedError{attr: attr, detail: detail}
 }
+
+// malformedError is an ErrMalformed naming the attribute (never its value),
+// so Open can report the same failure on a stored item as tampered.
+type malformedError struct{ attr, detail string }
+
+func (e *malformedError) Error() string {
+	if e.attr == "" {
+		return ErrMalformed.Error() + ": " + e.detail
+	}
+	return ErrMalformed.Error() + ": attribute " + quote(e.attr) + ": " + e.detail
+}
+
+func (e *malformedError) Unwrap() error { return ErrMalformed }
 
 func checkKey(key *Key) error {
 	switch {
@@ -224,6 +246,7 @@ func putScratch(st *scratch) {
 		st.pay = nil
 	}
 	st.buf, st.pay, st.aad = st.buf[:0], st.pay[:0], st.aad[:0]
+	st.enc.sealing, st.enc.checkUTF8 = false, false
 	scratchPool.Put(st)
 }
 
@@ -256,10 +279,15 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 	// ordinary items: sorting pointerful values in heap memory pays a GC
 	// write barrier per swap.
 	var attrsArr [stackAttrs]attr
-	attrs := attrsArr[:0]
+	attrs := attrBuf(&attrsArr, item)
 	for name, av := range item {
 		if IsReserved(name) {
 			return nil, errMalformed(name, "name uses the reserved prefix "+quote(ReservedPrefix))
+		}
+		if !utf8.ValidString(name) {
+			// DynamoDB's JSON protocol would store another name, and
+			// the stored item would no longer match its header.
+			return nil, errMalformed(name, "name is not valid UTF-8")
 		}
 		p := namePrefix(name)
 		if a := s.acts.lookup(name, p); a != ActionPlain {
@@ -271,7 +299,7 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 	} else {
 		sortAttrs(attrs)
 	}
-	return s.sealCovered(st, item, &key, attrs, s.plainRaw)
+	return s.sealCovered(st, item, &key, attrs, s.plainRaw, true)
 }
 
 // sealCovered seals item under key given its covered attributes, sorted by
@@ -280,8 +308,13 @@ func (s *Sealer) Seal(item map[string]types.AttributeValue, key Key) (map[string
 // Reseal, which classifies by the recorded actions instead. The output is a
 // clone of item with the encrypted values and the reserved attributes
 // replaced; attrs' values are overwritten with the stored forms.
-func (s *Sealer) sealCovered(st *scratch, item map[string]types.AttributeValue, key *Key, attrs []attr, plainRaw []byte) (map[string]types.AttributeValue, error) {
+//
+// strict applies Seal's input rules (DynamoDB's nesting limit, UTF-8 in
+// signed strings); Reseal passes false so that it never refuses an item it
+// could verify and open.
+func (s *Sealer) sealCovered(st *scratch, item map[string]types.AttributeValue, key *Key, attrs []attr, plainRaw []byte, strict bool) (map[string]types.AttributeValue, error) {
 	n := len(attrs)
+	st.enc.sealing = strict
 
 	// Payloads of encrypted attributes.
 	nEnc := 0
@@ -330,13 +363,9 @@ func (s *Sealer) sealCovered(st *scratch, item map[string]types.AttributeValue, 
 	bvals[0].Value = hdr
 	bvals[1].Value = sig
 	if nEnc > 0 {
-		block, err := aes.NewCipher(st.keys.enc[:])
+		gcm, err := newGCM(&st.keys)
 		if err != nil {
-			return nil, fmt.Errorf("attrcrypt: %w", err)
-		}
-		gcm, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, fmt.Errorf("attrcrypt: %w", err)
+			return nil, err
 		}
 		at := hLen + macSize
 		k := 2
@@ -367,6 +396,7 @@ func (s *Sealer) sealCovered(st *scratch, item map[string]types.AttributeValue, 
 	}
 
 	var err error
+	st.enc.checkUTF8 = strict // the signed values are stored as given
 	st.buf, err = s.appendMACInput(st.buf[:0], &st.enc, key.Ref.Tenant, hdr, attrs)
 	if err != nil {
 		// Only a signed value can fail here (encrypted ones were checked).
@@ -392,6 +422,30 @@ func (s *Sealer) sealCovered(st *scratch, item map[string]types.AttributeValue, 
 	return out, nil
 }
 
+// newGCM returns AES-256-GCM under the item's encryption key.
+func newGCM(keys *itemKeys) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(keys.enc[:])
+	if err != nil {
+		return nil, fmt.Errorf("attrcrypt: %w", err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("attrcrypt: %w", err)
+	}
+	return gcm, nil
+}
+
+// attrBuf returns the slice Seal and Open collect an item's covered
+// attributes in: the caller's stack array for ordinary items, or one
+// allocation of the right size for large ones (growing by doubling copied
+// a large item's attributes several times).
+func attrBuf(arr *[stackAttrs]attr, item map[string]types.AttributeValue) []attr {
+	if len(item) > stackAttrs+2 {
+		return make([]attr, 0, len(item))
+	}
+	return arr[:0]
+}
+
 // stackAttrs is how many covered attributes fit the stack buffers of Seal
 // and Open before they spill to the heap.
 const stackAttrs = 24
@@ -404,7 +458,7 @@ type attr struct {
 	reader Action               // Open: the reader's action
 	prefix uint64               // namePrefix(name), set by the sorts
 	code   byte                 // type code of an encrypted value
-	lo, hi int                  // Seal: payload span; Open: plaintext span
+	lo, hi int                  // Seal: payload span; Open: plaintext span (encrypted), enc(value) span in the MAC input (signed)
 }
 
 // namePrefix returns the first 8 bytes of name as a big-endian integer,
@@ -452,7 +506,7 @@ func sortAttrs(a []attr) {
 		a[i].prefix = namePrefix(a[i].name)
 	}
 	if len(a) > 2*stackAttrs {
-		slices.SortFunc(a, func(x, y attr) int { return strings.Compare(x.name, y.name) })
+		sortLarge(a)
 		return
 	}
 	for i := 1; i < len(a); i++ {
@@ -465,6 +519,32 @@ func sortAttrs(a []attr) {
 			a[j] = a[j-1]
 		}
 		a[j] = x
+	}
+}
+
+// sortLarge sorts a large attribute slice (prefixes set) in O(n log n):
+// it sorts indices, comparing the attributes in place, then permutes.
+// Sorting the attributes themselves with slices.SortFunc copied two of
+// them per comparison, and an interface sort would make every caller's
+// stack buffer escape.
+func sortLarge(a []attr) {
+	tmp := slices.Clone(a)
+	idx := make([]int32, len(a))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(i, j int32) int {
+		x, y := &tmp[i], &tmp[j]
+		if x.prefix != y.prefix {
+			if x.prefix < y.prefix {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x.name, y.name)
+	})
+	for k, i := range idx {
+		a[k] = tmp[i]
 	}
 }
 
@@ -496,8 +576,13 @@ func (s *Sealer) appendMACInput(dst []byte, e *encoder, tenant string, hdr []byt
 		dst = appendLPString(dst, a.name)
 		dst = append(dst, byte(a.act))
 		var err error
+		at := len(dst)
 		if dst, err = e.appendValue(dst, a.av, 0); err != nil {
 			return dst, errMalformed(a.name, err.Error())
+		}
+		if a.act == ActionSign {
+			// Where enc(value) is, for Open's canonicalizeSigned.
+			a.lo, a.hi = at, len(dst)
 		}
 	}
 	return dst, nil

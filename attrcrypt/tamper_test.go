@@ -68,6 +68,8 @@ func TestTamperMatrix(t *testing.T) {
 		key    Key
 		sealer *Sealer
 		reason string // "" means a sentinel below
+		attr   string // TamperError.Attribute, when set
+		also   error  // a second sentinel the tamper error matches
 		want   error
 	}
 	set := func(name string, v types.AttributeValue) map[string]types.AttributeValue {
@@ -96,8 +98,9 @@ func TestTamperMatrix(t *testing.T) {
 		"copied to another table":            {item: sealed, key: key, sealer: otherTable, reason: ReasonSignature},
 		"well-formed item of another table":  {item: fromOtherTable, key: key, reason: ReasonSignature},
 		"sort key changed":                   {item: set("id", S("5f1d3c8e-0000-4000-8000-000000000002")), key: key, reason: ReasonSignature},
-		"tenant attribute removed":           {item: del("tenant"), key: key, reason: ReasonAttributeSet},
-		"tenant attribute turned into a set": {item: set("tenant", SS(refTenant)), key: key, reason: ReasonAttributeSet},
+		"tenant attribute removed":           {item: del("tenant"), key: key, reason: ReasonTenant},
+		"tenant attribute turned into a set": {item: set("tenant", SS(refTenant)), key: key, reason: ReasonTenant},
+		"tenant attribute turned into a B":   {item: set("tenant", B([]byte(refTenant))), key: key, reason: ReasonTenant},
 
 		// Encrypted values moved around.
 		"encrypted values swapped between attributes": {item: func() map[string]types.AttributeValue {
@@ -111,10 +114,18 @@ func TestTamperMatrix(t *testing.T) {
 		"encrypted value truncated":               {item: withB(sealed, "notes", func(b []byte) []byte { return b[:len(b)-1] }), key: key, reason: ReasonSignature},
 
 		// Signed attributes.
-		"signed attribute edited":            {item: set("plan", S("enterprise")), key: key, reason: ReasonSignature},
-		"signed number edited":               {item: set("score", N("12346")), key: key, reason: ReasonSignature},
-		"signed set element added":           {item: set("tags", SS("alpha", "beta", "gamma", "delta")), key: key, reason: ReasonSignature},
-		"signed attribute type changed":      {item: set("score", S("12345")), key: key, reason: ReasonSignature},
+		"signed attribute edited":       {item: set("plan", S("enterprise")), key: key, reason: ReasonSignature},
+		"signed number edited":          {item: set("score", N("12346")), key: key, reason: ReasonSignature},
+		"signed set element added":      {item: set("tags", SS("alpha", "beta", "gamma", "delta")), key: key, reason: ReasonSignature},
+		"signed attribute type changed": {item: set("score", S("12345")), key: key, reason: ReasonSignature},
+		// Values no writer can sign: caught while rebuilding the signature
+		// input, still tampered (naming the attribute).
+		"signed number made invalid":         {item: set("score", N("12abc")), key: key, reason: ReasonAttribute, attr: "score"},
+		"signed number out of range":         {item: set("created", N("1e999")), key: key, reason: ReasonAttribute, attr: "created"},
+		"signed set given a duplicate":       {item: set("tags", SS("alpha", "alpha")), key: key, reason: ReasonAttribute, attr: "tags"},
+		"signed value made nil":              {item: set("plan", nil), key: key, reason: ReasonAttribute, attr: "plan"},
+		"signed value made NULL false":       {item: set("plan", &types.AttributeValueMemberNULL{}), key: key, reason: ReasonAttribute, attr: "plan"},
+		"signed document nested too deeply":  {item: set("plan", deepList(maxReadDepth+1)), key: key, reason: ReasonAttribute, attr: "plan"},
 		"signed attribute added":             {item: set("extra", S("x")), key: key, reason: ReasonAttributeSet},
 		"signed attribute removed":           {item: del("plan"), key: key, reason: ReasonAttributeSet},
 		"encrypted attribute removed":        {item: del("ssn"), key: key, reason: ReasonAttributeSet},
@@ -127,6 +138,7 @@ func TestTamperMatrix(t *testing.T) {
 		"header truncated":                    {item: withB(sealed, HeaderAttribute, func(b []byte) []byte { return b[:len(b)-1] }), key: key, reason: ReasonHeader},
 		"header truncated to the salt":        {item: withB(sealed, HeaderAttribute, func(b []byte) []byte { return b[:saltOff+5] }), key: key, reason: ReasonHeader},
 		"header extended":                     {item: withB(sealed, HeaderAttribute, func(b []byte) []byte { return append(b, 0) }), key: key, reason: ReasonHeader},
+		"header over 400 KB":                  {item: set(HeaderAttribute, B(append(append([]byte(nil), bval(sealed, HeaderAttribute)...), make([]byte, MaxItemSize)...))), key: key, reason: ReasonHeader},
 		"header empty":                        {item: set(HeaderAttribute, B([]byte{})), key: key, reason: ReasonHeader},
 		"header salt flipped":                 {item: withB(sealed, HeaderAttribute, flip(saltOff+3)), key: key, reason: ReasonCommitment},
 		"header commitment flipped":           {item: withB(sealed, HeaderAttribute, flip(commitOff+31)), key: key, reason: ReasonCommitment},
@@ -135,7 +147,8 @@ func TestTamperMatrix(t *testing.T) {
 		"header count changed":                {item: withB(sealed, HeaderAttribute, flip(actionsOff-1)), key: key, reason: ReasonAttributeSet},
 		"header count grown past the actions": {item: withB(sealed, HeaderAttribute, func(b []byte) []byte { b[actionsOff-1] = 200; return b }), key: key, reason: ReasonHeader},
 		"header taken from another item":      {item: set(HeaderAttribute, sealed2[HeaderAttribute]), key: key, reason: ReasonSignature},
-		"header format version changed":       {item: withB(sealed, HeaderAttribute, func(b []byte) []byte { b[0] = 2; return b }), key: key, want: ErrUnsupportedVersion},
+		"header format version changed":       {item: withB(sealed, HeaderAttribute, func(b []byte) []byte { b[0] = 2; return b }), key: key, reason: ReasonVersion, also: ErrUnsupportedVersion},
+		"header format version zeroed":        {item: withB(sealed, HeaderAttribute, func(b []byte) []byte { b[0] = 0; return b }), key: key, reason: ReasonVersion, also: ErrUnsupportedVersion},
 
 		// Signature.
 		"signature removed":                 {item: del(SignatureAttribute), key: key, reason: ReasonSignature},
@@ -176,6 +189,17 @@ func TestTamperMatrix(t *testing.T) {
 			assertNoValues(t, err)
 			if c.reason != "" {
 				wantTamper(t, err, c.reason)
+				var te *TamperError
+				errors.As(err, &te)
+				if c.attr != "" && te.Attribute != c.attr {
+					t.Fatalf("TamperError.Attribute = %q, want %q", te.Attribute, c.attr)
+				}
+				if c.also != nil && !errors.Is(err, c.also) {
+					t.Fatalf("err = %v does not also match %v", err, c.also)
+				}
+				if c.also == nil && errors.Is(err, ErrUnsupportedVersion) {
+					t.Fatalf("err = %v matches ErrUnsupportedVersion", err)
+				}
 				return
 			}
 			if !errors.Is(err, c.want) {
@@ -264,13 +288,15 @@ func TestKeyRef(t *testing.T) {
 	_, err = s.KeyRef(m)
 	wantTamper(t, err, ReasonHeader)
 	m = withB(sealed, HeaderAttribute, func(b []byte) []byte { b[0] = 9; return b })
-	if _, err := s.KeyRef(m); !errors.Is(err, ErrUnsupportedVersion) {
-		t.Fatalf("KeyRef of a v9 header: %v", err)
+	_, err = s.KeyRef(m)
+	wantTamper(t, err, ReasonVersion)
+	if !errors.Is(err, ErrUnsupportedVersion) {
+		t.Fatalf("KeyRef of a v9 header: %v, want it to match ErrUnsupportedVersion too", err)
 	}
 	m = cloneItem(sealed)
 	delete(m, "tenant")
 	_, err = s.KeyRef(m)
-	wantTamper(t, err, ReasonAttributeSet)
+	wantTamper(t, err, ReasonTenant)
 	_, res, err := s.Open(sealed, key)
 	if err != nil || res.Ref != key.Ref {
 		t.Fatalf("Open: %v, ref %v", err, res.Ref)

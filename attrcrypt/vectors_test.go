@@ -20,9 +20,10 @@ var update = flag.Bool("update", false, "regenerate testdata/vectors.json and th
 const vectorsPath = "testdata/vectors.json"
 
 type vectorFile struct {
-	Comment       string   `json:"comment"`
-	FormatVersion int      `json:"format_version"`
-	Vectors       []vector `json:"vectors"`
+	Comment       string     `json:"comment"`
+	FormatVersion int        `json:"format_version"`
+	Vectors       []vector   `json:"vectors"`
+	OpenCases     []openCase `json:"open_cases"`
 }
 
 type vectorKey struct {
@@ -139,6 +140,12 @@ func TestVectors(t *testing.T) {
 	for _, v := range f.Vectors {
 		t.Run(v.Name, func(t *testing.T) { checkVector(t, v) })
 	}
+	if len(f.OpenCases) < 40 {
+		t.Fatalf("vector file has %d open cases", len(f.OpenCases))
+	}
+	for _, c := range f.OpenCases {
+		t.Run("open/"+c.Name, func(t *testing.T) { checkOpenCase(t, c) })
+	}
 }
 
 func checkVector(t *testing.T, v vector) {
@@ -147,19 +154,7 @@ func checkVector(t *testing.T, v vector) {
 	mat := mustHex(t, v.Key.MaterialHex)
 	copy(key.Material[:], mat)
 	salt := mustHex(t, v.SaltHex)
-	actions := map[string]Action{}
-	for name, a := range v.Actions {
-		switch a {
-		case "sign":
-			actions[name] = ActionSign
-		case "encrypt":
-			actions[name] = ActionEncrypt
-		case "plain":
-			actions[name] = ActionPlain
-		default:
-			t.Fatalf("unknown action %q", a)
-		}
-	}
+	actions := actionsFromJSON(t, v.Actions)
 	s, err := NewSealer(Config{Table: v.Table, TenantAttribute: v.TenantAttribute, Actions: actions}, WithRandom(bytes.NewReader(salt)))
 	if err != nil {
 		t.Fatal(err)
@@ -251,6 +246,7 @@ func writeVectors(t *testing.T) {
 	f := vectorFile{
 		Comment: "attrcrypt format v1 test vectors; see FORMAT.md. Items are DynamoDB JSON. " +
 			"Seal(input) with key and salt must give expected byte for byte; Open(expected) must give opened. " +
+			"open_cases: a reader with reader_actions (and allow_plaintext_migration) opening stored with key must give opened, drift and migration_used, or fail with error (kind, reason, attribute). " +
 			"Regenerate with: go test ./attrcrypt -run TestVectors -update (then review the diff: the committed file is the reference).",
 		FormatVersion: FormatVersion,
 	}
@@ -301,6 +297,7 @@ func writeVectors(t *testing.T) {
 			},
 		})
 	}
+	f.OpenCases = openCaseInputs(t)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
