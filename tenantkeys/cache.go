@@ -98,6 +98,10 @@ type CacheStats struct {
 //     order. Copies already returned to callers are theirs to zero.
 //   - Errors are not cached: the next lookup asks the provider again. A
 //     load that reports ErrKeyShredded purges every entry of that tenant.
+//   - Monotonic: once it has served version N as a tenant's current key, a
+//     provider answer with an older current version fails with
+//     ErrKeyRecordTampered (a rolled-back key store pointer), so no write
+//     goes back to an older key.
 //
 // Clock: unless WithClock supplies one, the cache reads a coarse monotonic
 // clock (immune to wall clock steps): an atomic value that a background
@@ -126,6 +130,7 @@ type Cache struct {
 	tail     *entry
 	inflight map[cacheKey]*call
 	st       CacheStats
+	hw       highWater // highest current version loaded per (tenant, class)
 }
 
 var _ Provider = (*Cache)(nil)
@@ -334,6 +339,17 @@ func (c *Cache) load(ctx context.Context, k cacheKey, cl *call) (key attrcrypt.K
 		key, err = c.p.Key(ctx, attrcrypt.KeyRef{Tenant: k.tenant, Class: k.class, Version: k.version})
 	}
 	finished = true
+	if err == nil && k.version == 0 {
+		// Never move a tenant's current version backwards, whatever the
+		// provider says after a newer one was served.
+		if seen := c.hw.get(k.tenant, k.class).current; key.Ref.Version < seen {
+			err = tamperedf("%s: current version went back from %d (rolled-back pointer)", key.Ref, seen)
+			key.Zero()
+			key = attrcrypt.Key{}
+		} else {
+			c.hw.raise(k.tenant, k.class, key.Ref.Version, 0)
+		}
+	}
 	if err == nil && (key.Ref.Tenant != k.tenant || key.Ref.Class != k.class || k.version != 0 && key.Ref.Version != k.version) {
 		key.Zero()
 		err = fmt.Errorf("%w: provider returned %s for tenant %q class %q version %d", ErrKeyCorrupt, key.Ref, k.tenant, classLabel(k.class), k.version)

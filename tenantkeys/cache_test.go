@@ -411,3 +411,44 @@ func TestCacheOneKMSCallMixedRequests(t *testing.T) {
 		}
 	}
 }
+
+// rollbackProvider answers CurrentKey with whatever version it is set to.
+type rollbackProvider struct{ current atomic.Uint32 }
+
+func (p *rollbackProvider) CurrentKey(_ context.Context, tenant, class string) (attrcrypt.Key, error) {
+	k := attrcrypt.Key{Ref: attrcrypt.KeyRef{Tenant: tenant, Class: class, Version: p.current.Load()}}
+	k.Material[0] = byte(k.Ref.Version)
+	return k, nil
+}
+
+func (p *rollbackProvider) Key(_ context.Context, r attrcrypt.KeyRef) (attrcrypt.Key, error) {
+	k := attrcrypt.Key{Ref: r}
+	k.Material[0] = byte(r.Version)
+	return k, nil
+}
+
+// TestCacheNeverGoesBack: a Cache that served version 2 as current refuses
+// an older current version from its provider after the TTL (a rolled-back
+// key store seen through a provider without memory of its own).
+func TestCacheNeverGoesBack(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	p := &rollbackProvider{}
+	p.current.Store(2)
+	c := tenantkeys.NewCache(p, tenantkeys.WithClock(clk.Now), tenantkeys.WithTTL(time.Minute))
+	if k := mustKey(t)(c.CurrentKey(ctx, "acme", "")); k.Ref.Version != 2 {
+		t.Fatal(k.Ref)
+	}
+	p.current.Store(1)
+	clk.Advance(2 * time.Minute)
+	if _, err := c.CurrentKey(ctx, "acme", ""); !errors.Is(err, tenantkeys.ErrKeyRecordTampered) {
+		t.Fatalf("rolled back current version: err = %v, want ErrKeyRecordTampered", err)
+	}
+	// Old versions still open items sealed under them, and moving forward
+	// is fine.
+	mustKey(t)(c.Key(ctx, ref("acme", "", 1)))
+	p.current.Store(3)
+	if k := mustKey(t)(c.CurrentKey(ctx, "acme", "")); k.Ref.Version != 3 {
+		t.Fatal(k.Ref)
+	}
+}

@@ -58,8 +58,8 @@
 // unambiguous; the default class is "". Creation is one TransactWriteItems:
 // put version 1 if absent, put the pointer if absent, check that no
 // tombstone exists. Rotation is one TransactWriteItems: put version N+1 if
-// absent, update the pointer if its version is still N, check the
-// tombstone. So two processes rotating at once yield two distinct versions
+// absent, replace the pointer if it still holds version N with the same
+// wrapped key and tag, check the tombstone. So two processes rotating at once yield two distinct versions
 // or one ErrConflict, never an overwritten or lost version, and racing
 // first-use creations end with one version 1. Shred writes the tombstone
 // first (after which no creation or rotation can commit and every read

@@ -90,7 +90,7 @@ func isCtxErr(err error) bool {
 func kmsSentinel(op string, e *sdkError) []error {
 	code := strings.TrimSuffix(e.code, "Exception")
 	switch code {
-	case "NotFound":
+	case "NotFound", "InvalidArn", "InvalidAliasName":
 		return []error{ErrKeyNotFound}
 	case "Disabled", "KMSInvalidState":
 		return []error{ErrKeyDisabled}

@@ -89,6 +89,7 @@ func TestKMSErrorShapes(t *testing.T) {
 		{"400 Disabled", 400, "DisabledException", []error{tenantkeys.ErrKeyDisabled}},
 		{"400 KMSInvalidState", 400, "KMSInvalidStateException", []error{tenantkeys.ErrKeyDisabled}},
 		{"400 NotFound", 400, "NotFoundException", []error{tenantkeys.ErrKeyNotFound}},
+		{"400 InvalidArn", 400, "InvalidArnException", []error{tenantkeys.ErrKeyNotFound}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -150,9 +150,11 @@ func KeyMap(keys map[string]string, fallback KeySelector) KeySelector {
 // kms:EncryptionContext:tenant and CloudTrail records the tenant, class and
 // version of each use.
 //
-// KMS rights: the admin side needs kms:GenerateDataKeyWithoutPlaintext
-// (creation and rotation); an application role needs kms:Decrypt, plus
-// kms:GenerateDataKey only if its store creates keys on first use.
+// KMS rights: the admin side needs kms:GenerateDataKey (creation and
+// rotation: the Store tags the new records with the new key) and
+// kms:Decrypt, plus kms:Encrypt for Rewrap; an application role needs
+// kms:Decrypt on the selected keys only, plus kms:GenerateDataKey only if
+// its store creates keys on first use.
 type KMSWrapper struct {
 	api      KMSAPI
 	choose   KeySelector

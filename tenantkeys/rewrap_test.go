@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -328,4 +329,42 @@ func TestStoreRetire(t *testing.T) {
 			t.Fatalf("after a rotation: %v", err)
 		}
 	})
+}
+
+// TestRotateMasterKeyFileAcrossProcesses: rotations from several processes
+// at once (this test binary re-run as helpers) never lose a master key.
+func TestRotateMasterKeyFileAcrossProcesses(t *testing.T) {
+	if path := os.Getenv("DYNASEAL_ROTATE_HELPER"); path != "" {
+		for range 5 {
+			if _, err := tenantkeys.RotateMasterKeyFile(path); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	const procs = 6
+	path := filepath.Join(t.TempDir(), "master.key")
+	if _, err := tenantkeys.GenerateMasterKeyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	cmds := make([]*exec.Cmd, procs)
+	for i := range cmds {
+		cmds[i] = exec.Command(os.Args[0], "-test.run=^TestRotateMasterKeyFileAcrossProcesses$", "-test.count=1")
+		cmds[i].Env = append(os.Environ(), "DYNASEAL_ROTATE_HELPER="+path)
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("helper process: %v", err)
+		}
+	}
+	kr, err := tenantkeys.LoadKeyringFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(kr.IDs()), 1+procs*5; got != want {
+		t.Fatalf("%d master keys after %d rotations from %d processes, want %d", got, procs*5, procs, want)
+	}
 }

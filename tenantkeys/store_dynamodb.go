@@ -286,6 +286,9 @@ func (b *ddbBackend) replace(ctx context.Context, item map[string]types.Attribut
 	}}}})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
+		if cerr := cancelError(tce); cerr != nil {
+			return cerr
+		}
 		return fmt.Errorf("%w: key store record changed concurrently", ErrConflict)
 	}
 	if err != nil {
@@ -445,15 +448,26 @@ func (b *ddbBackend) advance(ctx context.Context, tenant, class string, from *po
 		case failed(0), failed(1):
 			return fmt.Errorf("%w: tenant %q class %q moved on from version %d", ErrConflict, tenant, classLabel(class), fromVersion)
 		}
-		for _, reason := range r {
-			if c := aws.ToString(reason.Code); c == "TransactionConflict" {
-				return fmt.Errorf("%w: tenant %q class %q: concurrent transaction", ErrConflict, tenant, classLabel(class))
-			} else if c == "ThrottlingError" || c == "ProvisionedThroughputExceeded" {
-				return fmt.Errorf("%w: key store write throttled", ErrKeyStoreUnavailable)
-			}
+		if err := cancelError(tce); err != nil {
+			return err
 		}
 	}
 	return b.ddbError("write", err)
+}
+
+// cancelError classifies a cancelled transaction by its reasons: a
+// concurrent transaction is a conflict, throttling makes the key store
+// unavailable; nil for other reasons.
+func cancelError(tce *types.TransactionCanceledException) error {
+	for _, reason := range tce.CancellationReasons {
+		switch aws.ToString(reason.Code) {
+		case "TransactionConflict":
+			return fmt.Errorf("%w: key store: concurrent transaction", ErrConflict)
+		case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
+			return fmt.Errorf("%w: key store write throttled", ErrKeyStoreUnavailable)
+		}
+	}
+	return nil
 }
 
 func (b *ddbBackend) list(ctx context.Context, tenant string) (listing, error) {
