@@ -2,11 +2,13 @@ package table
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
 // DynamoDB's batch limits.
@@ -46,7 +48,7 @@ func (t *Table[T]) batchGetRaw(ctx context.Context, keys []map[string]types.Attr
 				RequestItems: map[string]types.KeysAndAttributes{t.name: {Keys: pending, ConsistentRead: aws.Bool(consistent)}},
 			})
 			if err != nil {
-				callErr = fmt.Errorf("table: batch get: %w", err)
+				callErr = fmt.Errorf("table: batch get: %w", ddbError("BatchGetItem", err))
 				break
 			}
 			for _, it := range out.Responses[t.name] {
@@ -148,9 +150,12 @@ func (s Scope[T]) BatchWrite(ctx context.Context, puts []*T, deletes []Key) erro
 	var reqs []req
 	for _, v := range puts {
 		sl, err := s.seal(ctx, v, -1)
+		if err == nil {
+			err = t.checkItemKey(sl.item)
+		}
 		if err != nil {
 			var k Key
-			if m, merr := t.codec.Marshal(v); merr == nil {
+			if m, merr := marshalKey(t, v); merr == nil {
 				k = t.keyOfItem(m)
 			}
 			be.Failed = append(be.Failed, ItemError{Key: k, Err: err})
@@ -197,8 +202,23 @@ func (s Scope[T]) BatchWrite(ctx context.Context, puts []*T, deletes []Key) erro
 			out, err := t.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
 				RequestItems: map[string][]types.WriteRequest{t.name: pending},
 			})
+			if err != nil && apiCode(err) == "ValidationException" {
+				// One write DynamoDB finds invalid refuses the whole call:
+				// send this chunk's writes one by one, so every valid one
+				// lands and only the invalid one is reported.
+				for _, wr := range pending {
+					r := byKey[t.keyString(writeKey(wr))]
+					if werr := t.writeOne(ctx, wr); werr != nil {
+						be.Failed = append(be.Failed, ItemError{Key: r.key, Err: werr})
+					} else if r.onWrite != nil {
+						r.onWrite()
+					}
+				}
+				pending = nil
+				break
+			}
 			if err != nil {
-				be.Err = fmt.Errorf("table: batch write: %w", err)
+				be.Err = fmt.Errorf("table: batch write: %w", ddbError("BatchWriteItem", err))
 				break
 			}
 			left := out.UnprocessedItems[t.name]
@@ -238,4 +258,40 @@ func writeKey(wr types.WriteRequest) map[string]types.AttributeValue {
 		return wr.PutRequest.Item
 	}
 	return wr.DeleteRequest.Key
+}
+
+// writeOne sends one write of a batch on its own, unconditional as in the
+// batch. A refusal is ErrInvalidItem with DynamoDB's error code only (its
+// message may quote values).
+func (t *Table[T]) writeOne(ctx context.Context, wr types.WriteRequest) error {
+	var err error
+	if wr.PutRequest != nil {
+		_, err = t.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.name), Item: wr.PutRequest.Item})
+	} else {
+		_, err = t.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.name), Key: wr.DeleteRequest.Key})
+	}
+	switch code := apiCode(err); {
+	case err == nil:
+		return nil
+	case code == "ValidationException":
+		return fmt.Errorf("%w: %w", ErrInvalidItem, ddbError("", err))
+	}
+	return fmt.Errorf("table: batch write item: %w", ddbError("", err))
+}
+
+// apiCode is the error code of an AWS API error in err's chain, or "".
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// marshalKey marshals v to find its key for a failure report (nil: none).
+func marshalKey[T any](t *Table[T], v *T) (map[string]types.AttributeValue, error) {
+	if v == nil {
+		return nil, errors.New("table: nil item")
+	}
+	return t.codec.Marshal(v)
 }

@@ -1,8 +1,10 @@
 package table
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -12,17 +14,68 @@ import (
 
 // ReflectCodec returns the reflection codec of T, built on attributevalue's
 // MarshalMap and UnmarshalMap with their default options. It is the codec
-// New uses unless WithCodec supplies another.
+// New uses unless WithCodec supplies another. Its errors never quote a
+// value: attributevalue's (`cannot unmarshal "..." into time.Time`) are
+// replaced by ErrDecode naming the attribute and the Go type only.
 func ReflectCodec[T any]() Codec[T] { return reflectCodec[T]{} }
 
 type reflectCodec[T any] struct{}
 
 func (reflectCodec[T]) Marshal(v *T) (map[string]types.AttributeValue, error) {
-	return attributevalue.MarshalMap(v)
+	m, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		// attributevalue's text, or a custom Marshaler's, may quote the value.
+		return nil, fmt.Errorf("table: attributevalue cannot encode the item (%T)", err)
+	}
+	return m, nil
 }
 
 func (reflectCodec[T]) Unmarshal(item map[string]types.AttributeValue, v *T) error {
-	return attributevalue.UnmarshalMap(item, v)
+	err := attributevalue.UnmarshalMap(item, v)
+	if err == nil {
+		return nil
+	}
+	// Error path only: decode one attribute at a time into a scratch value
+	// to name the attribute that does not fit, without its value.
+	names := make([]string, 0, len(item))
+	for name := range item {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if attributevalue.UnmarshalMap(map[string]types.AttributeValue{name: item[name]}, new(T)) != nil {
+			return scrubDecodeError(name, err)
+		}
+	}
+	return scrubDecodeError("", err)
+}
+
+// scrubDecodeError replaces an attributevalue error, whose text may quote
+// the value (an unparsable time, a number that overflows), by ErrDecode
+// with the attribute name and the Go type only.
+func scrubDecodeError(attr string, err error) error {
+	var (
+		te *attributevalue.UnmarshalTypeError
+		ue *attributevalue.UnmarshalError
+		ie *attributevalue.InvalidUnmarshalError
+	)
+	goType := ""
+	switch {
+	case errors.As(err, &te):
+		goType = fmt.Sprint(te.Type)
+	case errors.As(err, &ue):
+		goType = fmt.Sprint(ue.Type)
+	case errors.As(err, &ie):
+		goType = fmt.Sprint(ie.Type)
+	}
+	msg := "table: decode"
+	if attr != "" {
+		msg += fmt.Sprintf(" attribute %q", attr)
+	}
+	if goType != "" {
+		msg += " (Go type " + goType + ")"
+	}
+	return fmt.Errorf("%s: %w", msg, ErrDecode)
 }
 
 // versionSetter returns a function that sets T's version field through the

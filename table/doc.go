@@ -90,5 +90,84 @@
 //
 // Errors wrap the sentinels of this package (which re-export attrcrypt's and
 // tenantkeys' where they mean the same thing) and are tested with errors.Is.
-// No error contains an attribute value, plaintext or key material.
+// No error contains an attribute value, plaintext or key material: a failed
+// DynamoDB call is a *DynamoDBError, which prints the operation, error code,
+// HTTP status and request id but never DynamoDB's or the SDK's message (a
+// validation message can quote attribute values), and keeps the SDK error in
+// the chain for errors.As; the reflection codec's decode errors name the
+// attribute and the Go type (ErrDecode), never the value.
+//
+// # How a failed read is classified
+//
+// Whatever the stored item's own bytes cause is ErrTampered, with an
+// *attrcrypt.TamperError giving the reason. A key-lifecycle sentinel
+// (ErrKeyShredded, ErrKeyRetired, ErrKeyDisabled) means that the key a
+// genuine item would name really is in that state, never that the header
+// was edited. The table knows the caller's tenant (the scope's) and its key
+// class (WithKeyClass); a read asks the key provider for keys by reference
+// only, never for a current key, so it never creates one.
+//
+//	failure                                                  error
+//	---------------------------------------------------------------------------------------
+//	tenant attribute is not the scope's tenant               ErrNotFound and ErrWrongTenant
+//	                                                         (no key of that tenant fetched)
+//	tenant attribute missing or not a string                 ErrTampered
+//	header missing, truncated, unparsable                    ErrTampered (header)
+//	header names a key the tenant never had: a version       ErrTampered (commitment)
+//	  above the newest or 0, a class without keys, an
+//	  invalid class or tenant name, or the item was moved
+//	  into the partition of a tenant without keys
+//	header names another live version, or another class     ErrTampered (commitment)
+//	  whose key exists
+//	header names a shredded, retired or disabled version,    ErrTampered (commitment)
+//	  or any failing key of another class, but commits to
+//	  a live key of the tenant in the table's class
+//	tenant shredded, or the item's version was destroyed     ErrKeyShredded
+//	  by Shred before ReopenAfterShred
+//	item sealed under a retired version                      ErrKeyRetired
+//	the tenant's key (of the table's class) is disabled      ErrKeyDisabled
+//	key store or KMS unreachable, throttled, refusing,       tenantkeys' sentinel (ErrKeyStoreUnavailable,
+//	  or a key record that fails authentication               ErrKMSUnavailable, ErrAccessDenied, ErrKeyCorrupt...)
+//	signature, commitment, attribute set, ciphertext         ErrTampered (signature, commitment,
+//	                                                         attribute-set, attribute)
+//	a verified value does not fit the reader's Go type       ErrDecode
+//	DynamoDB call failed                                     ErrUnavailable (throttled, 5xx, no answer,
+//	                                                         timeout), ErrNoTable, ErrInvalidRequest,
+//	                                                         ErrAccessDenied, ErrConflict, ErrRequestFailed,
+//	                                                         or context.Canceled
+//
+// So reading an item never answers ErrKeyMissing: key versions are never lost (Shred
+// answers ErrKeyShredded), so an item naming a key its tenant does not have
+// was edited. A key store that lacks the keys of tenants whose items exist
+// (a misconfiguration: the wrong key table or region) therefore makes every
+// such item read as tampered with reason commitment; writes still answer
+// ErrKeyMissing there.
+//
+// To tell an edited key reference from a key genuinely in a failing state,
+// the read path (on that error only) locates the tenant's newest version of
+// the table's class with an exponential then binary search over Key, and
+// checks the header's key commitment (attrcrypt.Sealer.CommitsTo) against
+// at most 16 live versions, newest first. A tenant whose every version is
+// shredded costs one extra lookup. The bound is the one residual: an item
+// sealed under a live version more than 16 live versions below the newest,
+// whose header is edited to name a shredded, retired or disabled version,
+// reads as that key state instead of ErrTampered (its data stays
+// unreadable either way).
+//
+// # Shared partitions
+//
+// When the tenant is not the partition key, a read of another tenant's item
+// matches ErrNotFound as well as ErrWrongTenant, so an application that
+// answers ErrNotFound with a 404 tells a tenant nothing about another
+// tenant's keys, while monitoring can still count ErrWrongTenant. BatchGet
+// and TransactGet report such a key as a failed item (BatchError.Failed, or
+// the joined error) whose error matches ErrNotFound: treat those entries as
+// a missing item (a nil result) to conceal existence there too. Query
+// iterators never yield another tenant's item, not even as an error, and
+// QueryPage keeps reading past other tenants' items until its page is full
+// or the query is exhausted, so a page with a cursor always holds PageSize
+// items. The bound is 8 DynamoDB calls per page (Limit doubling from
+// PageSize, so 255×PageSize evaluated items, at most 8 MB): past that many
+// other items in a row it returns a short or empty page with a cursor,
+// which reveals only that at least that many other items lie there.
 package table

@@ -17,12 +17,18 @@ var (
 	// itself; errors.As with *attrcrypt.TamperError gives the reason.
 	ErrTampered = attrcrypt.ErrTampered
 	// ErrWrongTenant: the item belongs to another tenant than the scope's,
-	// or an item to write names another tenant than the scope's.
+	// or an item to write names another tenant than the scope's. A read of
+	// another tenant's item matches ErrNotFound too, so that mapping
+	// not-found to a 404 conceals whether the key exists.
 	ErrWrongTenant = errors.New("table: item belongs to another tenant")
 	// ErrKeyMissing: no key exists for the tenant (tenantkeys.ErrKeyNotFound).
+	// Writes answer it (a provider without create-on-first-use); reads never
+	// do for a stored item: one naming a key its tenant does not have is ErrTampered (see
+	// the package doc's decision table).
 	ErrKeyMissing = tenantkeys.ErrKeyNotFound
 	// ErrKeyShredded: the tenant's keys were destroyed; its items can never
-	// be read again (tenantkeys.ErrKeyShredded). Not a tamper error.
+	// be read again (tenantkeys.ErrKeyShredded). Not a tamper error: a read
+	// answers it only when the key the item genuinely names was shredded.
 	ErrKeyShredded = tenantkeys.ErrKeyShredded
 	// ErrKeyRetired: the item was sealed under a key version an admin
 	// retired (tenantkeys.ErrKeyRetired). Not a tamper error.
@@ -60,10 +66,50 @@ var (
 	// again. It deliberately does not match ErrConflict, so that a retry loop
 	// on conflicts never applies a change twice.
 	ErrUnknownOutcome = errors.New("table: outcome of a resent write is unknown")
+	// ErrInvalidItem: DynamoDB refused one write of a batch as invalid
+	// (ValidationException) although it sealed; the other writes were sent.
+	ErrInvalidItem = errors.New("table: DynamoDB refused the item as invalid")
 	// ErrInvalidKey: a key is missing, empty, of the wrong type or otherwise
 	// cannot address an item; nothing was sent.
 	ErrInvalidKey = errors.New("table: invalid key")
 )
+
+// Sentinels of failed DynamoDB calls (see DynamoDBError) and of decoding.
+var (
+	// ErrUnavailable: DynamoDB could not be reached, throttled the request
+	// (ProvisionedThroughputExceeded, RequestLimitExceeded, ThrottlingException),
+	// failed on its side (HTTP 5xx), or did not answer in time. Retrying
+	// later may succeed; nothing is known to have been written.
+	ErrUnavailable = errors.New("table: DynamoDB unavailable")
+	// ErrNoTable: the table or index does not exist (ResourceNotFoundException).
+	ErrNoTable = errors.New("table: table or index not found")
+	// ErrInvalidRequest: DynamoDB refused the request as invalid
+	// (ValidationException); its message is not kept, since it can quote
+	// attribute values.
+	ErrInvalidRequest = errors.New("table: DynamoDB refused the request as invalid")
+	// ErrAccessDenied: DynamoDB refused the caller's credentials or
+	// permissions (AccessDeniedException, UnrecognizedClientException...).
+	ErrAccessDenied = errors.New("table: DynamoDB access denied")
+	// ErrRequestFailed: DynamoDB refused the request for a reason none of
+	// the other sentinels names; DynamoDBError.Code says which.
+	ErrRequestFailed = errors.New("table: DynamoDB request failed")
+	// ErrDecode: a verified item's attribute does not decode into the
+	// reader's Go type (the codec's error, which may quote the value, is
+	// not kept: the error names the attribute and the Go type only).
+	ErrDecode = errors.New("table: stored attribute does not decode into the Go type")
+)
+
+// errWrongTenantRead is a read of an item that belongs to another tenant.
+// It matches both ErrNotFound, so an application that answers not-found
+// with a 404 tells a tenant nothing about another tenant's keys, and
+// ErrWrongTenant, so monitoring still sees the attempt.
+var errWrongTenantRead error = wrongTenantRead{}
+
+type wrongTenantRead struct{}
+
+func (wrongTenantRead) Error() string { return ErrNotFound.Error() + " (another tenant's item)" }
+
+func (wrongTenantRead) Unwrap() []error { return []error{ErrNotFound, ErrWrongTenant} }
 
 // ItemError is the error of one item of a batch, query or scan. Key is the
 // item's primary key (key attributes are signed plaintext, never encrypted);

@@ -46,6 +46,9 @@ func (s Scope[T]) preparePut(ctx context.Context, v *T, mode writeMode, stored m
 	if err != nil {
 		return putReq{}, err
 	}
+	if err := t.checkItemKey(sl.item); err != nil {
+		return putReq{}, err
+	}
 	r := putReq{sealed: sl}
 	c := &r.cond
 	pk := func() string { return c.name(t.schema.PartitionKey) }
@@ -81,7 +84,7 @@ func (s Scope[T]) conditionError(mode writeMode, old map[string]types.AttributeV
 	case old != nil && !s.t.pkIsTenant && !scalarEqual(old[s.t.schema.Tenant], S(s.tenant)):
 		return fmt.Errorf("table: the stored item with this key belongs to another tenant: %w", ErrWrongTenant)
 	default:
-		return fmt.Errorf("%w: condition failed: %s", ErrConflict, err.Error())
+		return fmt.Errorf("%w: condition failed: %w", ErrConflict, ddbError("", err))
 	}
 }
 
@@ -118,7 +121,7 @@ func (s Scope[T]) putItem(ctx context.Context, r putReq, mode writeMode) error {
 		return s.writeConditionError(mode, r.item, c.Item, &at, err)
 	}
 	if err != nil {
-		return fmt.Errorf("table: put: %w", err)
+		return fmt.Errorf("table: put: %w", ddbError("PutItem", err))
 	}
 	return nil
 }
@@ -150,7 +153,7 @@ func (s Scope[T]) getRaw(ctx context.Context, k Key, consistent bool) (map[strin
 		TableName: aws.String(s.t.name), Key: km, ConsistentRead: aws.Bool(consistent),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("table: get: %w", err)
+		return nil, fmt.Errorf("table: get: %w", ddbError("GetItem", err))
 	}
 	if out.Item == nil {
 		return nil, fmt.Errorf("%w (%s)", ErrNotFound, s.t.schema.TypeName)
@@ -259,7 +262,7 @@ func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error 
 		return s.conditionError(modePut, cf.Item, err)
 	}
 	if err != nil {
-		return fmt.Errorf("table: delete: %w", err)
+		return fmt.Errorf("table: delete: %w", ddbError("DeleteItem", err))
 	}
 	return nil
 }
@@ -268,7 +271,7 @@ func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error 
 // one-item transaction with a fresh ClientRequestToken, so that a resend
 // after a lost answer is answered as the first attempt was (see resend.go).
 func (s Scope[T]) deleteOnce(ctx context.Context, km map[string]types.AttributeValue, c expr) error {
-	old, failed, err := s.t.writeOnce(ctx, types.TransactWriteItem{Delete: &types.Delete{
+	return s.keyedWriteOnce(ctx, "delete", types.TransactWriteItem{Delete: &types.Delete{
 		TableName:                           aws.String(s.t.name),
 		Key:                                 km,
 		ConditionExpression:                 c.String(),
@@ -276,9 +279,15 @@ func (s Scope[T]) deleteOnce(ctx context.Context, km map[string]types.AttributeV
 		ExpressionAttributeValues:           c.values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}})
+}
+
+// keyedWriteOnce sends w, a write addressed by key, with writeOnce and maps
+// a failed condition with keyedConditionError.
+func (s Scope[T]) keyedWriteOnce(ctx context.Context, what string, w types.TransactWriteItem) error {
+	old, failed, err := s.t.writeOnce(ctx, w)
 	switch {
 	case err != nil:
-		return fmt.Errorf("table: delete: %w", err)
+		return fmt.Errorf("table: %s: %w", what, err)
 	case failed:
 		return s.keyedConditionError(old)
 	}

@@ -16,6 +16,8 @@ type plannedQuery struct {
 	in      *dynamodb.QueryInput
 	binding []byte
 	fetch   bool // index items are partial: fetch full items by primary key
+	// indexKeys are the index's key attributes (index queries only).
+	indexKeys [2]string
 }
 
 func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
@@ -45,7 +47,7 @@ func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
 	}
 	part := in.Partition
 	if pkName == t.schema.Tenant {
-		if part == nil {
+		if isNilValue(part) {
 			part = S(s.tenant)
 		} else if !scalarEqual(part, S(s.tenant)) {
 			return plannedQuery{}, fmt.Errorf("table: query partition is not the scope's tenant: %w", ErrWrongTenant)
@@ -58,7 +60,15 @@ func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
 	}
 	var kc expr
 	kc.add(kc.name(pkName) + " = " + kc.value(part))
-	if in.Sort.op != "" {
+	// A sort key that is the tenant attribute goes into the key condition
+	// (DynamoDB refuses filters on key attributes).
+	tenantIsSort := skName != "" && skName == t.schema.Tenant
+	if tenantIsSort {
+		if in.Sort.op != "" {
+			return plannedQuery{}, fmt.Errorf("table: sort condition on %s, the tenant attribute: the scope supplies it", skName)
+		}
+		kc.add(kc.name(skName) + " = " + kc.value(S(s.tenant)))
+	} else if in.Sort.op != "" {
 		if skName == "" {
 			return plannedQuery{}, fmt.Errorf("table: sort condition on a key schema without a sort key")
 		}
@@ -79,7 +89,7 @@ func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
 		ExpressionAttributeValues: kc.values,
 		ScanIndexForward:          aws.Bool(!in.Descending),
 	}
-	if pkName != t.schema.Tenant {
+	if pkName != t.schema.Tenant && !tenantIsSort {
 		// The partition spans tenants: let DynamoDB drop other tenants'
 		// items; every item is checked again before any key is fetched.
 		q.FilterExpression = aws.String(kc.name(t.schema.Tenant) + " = " + kc.value(S(s.tenant)))
@@ -93,7 +103,11 @@ func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
 	if in.ConsistentRead {
 		q.ConsistentRead = aws.Bool(true)
 	}
-	return plannedQuery{in: q, binding: queryBinding(in, part), fetch: fetch}, nil
+	pq := plannedQuery{in: q, binding: queryBinding(in, part), fetch: fetch}
+	if in.Index != "" {
+		pq.indexKeys = [2]string{pkName, skName}
+	}
+	return pq, nil
 }
 
 func joinAnd(parts []string) string {
@@ -107,25 +121,42 @@ func joinAnd(parts []string) string {
 	return s
 }
 
-// page runs one query page and opens its items. Per-item failures are
-// returned in errs aligned with nothing in items (items holds the good ones
-// in order).
-func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]types.AttributeValue) (items []*T, errs []*ItemError, last map[string]types.AttributeValue, err error) {
+// pageResult is one item of a query page, in DynamoDB's order: the opened
+// item or its error, and the start key that resumes the query after it.
+type pageResult[T any] struct {
+	v     *T
+	err   *ItemError
+	after map[string]types.AttributeValue
+}
+
+// page runs one DynamoDB Query call and opens its items, in order. limit
+// overrides the planned Limit when positive; withAfter fills each result's
+// start key (QueryPage needs them to cut a page).
+func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]types.AttributeValue, limit int32, withAfter bool) (res []pageResult[T], last map[string]types.AttributeValue, err error) {
 	in := *pq.in
 	in.ExclusiveStartKey = start
+	if limit > 0 {
+		in.Limit = aws.Int32(limit)
+	}
 	out, err := s.t.client.Query(ctx, &in)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("table: query: %w", err)
+		return nil, nil, fmt.Errorf("table: query: %w", ddbError("Query", err))
 	}
-	raws := out.Items
 	// Tenant check on what the query returned, before any key is fetched.
-	keep := raws[:0:0]
-	for _, it := range raws {
-		if !scalarEqual(it[s.t.schema.Tenant], S(s.tenant)) {
-			errs = append(errs, &ItemError{Key: s.t.keyOfItem(it), Err: ErrWrongTenant})
-			continue
+	// An item of another tenant (DynamoDB's filter lets none through; this
+	// is defence in depth) is skipped, not reported: its key would tell the
+	// caller that another tenant's item exists.
+	keep := out.Items[:0:0]
+	for _, it := range out.Items {
+		if scalarEqual(it[s.t.schema.Tenant], S(s.tenant)) {
+			keep = append(keep, it)
 		}
-		keep = append(keep, it)
+	}
+	afters := make([]map[string]types.AttributeValue, len(keep))
+	if withAfter {
+		for i, it := range keep {
+			afters[i] = s.t.startKey(pq, it)
+		}
 	}
 	if pq.fetch && len(keep) > 0 {
 		keys := make([]map[string]types.AttributeValue, len(keep))
@@ -134,34 +165,46 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 		}
 		full, unprocessed, berr := s.t.batchGetRaw(ctx, keys, aws.ToBool(pq.in.ConsistentRead))
 		if berr != nil {
-			return nil, nil, nil, berr
+			return nil, nil, berr
 		}
 		if len(unprocessed) > 0 {
-			return nil, nil, nil, &BatchError{Unprocessed: unprocessed}
+			return nil, nil, &BatchError{Unprocessed: unprocessed}
 		}
-		keep = keep[:0]
-		for _, it := range full {
-			if it != nil { // deleted since the index was written
-				keep = append(keep, it)
-			}
-		}
+		keep = full // aligned with keys; nil where deleted since the index was written
 	}
-	for _, it := range keep {
-		v, oerr := s.t.open(ctx, s.tenant, it)
-		if oerr != nil {
-			errs = append(errs, &ItemError{Key: s.t.keyOfItem(it), Err: oerr})
+	for i, it := range keep {
+		if it == nil {
 			continue
 		}
-		items = append(items, v)
+		v, oerr := s.t.open(ctx, s.tenant, it)
+		r := pageResult[T]{v: v, after: afters[i]}
+		if oerr != nil {
+			r.v, r.err = nil, &ItemError{Key: s.t.keyOfItem(it), Err: oerr}
+		}
+		res = append(res, r)
 	}
-	return items, errs, out.LastEvaluatedKey, nil
+	return res, out.LastEvaluatedKey, nil
+}
+
+// startKey is the ExclusiveStartKey that resumes pq after the raw item it:
+// the table's key attributes, and the index's for an index query.
+func (t *Table[T]) startKey(pq plannedQuery, it map[string]types.AttributeValue) map[string]types.AttributeValue {
+	m := t.keyMapOfItem(it)
+	for _, a := range pq.indexKeys {
+		if a != "" {
+			m[a] = it[a]
+		}
+	}
+	return m
 }
 
 // Query returns the items of one partition (of the table or an index),
 // verified and opened, as an iterator over all pages. An error for one item
-// (tampered, wrong tenant) is yielded with a nil item as an *ItemError and
-// iteration continues if the caller continues; a DynamoDB error is yielded
-// last. in.Cursor starts after a page returned by QueryPage.
+// (tampered, key errors) is yielded with a nil item as an *ItemError, in
+// the item's place, and iteration continues if the caller continues; a
+// DynamoDB error is yielded last. in.Cursor starts after a page returned by
+// QueryPage. Items of other tenants in a shared partition are never
+// yielded, not even as errors.
 func (s Scope[T]) Query(ctx context.Context, in QueryInput) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
 		pq, err := s.planQuery(&in)
@@ -177,18 +220,19 @@ func (s Scope[T]) Query(ctx context.Context, in QueryInput) iter.Seq2[*T, error]
 			}
 		}
 		for {
-			items, errs, last, err := s.page(ctx, pq, start)
+			res, last, err := s.page(ctx, pq, start, 0, false)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			for _, e := range errs {
-				if !yield(nil, e) {
-					return
+			for _, r := range res {
+				var ok bool
+				if r.err != nil {
+					ok = yield(nil, r.err)
+				} else {
+					ok = yield(r.v, nil)
 				}
-			}
-			for _, v := range items {
-				if !yield(v, nil) {
+				if !ok {
 					return
 				}
 			}
@@ -200,8 +244,28 @@ func (s Scope[T]) Query(ctx context.Context, in QueryInput) iter.Seq2[*T, error]
 	}
 }
 
+// maxPageCalls bounds the DynamoDB calls of one QueryPage. A call's Limit
+// is PageSize, doubled on each further call (at most maxPageLimit), and
+// DynamoDB reads at most 1 MB per call.
+const (
+	maxPageCalls = 8
+	maxPageLimit = 1000
+)
+
 // QueryPage returns one page of a query and the cursor of the next page.
 // Any item that fails verification fails the page (as *ItemError).
+//
+// DynamoDB applies Limit before the tenant filter of a shared partition,
+// so a call can come back with fewer of the scope's items than PageSize,
+// or none, and a cursor: that would let a tenant count other tenants'
+// items. QueryPage therefore keeps reading (Limit doubling from PageSize)
+// until the page holds PageSize items (PageSize 0: at least one) or the
+// query is exhausted, and returns at most PageSize items with a cursor
+// after the last one. The bound is maxPageCalls (8) calls: only when 8
+// calls evaluated PageSize×255 items (at most 1000 per call, and at most
+// 8 MB) without filling the page does it return a short (possibly empty)
+// page with a cursor, which tells the caller no more than that other
+// items fill that much of the partition.
 func (s Scope[T]) QueryPage(ctx context.Context, in QueryInput) (Page[T], error) {
 	pq, err := s.planQuery(&in)
 	if err != nil {
@@ -213,14 +277,45 @@ func (s Scope[T]) QueryPage(ctx context.Context, in QueryInput) (Page[T], error)
 			return Page[T]{}, err
 		}
 	}
-	items, errs, last, err := s.page(ctx, pq, start)
-	if err != nil {
-		return Page[T]{}, err
+	want := int(in.PageSize)
+	var items []*T
+	var after map[string]types.AttributeValue
+	limit := in.PageSize
+	for call := 1; ; call++ {
+		res, last, err := s.page(ctx, pq, start, limit, true)
+		if err != nil {
+			return Page[T]{}, err
+		}
+		full := false
+		for i, r := range res {
+			if r.err != nil {
+				return Page[T]{}, r.err
+			}
+			items = append(items, r.v)
+			if want > 0 && len(items) == want {
+				full = true
+				if i < len(res)-1 || len(last) > 0 {
+					after = r.after // cut inside the results: resume after this item
+				}
+				break
+			}
+		}
+		if full {
+			if after == nil {
+				after = last
+			}
+			break
+		}
+		after = last
+		if len(last) == 0 || (want == 0 && len(items) > 0) || call >= maxPageCalls {
+			break
+		}
+		start = last
+		if limit > 0 {
+			limit = min(limit*2, maxPageLimit)
+		}
 	}
-	if len(errs) > 0 {
-		return Page[T]{}, errs[0]
-	}
-	c, err := s.encodeCursor(ctx, last, pq.binding)
+	c, err := s.encodeCursor(ctx, after, pq.binding)
 	if err != nil {
 		return Page[T]{}, err
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -111,7 +114,7 @@ func (t *Table[T]) Reseal(ctx context.Context, in ScanInput, opts ...ResealOptio
 	for {
 		out, err := t.client.Scan(ctx, si)
 		if err != nil {
-			return st, fmt.Errorf("table: reseal scan: %w", err)
+			return st, fmt.Errorf("table: reseal scan: %w", ddbError("Scan", err))
 		}
 		for _, item := range out.Items {
 			st.Scanned++
@@ -190,54 +193,51 @@ func (t *Table[T]) resealItem(ctx context.Context, item map[string]types.Attribu
 // and verifies it under the key it names, which it returns (the caller
 // zeroes it). It never asks for a current key, so it creates none.
 func (t *Table[T]) verifyStored(ctx context.Context, item map[string]types.AttributeValue) (string, attrcrypt.KeyRef, attrcrypt.Key, error) {
-	tv, ok := item[t.schema.Tenant].(*types.AttributeValueMemberS)
-	if !ok || tv.Value == "" {
-		return "", attrcrypt.KeyRef{}, attrcrypt.Key{}, fmt.Errorf("table: stored item has no tenant attribute %s: %w", t.schema.Tenant, ErrTampered)
-	}
-	ref, err := t.sealer.KeyRef(item)
+	ref, key, err := t.itemKey(ctx, "", item)
 	if err != nil {
-		return "", ref, attrcrypt.Key{}, fmt.Errorf("table: %w", err)
-	}
-	if ref.Tenant != tv.Value {
-		return "", ref, attrcrypt.Key{}, fmt.Errorf("table: key reference names another tenant: %w", ErrTampered)
-	}
-	key, err := t.keys.Key(ctx, ref)
-	if err != nil {
-		return "", ref, attrcrypt.Key{}, t.keyError(ctx, ref, err)
+		return "", ref, attrcrypt.Key{}, err
 	}
 	if err := t.sealer.Verify(item, key); err != nil {
 		key.Zero()
 		return "", ref, attrcrypt.Key{}, fmt.Errorf("table: verify: %w", err)
 	}
-	return tv.Value, ref, key, nil
+	return ref.Tenant, ref, key, nil
 }
 
-// putIfUnchanged writes fresh in place of stored on condition that the
-// stored signature is still stored's. It returns nil when written (or when
-// a resend found our own write), an empty map when the item was deleted in
-// between, and otherwise the item as it now is.
+// putIfUnchanged writes fresh over stored on condition that the stored
+// signature is still stored's. It is an UpdateItem that sets only the
+// attributes whose value changed (the encrypted ones, the header and the
+// signature): plain attributes, which a concurrent AddToCounter or SetPlain
+// may change without touching the signature, are left as they are now, and
+// signed ones cannot differ while the condition holds. It returns nil when
+// written (or when a resend found our own write), an empty map when the
+// item was deleted in between, and otherwise the item as it now is.
 func (t *Table[T]) putIfUnchanged(ctx context.Context, stored, fresh map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	var c expr
 	c.add(c.name(attrcrypt.SignatureAttribute) + " = " + c.value(stored[attrcrypt.SignatureAttribute]))
-	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(t.name),
-		Item:                                fresh,
-		ConditionExpression:                 c.String(),
-		ExpressionAttributeNames:            c.names,
-		ExpressionAttributeValues:           c.values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if cf, ok := ccf(err); ok {
+	names := make([]string, 0, len(fresh))
+	for n, v := range fresh {
+		if !reflect.DeepEqual(v, stored[n]) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	set := make([]string, len(names))
+	for i, n := range names {
+		set[i] = c.name(n) + " = " + c.value(fresh[n])
+	}
+	now, failed, err := t.sendUpdate(ctx, t.keyMapOfItem(stored), "SET "+strings.Join(set, ", "), &c)
+	if failed {
 		switch {
-		case ownWrite(cf.Item, fresh):
+		case ownWrite(now, fresh):
 			return nil, nil
-		case cf.Item == nil:
+		case now == nil:
 			return map[string]types.AttributeValue{}, nil
 		}
-		return cf.Item, nil
+		return now, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("table: reseal write: %w", err)
+		return nil, fmt.Errorf("table: reseal write: %w", ddbError("UpdateItem", err))
 	}
 	return nil, nil
 }

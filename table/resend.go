@@ -43,19 +43,26 @@ import (
 //   - TransactWrite sets a random ClientRequestToken on every call, for the
 //     same reason.
 
-// attempts counts the HTTP attempts of one call: a Finalize middleware
-// after the SDK's retry middleware runs once per attempt. A Client wrapper
-// that ignores the option functions leaves it at zero, read as one attempt.
+// attempts counts the HTTP attempts of one call: as a Finalize middleware
+// after the SDK's retry middleware it runs once per attempt. A Client
+// wrapper that ignores the option functions leaves it at zero, read as one
+// attempt. It is its own middleware, so counting costs few allocations.
 type attempts struct{ n atomic.Int32 }
 
+// option returns the per-call option that installs the counter.
 func (a *attempts) option(o *dynamodb.Options) {
-	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-		return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("dynasealAttempts",
-			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-				a.n.Add(1)
-				return next.HandleFinalize(ctx, in)
-			}), middleware.After)
-	})
+	o.APIOptions = append(o.APIOptions, a.install)
+}
+
+func (a *attempts) install(st *middleware.Stack) error { return st.Finalize.Add(a, middleware.After) }
+
+// ID names the middleware.
+func (a *attempts) ID() string { return "dynasealAttempts" }
+
+// HandleFinalize counts one attempt.
+func (a *attempts) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+	a.n.Add(1)
+	return next.HandleFinalize(ctx, in)
 }
 
 // resent reports whether the request was sent more than once.

@@ -21,6 +21,7 @@ import (
 func (t *Table[T]) Scan(ctx context.Context, in ScanInput) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
 		segs := max(in.Segments, 1)
+		parent := ctx
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		type res struct {
@@ -54,7 +55,7 @@ func (t *Table[T]) Scan(ctx context.Context, in ScanInput) iter.Seq2[*T, error] 
 				for {
 					out, err := t.client.Scan(ctx, si)
 					if err != nil {
-						send(res{err: fmt.Errorf("table: scan: %w", err)})
+						send(res{err: fmt.Errorf("table: scan: %w", ddbError("Scan", err))})
 						return
 					}
 					for _, it := range out.Items {
@@ -86,6 +87,11 @@ func (t *Table[T]) Scan(ctx context.Context, in ScanInput) iter.Seq2[*T, error] 
 			if _, isItem := r.err.(*ItemError); r.err != nil && !isItem {
 				return // a DynamoDB error ends the whole scan
 			}
+		}
+		// A segment stopped by the caller's context may have dropped its
+		// error (send gave up): never end as if the scan were complete.
+		if err := parent.Err(); err != nil {
+			yield(nil, fmt.Errorf("table: scan: %w", ddbError("Scan", err)))
 		}
 	}
 }

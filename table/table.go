@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -253,23 +254,9 @@ func (t *Table[T]) open(ctx context.Context, tenant string, item map[string]type
 }
 
 func (t *Table[T]) openMap(ctx context.Context, tenant string, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
-	tv, ok := item[t.schema.Tenant].(*types.AttributeValueMemberS)
-	if !ok || tv.Value == "" {
-		return nil, fmt.Errorf("table: stored item has no tenant attribute %s: %w", t.schema.Tenant, ErrTampered)
-	}
-	if tenant != "" && tv.Value != tenant {
-		return nil, ErrWrongTenant
-	}
-	ref, err := t.sealer.KeyRef(item)
+	_, key, err := t.itemKey(ctx, tenant, item)
 	if err != nil {
-		return nil, fmt.Errorf("table: %w", err)
-	}
-	if ref.Tenant != tv.Value {
-		return nil, fmt.Errorf("table: key reference names another tenant: %w", ErrTampered)
-	}
-	key, err := t.keys.Key(ctx, ref)
-	if err != nil {
-		return nil, t.keyError(ctx, ref, err)
+		return nil, err
 	}
 	m, res, err := t.sealer.Open(item, key)
 	key.Zero()
@@ -282,26 +269,159 @@ func (t *Table[T]) openMap(ctx context.Context, tenant string, item map[string]t
 	return m, nil
 }
 
-// keyError classifies a failure to fetch the key an item names. Key
-// versions start at 1 and are never lost, so a version that does not exist
-// for a tenant that has version 1 can only come from an edited header: that
-// is tampering. A shredded tenant stays ErrKeyShredded. The probe reads
-// version 1 rather than the current key so that a read never creates a key
-// (a provider may create keys on first use of CurrentKey).
-func (t *Table[T]) keyError(ctx context.Context, ref attrcrypt.KeyRef, err error) error {
-	if errors.Is(err, tenantkeys.ErrKeyNotFound) && !errors.Is(err, tenantkeys.ErrKeyShredded) && ref.Version != 1 {
-		probe := ref
-		probe.Version = 1
-		k, perr := t.keys.Key(ctx, probe)
-		k.Zero()
-		switch {
-		case perr == nil:
-			return fmt.Errorf("table: item names key version %d, which the tenant does not have: %w", ref.Version, ErrTampered)
-		case errors.Is(perr, tenantkeys.ErrKeyShredded):
-			return fmt.Errorf("table: tenant key: %w", perr)
+// itemKey checks a stored item's tenant attribute (against tenant, unless
+// tenant is "") before any key is fetched, then fetches the key its header
+// names, classifying a failure with keyError. The caller zeroes the key.
+func (t *Table[T]) itemKey(ctx context.Context, tenant string, item map[string]types.AttributeValue) (attrcrypt.KeyRef, attrcrypt.Key, error) {
+	tv, ok := item[t.schema.Tenant].(*types.AttributeValueMemberS)
+	if !ok || tv.Value == "" {
+		return attrcrypt.KeyRef{}, attrcrypt.Key{}, fmt.Errorf("table: %w", &attrcrypt.TamperError{Reason: attrcrypt.ReasonAttributeSet, Attribute: t.schema.Tenant})
+	}
+	if tenant != "" && tv.Value != tenant {
+		return attrcrypt.KeyRef{}, attrcrypt.Key{}, errWrongTenantRead
+	}
+	ref, err := t.sealer.KeyRef(item)
+	if err != nil {
+		return ref, attrcrypt.Key{}, fmt.Errorf("table: %w", err)
+	}
+	if ref.Tenant != tv.Value { // KeyRef takes the tenant from the same attribute
+		return ref, attrcrypt.Key{}, fmt.Errorf("table: %w", &attrcrypt.TamperError{Reason: attrcrypt.ReasonCommitment, Attribute: t.schema.Tenant})
+	}
+	key, err := t.keys.Key(ctx, ref)
+	if err != nil {
+		return ref, attrcrypt.Key{}, t.keyError(ctx, item, ref, err)
+	}
+	return ref, key, nil
+}
+
+// keyError classifies a failure to fetch the key an item names, so that
+// whatever the item's own bytes cause is ErrTampered and a key-lifecycle
+// sentinel means the key a genuine item would name really is in that
+// state (the decision table is in the package doc):
+//
+//   - ErrKeyNotFound or ErrInvalidName: key versions are never lost (Shred
+//     answers ErrKeyShredded), and names are validated when a key is made,
+//     so an item naming a key its tenant never had was edited (version,
+//     class or tenant attribute changed), or moved into the partition of a
+//     tenant without keys. Tampered. (So is every item read through a key
+//     store that lacks the tenant's keys, a misconfiguration.)
+//   - ErrKeyShredded, ErrKeyRetired, ErrKeyDisabled, or any failure for a
+//     class other than the table's: tampered if the item's header commits
+//     to a live key of the tenant in the table's class (its key reference
+//     was edited), otherwise that error.
+//
+// It only asks the provider for keys by reference, never CurrentKey, so a
+// read never creates a key.
+func (t *Table[T]) keyError(ctx context.Context, item map[string]types.AttributeValue, ref attrcrypt.KeyRef, err error) error {
+	switch {
+	case errors.Is(err, tenantkeys.ErrInvalidName),
+		errors.Is(err, tenantkeys.ErrKeyNotFound) && !errors.Is(err, tenantkeys.ErrKeyShredded):
+		return &attrcrypt.TamperError{Reason: attrcrypt.ReasonCommitment, Attribute: attrcrypt.HeaderAttribute}
+	case ref.Class != t.class,
+		errors.Is(err, tenantkeys.ErrKeyShredded),
+		errors.Is(err, tenantkeys.ErrKeyRetired),
+		errors.Is(err, tenantkeys.ErrKeyDisabled):
+		if t.commitsToLiveKey(ctx, item, ref.Tenant) {
+			return &attrcrypt.TamperError{Reason: attrcrypt.ReasonCommitment, Attribute: attrcrypt.HeaderAttribute}
 		}
 	}
 	return fmt.Errorf("table: tenant key: %w", err)
+}
+
+// maxLiveProbe bounds how many live key versions commitsToLiveKey tries,
+// newest first, after locating the newest version.
+const maxLiveProbe = 16
+
+// keyState is what the provider says about one key version.
+type keyState int
+
+const (
+	keyAbsent   keyState = iota // not found (above the newest version)
+	keyLive                     // usable
+	keyFloor                    // shredded or retired: this and older versions are unusable
+	keyDisabled                 // disabled
+	keyFailed                   // any other failure: stop probing
+)
+
+// commitsToLiveKey reports whether item's header commits to a live key of
+// tenant in the table's class. Versions are numbered from 1 without gaps;
+// shredded and retired ones lie below a floor, and not-found ones above
+// the newest. It finds the newest version with an exponential then binary
+// search on not-found, then tries up to maxLiveProbe live versions from
+// the newest down, stopping at a shredded or retired one. A tenant whose
+// every version answers as dead (shredded, not reopened) costs one probe.
+func (t *Table[T]) commitsToLiveKey(ctx context.Context, item map[string]types.AttributeValue, tenant string) bool {
+	found := false
+	probe := func(v uint32) keyState {
+		k, err := t.keys.Key(ctx, attrcrypt.KeyRef{Tenant: tenant, Class: t.class, Version: v})
+		switch {
+		case err == nil:
+			if !found && t.sealer.CommitsTo(item, k) {
+				found = true
+			}
+			k.Zero()
+			return keyLive
+		case errors.Is(err, tenantkeys.ErrKeyShredded), errors.Is(err, tenantkeys.ErrKeyRetired):
+			return keyFloor
+		case errors.Is(err, tenantkeys.ErrKeyDisabled):
+			return keyDisabled
+		case errors.Is(err, tenantkeys.ErrKeyNotFound):
+			return keyAbsent
+		}
+		return keyFailed
+	}
+	if st := probe(math.MaxUint32); st != keyAbsent {
+		return found // everything dead (or failing): no live key to commit to
+	}
+	// lo answers present (live or dead), hi answers absent.
+	lo, hi := uint32(0), uint32(1)
+	for {
+		st := probe(hi)
+		if found {
+			return true
+		}
+		if st == keyFailed {
+			return false
+		}
+		if st == keyAbsent {
+			break
+		}
+		lo = hi
+		if hi >= math.MaxUint32/2 {
+			hi = math.MaxUint32
+			break
+		}
+		hi *= 2
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		switch probe(mid) {
+		case keyAbsent:
+			hi = mid
+		case keyFailed:
+			return false
+		default:
+			lo = mid
+		}
+		if found {
+			return true
+		}
+	}
+	tried := 0
+	for v := lo; v >= 1 && tried < maxLiveProbe; v-- {
+		st := probe(v)
+		if found {
+			return true
+		}
+		switch st {
+		case keyLive:
+			tried++
+		case keyDisabled:
+		default:
+			return false // a shred or retire floor: nothing live further down
+		}
+	}
+	return false
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

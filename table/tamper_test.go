@@ -261,5 +261,20 @@ func TestTamperSeparateTenantAttribute(t *testing.T) {
 	it["org"] = &types.AttributeValueMemberN{Value: "1"} // tenant no longer a string
 	rawPut(t, e.c, name, it)
 	_, err = tb.For("org-a").Get(ctx, table.Key{PK: table.S("shared"), SK: table.S("d1")})
-	wantTampered(t, err)
+	wantTampered(t, err, attrcrypt.ReasonAttributeSet)
+	for _, err := range tb.Scan(ctx, table.ScanInput{}) {
+		if err != nil {
+			wantTampered(t, err, attrcrypt.ReasonAttributeSet)
+		}
+	}
+
+	delete(it, "org") // tenant removed
+	rawPut(t, e.c, name, it)
+	_, err = tb.For("org-a").Get(ctx, table.Key{PK: table.S("shared"), SK: table.S("d1")})
+	wantTampered(t, err, attrcrypt.ReasonAttributeSet)
+	st, err := tb.Reseal(ctx, table.ScanInput{})
+	if err != nil || len(st.Failed) != 1 {
+		t.Fatalf("reseal: %v, %d failed", err, len(st.Failed))
+	}
+	wantTampered(t, st.Failed[0], attrcrypt.ReasonAttributeSet)
 }

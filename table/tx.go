@@ -70,15 +70,7 @@ func (s Scope[T]) TxUpdate(k Key, fn func(*T) error) TxOp {
 		}
 		nv := r.newVersion
 		return txBuilt{
-			item: types.TransactWriteItem{Update: &types.Update{
-				TableName:                           aws.String(s.t.name),
-				Key:                                 r.key,
-				UpdateExpression:                    aws.String(r.update),
-				ConditionExpression:                 r.cond.String(),
-				ExpressionAttributeNames:            r.cond.names,
-				ExpressionAttributeValues:           r.cond.values,
-				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-			}},
+			item:      txUpdate(s.t.name, r.key, r.update, &r.cond),
 			onSuccess: func() { s.t.setVersion(v, nv) },
 		}, nil
 	})
@@ -167,9 +159,9 @@ func txError(err error, built []txBuilt) error {
 	if !errors.As(err, &tce) {
 		var tcf *types.TransactionConflictException
 		if errors.As(err, &tcf) {
-			return &TxError{err: fmt.Errorf("%w: %w", ErrConflict, err)}
+			return &TxError{err: ddbError("", err)}
 		}
-		return fmt.Errorf("table: transaction: %w", err)
+		return fmt.Errorf("table: transaction: %w", ddbError("", err))
 	}
 	te := &TxError{Reasons: make([]string, len(tce.CancellationReasons))}
 	sentinel := error(nil)
@@ -177,6 +169,8 @@ func txError(err error, built []txBuilt) error {
 		code := aws.ToString(r.Code)
 		if code == "None" {
 			code = ""
+		} else if code != "" && !safeCode(code) {
+			code = "Unrecognized" // only DynamoDB's codes are printed, never other text
 		}
 		te.Reasons[i] = code
 		switch code {
@@ -193,7 +187,7 @@ func txError(err error, built []txBuilt) error {
 		}
 	}
 	if sentinel == nil {
-		te.err = fmt.Errorf("table: transaction: %w", err)
+		te.err = ddbError("", err)
 	} else {
 		te.err = fmt.Errorf("%w (%v)", sentinel, te.Reasons)
 	}

@@ -158,22 +158,46 @@ func (t *Table[T]) buildUpdate(r putReq, stored, before map[string]types.Attribu
 
 func (s Scope[T]) updateItem(ctx context.Context, r updateReq) error {
 	var at attempts
-	_, err := s.t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.t.name),
-		Key:                                 r.key,
-		UpdateExpression:                    aws.String(r.update),
-		ConditionExpression:                 r.cond.String(),
-		ExpressionAttributeNames:            r.cond.names,
-		ExpressionAttributeValues:           r.cond.values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}, at.option)
-	if c, ok := ccf(err); ok {
-		return s.writeConditionError(modeUpdate, r.item, c.Item, &at, err)
-	}
-	if err != nil {
+	old, failed, err := s.t.sendUpdate(ctx, r.key, r.update, &r.cond, at.option)
+	switch {
+	case failed:
+		return s.writeConditionError(modeUpdate, r.item, old, &at, err)
+	case err != nil:
 		return fmt.Errorf("table: update: %w", err)
 	}
 	return nil
+}
+
+// sendUpdate sends an UpdateItem of key with condition c. On a failed
+// condition it reports failed, with the stored item DynamoDB returned (nil
+// when none exists) and the error.
+func (t *Table[T]) sendUpdate(ctx context.Context, key map[string]types.AttributeValue, update string, c *expr, optFns ...func(*dynamodb.Options)) (map[string]types.AttributeValue, bool, error) {
+	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(t.name),
+		Key:                                 key,
+		UpdateExpression:                    aws.String(update),
+		ConditionExpression:                 c.String(),
+		ExpressionAttributeNames:            c.names,
+		ExpressionAttributeValues:           c.values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}, optFns...)
+	if cf, ok := ccf(err); ok {
+		return cf.Item, true, err
+	}
+	return nil, false, ddbError("UpdateItem", err)
+}
+
+// txUpdate is an UpdateItem of key as a transaction write on table name.
+func txUpdate(name string, key map[string]types.AttributeValue, update string, c *expr) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                           aws.String(name),
+		Key:                                 key,
+		UpdateExpression:                    aws.String(update),
+		ConditionExpression:                 c.String(),
+		ExpressionAttributeNames:            c.names,
+		ExpressionAttributeValues:           c.values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}
 }
 
 // plainAttr checks that attr is a plain attribute of the schema.
@@ -214,7 +238,6 @@ func (s Scope[T]) plainUpdate(k Key, attr string, update func(c *expr, name stri
 	return c, km, update(c, c.name(attr)), nil
 }
 
-// plainConditionError maps the failed condition of a plain operation.
 // keyedConditionError maps the failed condition of a write addressed by key
 // (a delete, a plain-attribute update): no stored item is ErrNotFound.
 func (s Scope[T]) keyedConditionError(old map[string]types.AttributeValue) error {
@@ -258,19 +281,11 @@ func (s Scope[T]) RemovePlain(ctx context.Context, k Key, attr string) error {
 }
 
 func (s Scope[T]) plainUpdateItem(ctx context.Context, km map[string]types.AttributeValue, upd string, c *expr) error {
-	_, err := s.t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.t.name),
-		Key:                                 km,
-		UpdateExpression:                    aws.String(upd),
-		ConditionExpression:                 c.String(),
-		ExpressionAttributeNames:            c.names,
-		ExpressionAttributeValues:           c.values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if cf, ok := ccf(err); ok {
-		return s.keyedConditionError(cf.Item)
-	}
-	if err != nil {
+	old, failed, err := s.t.sendUpdate(ctx, km, upd, c)
+	switch {
+	case failed:
+		return s.keyedConditionError(old)
+	case err != nil:
 		return fmt.Errorf("table: update: %w", err)
 	}
 	return nil
@@ -289,20 +304,5 @@ func (s Scope[T]) AddToCounter(ctx context.Context, k Key, attr string, delta in
 	if err != nil {
 		return err
 	}
-	old, failed, err := s.t.writeOnce(ctx, types.TransactWriteItem{Update: &types.Update{
-		TableName:                           aws.String(s.t.name),
-		Key:                                 km,
-		UpdateExpression:                    aws.String(upd),
-		ConditionExpression:                 c.String(),
-		ExpressionAttributeNames:            c.names,
-		ExpressionAttributeValues:           c.values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}})
-	switch {
-	case err != nil:
-		return fmt.Errorf("table: add to counter: %w", err)
-	case failed:
-		return s.keyedConditionError(old)
-	}
-	return nil
+	return s.keyedWriteOnce(ctx, "add to counter", txUpdate(s.t.name, km, upd, c))
 }

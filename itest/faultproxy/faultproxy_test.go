@@ -14,9 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
 
 	"github.com/dynaseal/dynaseal/itest"
 	"github.com/dynaseal/dynaseal/itest/faultproxy"
+	"github.com/dynaseal/dynaseal/itest/kmslocal"
 )
 
 func TestMain(m *testing.M) { os.Exit(itest.Main(m)) }
@@ -263,5 +266,39 @@ func TestSDKRetriesDroppedResponse(t *testing.T) {
 	var pte *types.ProvisionedThroughputExceededException
 	if !errors.As(err, &pte) {
 		t.Fatalf("err %v, want ProvisionedThroughputExceededException", err)
+	}
+}
+
+// In front of a KMS-compatible server: canned throttling reaches the real
+// KMS client as its modelled error, and forwarded calls still work.
+func TestFrontsKMS(t *testing.T) {
+	ks, err := kmslocal.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ks.Close()
+	p := newProxy(t, ks.URL())
+	keyID := ks.CreateKey("proxied")
+	c := ks.Client(func(o *kms.Options) {
+		o.BaseEndpoint = aws.String(p.URL())
+		o.HTTPClient = &http.Client{}
+		o.Retryer = aws.NopRetryer{}
+	})
+	out, err := c.GenerateDataKey(t.Context(), &kms.GenerateDataKeyInput{KeyId: aws.String(keyID), NumberOfBytes: aws.Int32(32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.Add(faultproxy.Rule{Operation: "Decrypt", Count: 1, Action: faultproxy.Respond, Status: 400,
+		ContentType: "application/x-amz-json-1.1", Body: `{"__type":"ThrottlingException","message":"Rate exceeded"}`})
+	_, err = c.Decrypt(t.Context(), &kms.DecryptInput{CiphertextBlob: out.CiphertextBlob})
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "ThrottlingException" {
+		t.Fatalf("throttled Decrypt: %v", err)
+	}
+	if _, err := c.Decrypt(t.Context(), &kms.DecryptInput{CiphertextBlob: out.CiphertextBlob}); err != nil {
+		t.Fatalf("Decrypt after the rule: %v", err)
+	}
+	if h.Fired() != 1 || p.Stats().ByOperation["Decrypt"] != 2 {
+		t.Fatalf("fired %d, Decrypt requests %d", h.Fired(), p.Stats().ByOperation["Decrypt"])
 	}
 }
