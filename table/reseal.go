@@ -43,6 +43,27 @@ type ResealStats struct {
 	// Failed lists the first MaxResealFailures failed items with their
 	// keys (never their values); errors.Is on each gives the reason.
 	Failed []*ItemError
+	// SafeFloor tells when old key versions may be retired: for each tenant
+	// with items in the pass, the lowest version of the table's key class
+	// that any of its items still names after the pass (an item left behind
+	// by a failure other than tampering keeps its version; a tampered item
+	// does not hold the floor down, since retiring cannot hurt it).
+	// Admin.Retire(ctx, tenant, class, SafeFloor[tenant]) then makes no item
+	// seen by the pass unreadable. It covers only the items the pass read:
+	// run the pass after every process's key cache has picked up the
+	// rotation (one cache TTL), so that no write under an old version can
+	// follow it. One entry per tenant seen.
+	SafeFloor map[string]uint32
+}
+
+// lowest records that an item of tenant still names version v.
+func (st *ResealStats) lowest(tenant string, v uint32) {
+	if st.SafeFloor == nil {
+		st.SafeFloor = make(map[string]uint32)
+	}
+	if old, ok := st.SafeFloor[tenant]; !ok || v < old {
+		st.SafeFloor[tenant] = v
+	}
 }
 
 // ResealOption configures Reseal.
@@ -93,7 +114,7 @@ const resealAttempts = 3
 // current key only after an item verified under one of that tenant's
 // existing keys. (With WithCreateOnFirstUse, a genuine tenant that lacks a
 // key of the table's class gets one, as its next write would.) A planted
-// row naming a made-up tenant fails with ErrKeyMissing and creates nothing.
+// row naming a made-up tenant fails with ErrTampered and creates nothing.
 //
 // Run it again after it reports failures: it is idempotent. in.Segments is
 // ignored (the pass is serial); in.PageSize and in.ConsistentRead apply to
@@ -123,6 +144,9 @@ func (t *Table[T]) Reseal(ctx context.Context, in ScanInput, opts ...ResealOptio
 					return st, ctx.Err()
 				}
 				st.fail(&rc, ItemError{Key: t.keyOfItem(item), Err: err})
+				if ref, rerr := t.sealer.KeyRef(item); rerr == nil && !errors.Is(err, ErrTampered) && ref.Class == t.class {
+					st.lowest(ref.Tenant, ref.Version) // unverified, so only ever lowers the floor
+				}
 			}
 		}
 		if len(out.LastEvaluatedKey) == 0 {
@@ -164,8 +188,10 @@ func (t *Table[T]) resealItem(ctx context.Context, item map[string]types.Attribu
 			oldKey.Zero()
 			cur.Zero()
 			st.Current++
+			st.lowest(tenant, cur.Ref.Version)
 			return nil
 		}
+		curVersion := cur.Ref.Version
 		fresh, err := t.sealer.Reseal(item, oldKey, cur)
 		oldKey.Zero()
 		cur.Zero()
@@ -178,6 +204,7 @@ func (t *Table[T]) resealItem(ctx context.Context, item map[string]types.Attribu
 			return err
 		case now == nil:
 			st.Resealed++
+			st.lowest(tenant, curVersion)
 			return nil
 		case len(now) == 0:
 			st.Gone++

@@ -49,6 +49,14 @@ func TestReseal(t *testing.T) {
 	if !errors.Is(st.Failed[0], table.ErrTampered) {
 		t.Fatalf("failed item: %v, want ErrTampered", st.Failed[0])
 	}
+	// Every genuine item of tenant A is now at version 2 (the tampered one
+	// does not count); tenant B was not rotated.
+	if st.SafeFloor["tenant-a"] != 2 || st.SafeFloor["tenant-b"] != 1 || len(st.SafeFloor) != 2 {
+		t.Fatalf("SafeFloor %v, want tenant-a 2, tenant-b 1", st.SafeFloor)
+	}
+	if err := e.store.Retire(ctx, "tenant-a", "", st.SafeFloor["tenant-a"]); err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range ids[:3] {
 		if v := versionOf("tenant-a", id); v != 2 {
 			t.Errorf("tenant-a/%s sealed with version %d after reseal, want 2", id, v)
