@@ -73,7 +73,10 @@
 // TransactWrite and TransactGet take operations built by scopes of any
 // tables of this package (TxPut, TxCreate, TxUpdate, TxDelete,
 // TxConditionCheck, TxGet), with the same conditions as the single-item
-// calls. BatchGet and BatchWrite take any number of items, split them into
+// calls. A cancelled TransactWrite is a *TxError giving each failed op's
+// cause (ErrConditionFailed, ErrConflict, ErrWrongTenant, ErrNotFound,
+// ErrAlreadyExists), told apart from the stored item DynamoDB returns with
+// the cancellation. BatchGet and BatchWrite take any number of items, split them into
 // DynamoDB's limits, retry unprocessed items with exponential backoff and
 // jitter, and return what is still unprocessed with its keys in a
 // *BatchError. BatchWriteItem takes no conditions, so batch puts bypass
