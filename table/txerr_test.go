@@ -71,7 +71,7 @@ func TestTxErrorPerOp(t *testing.T) {
 		}
 	})
 	t.Run("VersionRace", func(t *testing.T) {
-		stale := *p // read at version 1
+		stale := *p                            // read at version 1
 		if err := ps.Put(ctx, p); err != nil { // p moves to version 2
 			t.Fatal(err)
 		}
