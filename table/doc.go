@@ -47,7 +47,10 @@
 //
 // # Secondary indexes
 //
-// Declare an index with WithIndex. An index query is tenant scoped like any
+// Declare an index with WithIndex. New refuses (ErrInvalidIndex) an index
+// keyed on an encrypted attribute, or on one that can be stored empty (a
+// string, []byte or pointer) without omitempty in its dynamodbav tag,
+// since DynamoDB rejects empty index keys. An index query is tenant scoped like any
 // other: unless the index's partition key is the tenant attribute, it
 // carries a filter on the tenant, and each returned item's tenant is checked
 // before any key is fetched. An index with an ALL projection returns whole

@@ -90,13 +90,8 @@ func New[T any](client Client, name string, keys tenantkeys.Provider, opts ...Op
 	}
 	t.sealer = sealer
 	for _, ix := range cfg.indexes {
-		if ix.Name == "" || ix.PartitionKey == "" {
-			return nil, errors.New("table: WithIndex needs a name and a partition key")
-		}
-		switch ix.Projection {
-		case types.ProjectionTypeAll, types.ProjectionTypeKeysOnly, types.ProjectionTypeInclude:
-		default:
-			return nil, fmt.Errorf("table: index %q: unknown projection %q", ix.Name, ix.Projection)
+		if err := checkIndex(t.schema, ix); err != nil {
+			return nil, err
 		}
 		t.indexes[ix.Name] = ix
 	}
