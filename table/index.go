@@ -66,7 +66,7 @@ func indexKeyProblem(s *schema.Schema, name string) string {
 	for t.Kind() == schema.KindPointer {
 		t, ptr = t.Elem(), true
 	}
-	if s.KeyType(name) == "" && !scalarKey(t) {
+	if attrKeyType(s, name) == "" {
 		return fmt.Sprintf("has Go type %s, which is not stored as a string, number or binary", a.Type)
 	}
 	if a.PartitionKey || a.SortKey || a.Tenant || a.Dynamo.OmitEmpty {
@@ -76,13 +76,4 @@ func indexKeyProblem(s *schema.Schema, name string) string {
 		return fmt.Sprintf("(field %s, type %s) can be empty and DynamoDB rejects an empty index key: add omitempty to its dynamodbav tag (`dynamodbav:\"%s,omitempty\"`)", a.Field, a.Type, name)
 	}
 	return ""
-}
-
-// scalarKey reports whether a (dereferenced) Go type is stored as S, N or B.
-func scalarKey(t schema.TypeInfo) bool {
-	switch t.Kind() {
-	case schema.KindString, schema.KindInt, schema.KindUint, schema.KindFloat, schema.KindBytes:
-		return true
-	}
-	return t.IsTime()
 }
