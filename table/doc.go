@@ -14,8 +14,10 @@
 // (the authenticated request), never from a stored item. A read compares the
 // item's tenant attribute with the scope's tenant before any key is fetched
 // (ErrWrongTenant), then fetches the key the item's header names and opens
-// the item. A write of an item whose tenant field is not the scope's tenant
-// fails with ErrWrongTenant; it is never rewritten.
+// the item. A write of an item whose tenant field is empty fills it with
+// the scope's tenant (in the item written and in the caller's struct); a
+// write of an item naming another tenant fails with ErrWrongTenant, and is
+// never rewritten.
 //
 // Two layouts are supported. When the partition key is the tenant attribute
 // (seal:"pk,tenant"), keys carry only the sort key (SortKey) and the scope
