@@ -137,7 +137,12 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 }
 
 // WithIndex declares a secondary index so that Query can use it. See
-// QueryInput.Index for how projections are handled.
+// QueryInput.Index for how projections are handled. New refuses, with
+// ErrInvalidIndex naming the index and attribute, a key attribute that is
+// encrypted, not in the schema, not stored as a scalar, or that can be
+// stored empty (a string, []byte or pointer field) without omitempty in
+// its dynamodbav tag, since DynamoDB rejects empty index keys. Table.Check
+// compares the declaration with the real table.
 func WithIndex(ix Index) Option { return func(o *config) { o.indexes = append(o.indexes, ix) } }
 
 // WithUnguardedBatchWrite allows BatchWrite on a table whose partition key is

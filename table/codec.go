@@ -91,19 +91,7 @@ func versionSetter[T any](s *schema.Schema) (func(*T, int64), error) {
 	}
 	path := a.Path
 	return func(v *T, version int64) {
-		rv := reflect.ValueOf(v).Elem()
-		for i, st := range path {
-			rv = rv.Field(st.Index)
-			if i == len(path)-1 {
-				break
-			}
-			if rv.Kind() == reflect.Pointer {
-				if rv.IsNil() {
-					rv.Set(reflect.New(rv.Type().Elem()))
-				}
-				rv = rv.Elem()
-			}
-		}
+		rv := fieldAt(reflect.ValueOf(v).Elem(), path)
 		switch rv.Kind() {
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 			rv.SetInt(version)
@@ -111,4 +99,43 @@ func versionSetter[T any](s *schema.Schema) (func(*T, int64), error) {
 			rv.SetUint(uint64(version))
 		}
 	}, nil
+}
+
+// tenantSetter returns a function that sets T's tenant field (a string)
+// through the schema's field path, or nil when T is not a struct.
+func tenantSetter[T any](s *schema.Schema) func(*T, string) {
+	a, ok := s.Attribute(s.Tenant)
+	if !ok || reflect.TypeFor[T]().Kind() != reflect.Struct {
+		return nil
+	}
+	path := a.Path
+	return func(v *T, tenant string) {
+		rv := fieldAt(reflect.ValueOf(v).Elem(), path)
+		switch {
+		case rv.Kind() == reflect.String:
+			rv.SetString(tenant)
+		case rv.Kind() == reflect.Pointer && rv.Type().Elem().Kind() == reflect.String:
+			p := reflect.New(rv.Type().Elem())
+			p.Elem().SetString(tenant)
+			rv.Set(p)
+		}
+	}
+}
+
+// fieldAt follows a schema field path from the struct rv, allocating nil
+// embedded struct pointers on the way, and returns the field.
+func fieldAt(rv reflect.Value, path []schema.Step) reflect.Value {
+	for i, st := range path {
+		rv = rv.Field(st.Index)
+		if i == len(path)-1 {
+			break
+		}
+		if rv.Kind() == reflect.Pointer {
+			if rv.IsNil() {
+				rv.Set(reflect.New(rv.Type().Elem()))
+			}
+			rv = rv.Elem()
+		}
+	}
+	return rv
 }

@@ -14,8 +14,10 @@
 // (the authenticated request), never from a stored item. A read compares the
 // item's tenant attribute with the scope's tenant before any key is fetched
 // (ErrWrongTenant), then fetches the key the item's header names and opens
-// the item. A write of an item whose tenant field is not the scope's tenant
-// fails with ErrWrongTenant; it is never rewritten.
+// the item. A write of an item whose tenant field is empty fills it with
+// the scope's tenant (in the item written and in the caller's struct); a
+// write of an item naming another tenant fails with ErrWrongTenant, and is
+// never rewritten.
 //
 // Two layouts are supported. When the partition key is the tenant attribute
 // (seal:"pk,tenant"), keys carry only the sort key (SortKey) and the scope
@@ -47,7 +49,10 @@
 //
 // # Secondary indexes
 //
-// Declare an index with WithIndex. An index query is tenant scoped like any
+// Declare an index with WithIndex. New refuses (ErrInvalidIndex) an index
+// keyed on an encrypted attribute, or on one that can be stored empty (a
+// string, []byte or pointer) without omitempty in its dynamodbav tag,
+// since DynamoDB rejects empty index keys. An index query is tenant scoped like any
 // other: unless the index's partition key is the tenant attribute, it
 // carries a filter on the tenant, and each returned item's tenant is checked
 // before any key is fetched. An index with an ALL projection returns whole
@@ -73,7 +78,10 @@
 // TransactWrite and TransactGet take operations built by scopes of any
 // tables of this package (TxPut, TxCreate, TxUpdate, TxDelete,
 // TxConditionCheck, TxGet), with the same conditions as the single-item
-// calls. BatchGet and BatchWrite take any number of items, split them into
+// calls. A cancelled TransactWrite is a *TxError giving each failed op's
+// cause (ErrConditionFailed, ErrConflict, ErrWrongTenant, ErrNotFound,
+// ErrAlreadyExists), told apart from the stored item DynamoDB returns with
+// the cancellation. BatchGet and BatchWrite take any number of items, split them into
 // DynamoDB's limits, retry unprocessed items with exponential backoff and
 // jitter, and return what is still unprocessed with its keys in a
 // *BatchError. BatchWriteItem takes no conditions, so batch puts bypass

@@ -41,6 +41,10 @@ var (
 	// ErrSchemaMismatch: the stored item's recorded actions disagree with
 	// the reader's schema beyond the migration policy (attrcrypt.ErrSchemaMismatch).
 	ErrSchemaMismatch = attrcrypt.ErrSchemaMismatch
+	// ErrConditionFailed: a TxConditionCheck's condition failed; the
+	// error also matches its cause (ErrNotFound, ErrWrongTenant or
+	// ErrConflict).
+	ErrConditionFailed = errors.New("table: transaction condition check failed")
 	// ErrAlreadyExists: Create found an item with the same key.
 	ErrAlreadyExists = errors.New("table: item already exists")
 	// ErrInvalidCursor: a query cursor failed authentication, or belongs to

@@ -30,7 +30,7 @@ type Patient struct {
 	SSN     string `dynamodbav:"ssn"    seal:"encrypt"`
 	Notes   string `dynamodbav:"notes"  seal:"encrypt"`
 	Plan    string `dynamodbav:"plan"`
-	Status  string `dynamodbav:"status"`
+	Status  string `dynamodbav:"status,omitempty"`
 	Count   int    `dynamodbav:"count"`
 	Seen    int64  `dynamodbav:"seen"   seal:"plain"`
 	Version int64  `dynamodbav:"v"      seal:"version"`
@@ -42,7 +42,7 @@ type Doc struct {
 	SK   string `dynamodbav:"sk"   seal:"sk"`
 	Org  string `dynamodbav:"org"  seal:"tenant"`
 	Body string `dynamodbav:"body" seal:"encrypt"`
-	Tag  string `dynamodbav:"tag"`
+	Tag  string `dynamodbav:"tag,omitempty"`
 }
 
 // recorder wraps a Provider and records every tenant whose key was asked for.

@@ -28,6 +28,7 @@ type Table[T any] struct {
 	schema     *schema.Schema
 	codec      Codec[T]
 	setVersion func(*T, int64)
+	setTenant  func(*T, string) // nil when T is not a struct
 	sealer     *attrcrypt.Sealer
 	cfg        config
 	indexes    map[string]Index
@@ -80,6 +81,7 @@ func New[T any](client Client, name string, keys tenantkeys.Provider, opts ...Op
 		}
 		t.setVersion = sv
 	}
+	t.setTenant = tenantSetter[T](t.schema)
 	ac := attrcrypt.Config{Table: t.logical, TenantAttribute: t.schema.Tenant, Actions: t.schema.Actions()}
 	for _, f := range cfg.sealerConfig {
 		f(&ac)
@@ -90,13 +92,8 @@ func New[T any](client Client, name string, keys tenantkeys.Provider, opts ...Op
 	}
 	t.sealer = sealer
 	for _, ix := range cfg.indexes {
-		if ix.Name == "" || ix.PartitionKey == "" {
-			return nil, errors.New("table: WithIndex needs a name and a partition key")
-		}
-		switch ix.Projection {
-		case types.ProjectionTypeAll, types.ProjectionTypeKeysOnly, types.ProjectionTypeInclude:
-		default:
-			return nil, fmt.Errorf("table: index %q: unknown projection %q", ix.Name, ix.Projection)
+		if err := checkIndex(t.schema, ix); err != nil {
+			return nil, err
 		}
 		t.indexes[ix.Name] = ix
 	}
@@ -116,8 +113,10 @@ func (t *Table[T]) Schema() *schema.Schema { return t.schema }
 // caller (an authenticated request), never from a stored item: every read
 // checks the item's tenant attribute against it before any key is fetched,
 // and every write of an item naming another tenant fails with
-// ErrWrongTenant (it is never rewritten). A Scope is a small value; make one
-// per request.
+// ErrWrongTenant (it is never rewritten). A write of an item whose tenant
+// field is empty fills it with the scope's tenant, in the item written and
+// in the caller's struct, so the tenant need not be given twice. A Scope is
+// a small value; make one per request.
 type Scope[T any] struct {
 	t      *Table[T]
 	tenant string
@@ -184,7 +183,28 @@ func (s Scope[T]) seal(ctx context.Context, v *T, stored int64) (sealed, error) 
 	if err != nil {
 		return sealed{}, fmt.Errorf("table: marshal %s: %w", s.t.schema.TypeName, err)
 	}
+	if s.fillTenant(m) && s.t.setTenant != nil {
+		s.t.setTenant(v, s.tenant)
+	}
 	return s.sealMap(ctx, m, stored)
+}
+
+// fillTenant sets the tenant attribute of the marshalled item m to the
+// scope's tenant when the item leaves it empty (absent, NULL or ""), so
+// that an item need not repeat the tenant its scope already names, and
+// reports whether it did. Another tenant is left for sealMap to refuse.
+func (s Scope[T]) fillTenant(m map[string]types.AttributeValue) bool {
+	switch tv := m[s.t.schema.Tenant].(type) {
+	case nil, *types.AttributeValueMemberNULL:
+	case *types.AttributeValueMemberS:
+		if tv.Value != "" {
+			return false
+		}
+	default:
+		return false
+	}
+	m[s.t.schema.Tenant] = S(s.tenant)
+	return true
 }
 
 func (s Scope[T]) sealMap(ctx context.Context, m map[string]types.AttributeValue, stored int64) (sealed, error) {

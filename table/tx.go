@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -16,8 +18,11 @@ const maxTxOps = 100
 
 type txBuilt struct {
 	item      types.TransactWriteItem
-	create    bool
 	onSuccess func()
+	// failed maps this op's failed condition to its sentinel error, given
+	// the stored item DynamoDB returned with the cancellation (nil when no
+	// item exists).
+	failed func(old map[string]types.AttributeValue) error
 }
 
 type txFunc func(ctx context.Context) (txBuilt, error)
@@ -45,8 +50,28 @@ func (s Scope[T]) txBuiltPut(r putReq, v *T, mode writeMode) txBuilt {
 			ExpressionAttributeValues:           r.cond.values,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
-		create:    mode == modeCreate,
 		onSuccess: func() { s.t.setVersion(v, nv) },
+		failed: func(old map[string]types.AttributeValue) error {
+			if mode == modeCreate {
+				return ErrAlreadyExists
+			}
+			return s.txCause(old, ErrConflict)
+		},
+	}
+}
+
+// txCause tells why a transaction op's condition on the scope's tenant
+// failed, from the stored item old: another tenant's item is
+// ErrWrongTenant, no item is absent, anything else (a version or header
+// that moved) ErrConflict.
+func (s Scope[T]) txCause(old map[string]types.AttributeValue, absent error) error {
+	switch {
+	case old == nil:
+		return absent
+	case !s.t.pkIsTenant && !scalarEqual(old[s.t.schema.Tenant], S(s.tenant)):
+		return ErrWrongTenant
+	default:
+		return ErrConflict
 	}
 }
 
@@ -72,29 +97,35 @@ func (s Scope[T]) TxUpdate(k Key, fn func(*T) error) TxOp {
 		return txBuilt{
 			item:      txUpdate(s.t.name, r.key, r.update, &r.cond),
 			onSuccess: func() { s.t.setVersion(v, nv) },
+			failed:    func(old map[string]types.AttributeValue) error { return s.txCause(old, ErrNotFound) },
 		}, nil
 	})
 }
 
 // TxDelete is Delete as one write of a transaction, with the same options
-// and tenant condition.
+// and tenant condition. Its failure in a *TxError is ErrNotFound (MustExist
+// or IfVersion, no item), ErrWrongTenant or ErrConflict (IfVersion).
 func (s Scope[T]) TxDelete(k Key, opts ...WriteOption) TxOp {
 	return s.txKeyed(k, opts, false, func(name *string, km map[string]types.AttributeValue, c expr) types.TransactWriteItem {
 		return types.TransactWriteItem{Delete: &types.Delete{
 			TableName: name, Key: km, ConditionExpression: c.String(),
 			ExpressionAttributeNames: c.names, ExpressionAttributeValues: c.values,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}}
 	})
 }
 
 // TxConditionCheck requires, for the transaction to succeed, that the item
 // with key k exists, belongs to the scope's tenant and (with IfVersion) has
-// the given version.
+// the given version. Its failure in a *TxError matches ErrConditionFailed
+// and, with it, the cause: ErrNotFound (no item), ErrWrongTenant (another
+// tenant's item) or ErrConflict (another version).
 func (s Scope[T]) TxConditionCheck(k Key, opts ...WriteOption) TxOp {
 	return s.txKeyed(k, opts, true, func(name *string, km map[string]types.AttributeValue, c expr) types.TransactWriteItem {
 		return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 			TableName: name, Key: km, ConditionExpression: c.String(),
 			ExpressionAttributeNames: c.names, ExpressionAttributeValues: c.values,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}}
 	})
 }
@@ -115,15 +146,20 @@ func (s Scope[T]) txKeyed(k Key, opts []WriteOption, mustExist bool, build func(
 		if err != nil {
 			return txBuilt{}, err
 		}
-		return txBuilt{item: build(aws.String(s.t.name), km, s.deleteCond(wc, mustExist))}, nil
+		failed := func(old map[string]types.AttributeValue) error { return s.txCause(old, ErrNotFound) }
+		if mustExist { // a condition check
+			failed = func(old map[string]types.AttributeValue) error {
+				return fmt.Errorf("%w: %w", ErrConditionFailed, s.txCause(old, ErrNotFound))
+			}
+		}
+		return txBuilt{item: build(aws.String(s.t.name), km, s.deleteCond(wc, mustExist)), failed: failed}, nil
 	})
 }
 
 // TransactWrite runs ops, of one or several tables of this library, as one
 // DynamoDB transaction (at most 100 ops; ErrTooManyOps). Every item is
-// sealed before the call. A cancelled transaction is a *TxError wrapping
-// ErrAlreadyExists (a TxCreate's item exists) or ErrConflict (a version,
-// tenant or existence condition failed, or a concurrent transaction).
+// sealed before the call. A cancelled transaction is a *TxError whose Ops
+// give each failed op's cause, usable with errors.Is (see TxError).
 func TransactWrite(ctx context.Context, client Client, ops ...TxOp) error {
 	if len(ops) > maxTxOps {
 		return fmt.Errorf("%w: %d > %d", ErrTooManyOps, len(ops), maxTxOps)
@@ -163,8 +199,8 @@ func txError(err error, built []txBuilt) error {
 		}
 		return fmt.Errorf("table: transaction: %w", ddbError("", err))
 	}
-	te := &TxError{Reasons: make([]string, len(tce.CancellationReasons))}
-	sentinel := error(nil)
+	te := &TxError{Reasons: make([]string, len(tce.CancellationReasons)), Ops: make([]error, len(tce.CancellationReasons))}
+	failed := false
 	for i, r := range tce.CancellationReasons {
 		code := aws.ToString(r.Code)
 		if code == "None" {
@@ -173,39 +209,98 @@ func txError(err error, built []txBuilt) error {
 			code = "Unrecognized" // only DynamoDB's codes are printed, never other text
 		}
 		te.Reasons[i] = code
+		if code == "" {
+			continue
+		}
+		var cause error
 		switch code {
 		case "ConditionalCheckFailed":
-			if i < len(built) && built[i].create {
-				sentinel = ErrAlreadyExists
-			} else if sentinel == nil {
-				sentinel = ErrConflict
+			cause = ErrConflict
+			if i < len(built) && built[i].failed != nil {
+				cause = built[i].failed(r.Item)
 			}
 		case "TransactionConflict":
-			if sentinel == nil {
-				sentinel = ErrConflict
-			}
+			cause = ErrConflict
+		case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
+			cause = ErrUnavailable
+		default: // ValidationError, ItemCollectionSizeLimitExceeded...
+
+			cause = ErrRequestFailed
 		}
+		te.Ops[i] = &TxOpError{Index: i, Code: code, Err: cause}
+		failed = true
 	}
-	if sentinel == nil {
+	if !failed {
+		te.Ops = nil
 		te.err = ddbError("", err)
-	} else {
-		te.err = fmt.Errorf("%w (%v)", sentinel, te.Reasons)
 	}
 	return te
 }
 
-// TxError reports a cancelled transaction: Reasons[i] is DynamoDB's
-// cancellation code for ops[i] ("" when that op was fine).
+// TxError reports a cancelled transaction. Reasons[i] is DynamoDB's
+// cancellation code for ops[i] ("" when that op was fine) and Ops[i] its
+// error (a *TxOpError, nil when that op was fine). errors.Is on a TxError
+// matches the sentinel of every failed op: ErrAlreadyExists (a TxCreate's
+// item exists), ErrConditionFailed (a TxConditionCheck failed, with its
+// cause), ErrConflict (a version changed, or a concurrent transaction),
+// ErrWrongTenant (the stored item is another tenant's), ErrNotFound (a
+// TxUpdate's item, or a TxDelete's with MustExist or IfVersion, is gone).
 type TxError struct {
 	Reasons []string
+	Ops     []error
 	err     error
 }
 
-// Error names the cancellation codes, never item values.
-func (e *TxError) Error() string { return "table: transaction cancelled: " + e.err.Error() }
+// Error names the failed ops and their causes, never item values.
+func (e *TxError) Error() string {
+	if e.err != nil {
+		return "table: transaction cancelled: " + e.err.Error()
+	}
+	var b strings.Builder
+	b.WriteString("table: transaction cancelled")
+	sep := ": "
+	for _, op := range e.Ops {
+		if op != nil {
+			b.WriteString(sep)
+			b.WriteString(op.Error())
+			sep = "; "
+		}
+	}
+	return b.String()
+}
 
-// Unwrap returns ErrConflict, ErrAlreadyExists or the underlying error.
-func (e *TxError) Unwrap() error { return e.err }
+// Unwrap returns the error of every failed op, or the underlying error of a
+// transaction that failed as a whole.
+func (e *TxError) Unwrap() []error {
+	if e.err != nil {
+		return []error{e.err}
+	}
+	var errs []error
+	for _, op := range e.Ops {
+		if op != nil {
+			errs = append(errs, op)
+		}
+	}
+	return errs
+}
+
+// TxOpError is the failure of one op of a cancelled transaction.
+type TxOpError struct {
+	// Index is the op's position in the TransactWrite call.
+	Index int
+	// Code is DynamoDB's cancellation code ("ConditionalCheckFailed"...).
+	Code string
+	// Err is the sentinel cause (see TxError).
+	Err error
+}
+
+// Error names the op, its code and cause.
+func (e *TxOpError) Error() string {
+	return "op " + strconv.Itoa(e.Index) + " (" + e.Code + "): " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *TxOpError) Unwrap() error { return e.Err }
 
 // TxGet reads the item with key k as part of TransactGet; after TransactGet
 // returns, the result holds the opened item (or nil if none exists).

@@ -1,0 +1,79 @@
+package table
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/schema"
+)
+
+// ErrInvalidIndex: an index declared with WithIndex cannot work with the
+// item type's schema (see checkIndex); New refuses it.
+var ErrInvalidIndex = errors.New("table: invalid index declaration")
+
+// checkIndex validates an index declared with WithIndex against the schema,
+// so that a mistake surfaces at New with the index and attribute named,
+// not as DynamoDB's ValidationException on the first write:
+//
+//   - an index key must be an attribute of the schema, stored as a scalar
+//     (S, N or B);
+//   - it must not be encrypted: DynamoDB would index the ciphertext, which
+//     no query can match. Signed (the default) and plain attributes may be
+//     index keys; a plain key is not covered by the signature, so a writer
+//     with table access can move an item within the index, but every item
+//     a query returns is still verified and tenant checked;
+//   - an index key whose Go value can be empty (a string, []byte or a
+//     pointer) needs omitempty in its dynamodbav tag: DynamoDB rejects an
+//     empty string or binary, or a NULL, as an index key, and with
+//     omitempty an empty value leaves the attribute out, so the item is
+//     simply not in the (sparse) index. The table's own keys and the tenant
+//     attribute are exempt: a write never stores them empty.
+func checkIndex(s *schema.Schema, ix Index) error {
+	if ix.Name == "" || ix.PartitionKey == "" {
+		return fmt.Errorf("%w: WithIndex needs a name and a partition key", ErrInvalidIndex)
+	}
+	switch ix.Projection {
+	case types.ProjectionTypeAll, types.ProjectionTypeKeysOnly, types.ProjectionTypeInclude:
+	default:
+		return fmt.Errorf("%w: index %q: unknown projection %q", ErrInvalidIndex, ix.Name, ix.Projection)
+	}
+	var errs []error
+	for _, name := range []string{ix.PartitionKey, ix.SortKey} {
+		if name == "" {
+			continue
+		}
+		if msg := indexKeyProblem(s, name); msg != "" {
+			errs = append(errs, fmt.Errorf("%w: index %q: key attribute %q %s", ErrInvalidIndex, ix.Name, name, msg))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// indexKeyProblem says what is wrong with attribute name as an index key,
+// or "".
+func indexKeyProblem(s *schema.Schema, name string) string {
+	a, ok := s.Attribute(name)
+	if !ok {
+		return "is not an attribute of " + s.TypeName
+	}
+	if a.Action == attrcrypt.ActionEncrypt {
+		return `is encrypted (seal:"encrypt"): DynamoDB would index its ciphertext; make it signed (the default) or seal:"plain"`
+	}
+	t, ptr := a.Type, false
+	for t.Kind() == schema.KindPointer {
+		t, ptr = t.Elem(), true
+	}
+	if attrKeyType(s, name) == "" {
+		return fmt.Sprintf("has Go type %s, which is not stored as a string, number or binary", a.Type)
+	}
+	if a.PartitionKey || a.SortKey || a.Tenant || a.Dynamo.OmitEmpty {
+		return ""
+	}
+	if ptr || t.Kind() == schema.KindString || t.Kind() == schema.KindBytes {
+		return fmt.Sprintf("(field %s, type %s) can be empty and DynamoDB rejects an empty index key: add omitempty to its dynamodbav tag (`dynamodbav:\"%s,omitempty\"`)", a.Field, a.Type, name)
+	}
+	return ""
+}
