@@ -164,3 +164,127 @@ func TestReadmeFreshModule(t *testing.T) {
 		t.Fatalf("the README query printed no updated item:\n%s", out)
 	}
 }
+
+// readmeSnippetHead is the frame every README fragment that is not a whole
+// file is compiled in: the packages README snippets use, and the names they
+// take from their surroundings (a context, an AWS configuration, a client,
+// the request's tenant).
+const readmeSnippetHead = `package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/dynaseal/dynaseal/examples/patients"
+	"github.com/dynaseal/dynaseal/schema"
+	"github.com/dynaseal/dynaseal/table"
+	"github.com/dynaseal/dynaseal/tenantkeys"
+)
+
+var (
+	_ = fmt.Println
+	_ = time.Minute
+	_ = aws.String
+	_ = config.LoadDefaultConfig
+	_ = credentials.NewStaticCredentialsProvider
+	_ = dynamodb.NewFromConfig
+	_ = kms.NewFromConfig
+	_ = sts.NewFromConfig
+	_ = patients.PatientTable
+	_ = schema.For[patients.Patient]
+	_ = table.ErrNotFound
+	_ = tenantkeys.NewCache
+)
+
+var (
+	ctx           = context.Background()
+	cfg           aws.Config
+	db            *dynamodb.Client
+	tenantFromJWT = "t"
+)
+
+func main() { _ = run() }
+
+func run() error {
+	var err error
+`
+
+// topLevelDecl matches a top-level short variable declaration's names.
+var topLevelDecl = regexp.MustCompile(`^([A-Za-z_][\w]*(?:, *[A-Za-z_][\w]*)*) :=`)
+
+// readmeSnippetFile wraps a README fragment into a compilable file: its
+// statements in run's body, then a use of every name it declares (a
+// fragment may declare what the reader uses later).
+func readmeSnippetFile(body string) string {
+	var uses []string
+	depth := 0
+	for _, l := range strings.Split(body, "\n") {
+		code := lineComment.ReplaceAllString(l, "")
+		if m := topLevelDecl.FindStringSubmatch(code); depth == 0 && m != nil {
+			for _, n := range strings.Split(m[1], ",") {
+				if n = strings.TrimSpace(n); n != "_" {
+					uses = append(uses, "_ = "+n)
+				}
+			}
+		}
+		depth += strings.Count(code, "{") + strings.Count(code, "(") - strings.Count(code, "}") - strings.Count(code, ")")
+	}
+	return readmeSnippetHead + body + "\n" + strings.Join(uses, "\n") + "\n_ = err\nreturn nil\n}\n"
+}
+
+// readmeFence matches a ```go fence, possibly indented in a list.
+var readmeFence = regexp.MustCompile("^( *)```go$")
+
+// TestReadmeSnippetsCompile type-checks every ```go block of README.md in
+// a scratch module that requires this repository: a block that is a whole
+// file as it is, a fragment inside a function that supplies the imports and
+// surrounding names every snippet may rely on (readmeSnippetHead). An
+// identifier a snippet uses without defining, a wrong signature or a
+// renamed API fails here.
+func TestReadmeSnippetsCompile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("type-checks a scratch module; skipped with -short")
+	}
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, write, run := newModule(t)
+	lines := strings.Split(string(readme), "\n")
+	n := 0
+	for i := 0; i < len(lines); i++ {
+		m := readmeFence.FindStringSubmatch(lines[i])
+		if m == nil {
+			continue
+		}
+		start := i + 1
+		var block []string
+		for i++; i < len(lines) && strings.TrimSpace(lines[i]) != "```"; i++ {
+			block = append(block, strings.TrimPrefix(lines[i], m[1]))
+		}
+		if i == len(lines) {
+			t.Fatalf("README.md:%d: unterminated go block", start)
+		}
+		n++
+		body := strings.Join(block, "\n") + "\n"
+		file := fmt.Sprintf("snippet%d/readme_line%d.go", n, start)
+		if strings.HasPrefix(body, "package ") {
+			write(file, body)
+		} else {
+			write(file, readmeSnippetFile(body))
+		}
+	}
+	if n < 4 {
+		t.Fatalf("found %d go blocks in README.md, expected at least 4", n)
+	}
+	if out, err := run(dir, "vet", "./..."); err != nil {
+		t.Fatalf("a README go block does not compile (file names give its README line):\n%v\n%s", err, out)
+	}
+}
