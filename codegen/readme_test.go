@@ -13,9 +13,9 @@ import (
 	"github.com/dynaseal/dynaseal/itest"
 )
 
-// readmeGoBlocks returns the ```go blocks of the README section whose
-// "## " heading is title, in order.
-func readmeGoBlocks(t *testing.T, readme, title string) []string {
+// readmeBlocks returns the fenced blocks in language lang (```go,
+// ```sh) of the README section whose "## " heading is title, in order.
+func readmeBlocks(t *testing.T, readme, title, lang string) []string {
 	t.Helper()
 	var blocks []string
 	section, in := "", false
@@ -24,7 +24,7 @@ func readmeGoBlocks(t *testing.T, readme, title string) []string {
 		switch {
 		case !in && strings.HasPrefix(l, "## "):
 			section = strings.TrimPrefix(l, "## ")
-		case !in && l == "```go" && section == title:
+		case !in && l == "```"+lang && section == title:
 			in, cur = true, nil
 		case in && l == "```":
 			in = false
@@ -34,7 +34,7 @@ func readmeGoBlocks(t *testing.T, readme, title string) []string {
 		}
 	}
 	if len(blocks) == 0 {
-		t.Fatalf("README has no go block under %q", title)
+		t.Fatalf("README has no %s block under %q", lang, title)
 	}
 	return blocks
 }
@@ -106,15 +106,17 @@ const readmeMainTail = `
 }
 `
 
-// TestReadmeFreshModule follows only the README in a new module: the
-// Patient type of "Define a type" as written, go generate with the real
-// command, then every snippet of "Use the repository" as written (client
+// TestReadmeFreshModule follows only the README in a new, empty module:
+// the Patient type of "Define a type" as written, that section's install
+// commands (go get of the generator, go generate with the real command),
+// then every snippet of "Use the repository" as written (client
 // configuration for DynamoDB Local, table and key store creation, key
-// creation, Create, Get, Update, Query), run as a program against DynamoDB
-// Local. The only edits: the endpoint (the test's DynamoDB Local), unique
-// table names (a shared endpoint may hold another run's tables), error
-// checks after each statement the README leaves unchecked, and a tail that
-// checks what was stored.
+// creation, Create, Get, Update, Query), go mod tidy, and a run against
+// DynamoDB Local. The only edits: a replace directive with @v0.0.0 standing
+// for the published module, the endpoint (the test's DynamoDB Local),
+// unique table names (a shared endpoint may hold another run's tables),
+// error checks after each statement the README leaves unchecked, and a tail
+// that checks what was stored.
 func TestReadmeFreshModule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module and runs go generate; skipped with -short")
@@ -123,8 +125,9 @@ func TestReadmeFreshModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	model := readmeGoBlocks(t, string(readme), "Define a type")[0]
-	use := readmeGoBlocks(t, string(readme), "Use the repository")
+	model := readmeBlocks(t, string(readme), "Define a type", "go")[0]
+	install := readmeBlocks(t, string(readme), "Define a type", "sh")[0]
+	use := readmeBlocks(t, string(readme), "Use the repository", "go")
 	if len(use) != 2 {
 		t.Fatalf("README's Use the repository has %d go blocks; this test runs 2 (update it)", len(use))
 	}
@@ -144,15 +147,46 @@ func TestReadmeFreshModule(t *testing.T) {
 	endpoint := itest.Endpoint(t)
 	master := make([]byte, 32)
 	_, _ = rand.Read(master)
-	dir, write, run := newModule(t, "DYNASEAL_MASTER_KEY="+hex.EncodeToString(master), "AWS_EC2_METADATA_DISABLED=true")
+	// The module starts empty but for a replace directive, which stands
+	// for the published module; no go.sum. The proxy and checksum database
+	// are off so the go command takes every module from the local module
+	// cache (the replaced module has no published version to look up).
+	dir, write, run := newModule(t, "DYNASEAL_MASTER_KEY="+hex.EncodeToString(master),
+		"AWS_EC2_METADATA_DISABLED=true", "GOFLAGS=", "GOPROXY=off", "GOSUMDB=off")
+	write("go.mod", "module example.com/e2e\n\ngo 1.25.0\n\nreplace github.com/dynaseal/dynaseal => "+repoRoot(t)+"\n")
+	if err := os.Remove(filepath.Join(dir, "go.sum")); err != nil {
+		t.Fatal(err)
+	}
 	write("patients/patient.go", model)
-	if out, err := run(dir, "generate", "./patients"); err != nil {
-		t.Fatalf("go generate of the README's type: %v\n%s", err, out)
+	for _, l := range strings.Split(install, "\n") {
+		args := strings.Fields(shComment.ReplaceAllString(l, ""))
+		if len(args) == 0 {
+			continue
+		}
+		if args[0] != "go" {
+			t.Fatalf("README install step %q is not a go command; update this test", l)
+		}
+		if args[1] == "get" {
+			for i, a := range args[2:] {
+				if strings.HasPrefix(a, "github.com/dynaseal/dynaseal") {
+					args[2+i] = a + "@v0.0.0" // the replaced version, as @latest would be published
+				}
+			}
+		}
+		if out, err := run(dir, args[1:]...); err != nil {
+			t.Fatalf("README step %q: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "patients", "patient_dynaseal.go")); err != nil {
+		t.Fatalf("the README steps generated nothing: %v", err)
 	}
 
 	body := strings.Replace(use[0], localEndpoint, fmt.Sprintf("aws.String(%q)", endpoint), 1) + "\n" +
 		strings.ReplaceAll(use[1], `"dynaseal-keys"`, fmt.Sprintf("%q", keyTable))
 	write("main.go", readmeMainHead+checkErrors(body)+readmeMainTail)
+	if out, err := run(dir, "mod", "tidy"); err != nil {
+		t.Fatalf("go mod tidy (README): %v\n%s", err, out)
+	}
 	if out, err := run(dir, "vet", "."); err != nil {
 		t.Fatalf("go vet of the README program: %v\n%s", err, out)
 	}
@@ -164,6 +198,9 @@ func TestReadmeFreshModule(t *testing.T) {
 		t.Fatalf("the README query printed no updated item:\n%s", out)
 	}
 }
+
+// shComment matches a shell comment.
+var shComment = regexp.MustCompile(`(^|\s)#.*$`)
 
 // readmeSnippetHead is the frame every README fragment that is not a whole
 // file is compiled in: the packages README snippets use, and the names they
