@@ -13,6 +13,20 @@ import (
 	"github.com/dynaseal/dynaseal/itest"
 )
 
+// readReadme returns the repository's README.md, skipping the test under
+// -short (what makes it slow: why).
+func readReadme(t *testing.T, why string) []byte {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(why + "; skipped with -short")
+	}
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readme
+}
+
 // readmeBlocks returns the fenced blocks in language lang (```go,
 // ```sh) of the README section whose "## " heading is title, in order.
 func readmeBlocks(t *testing.T, readme, title, lang string) []string {
@@ -118,13 +132,7 @@ const readmeMainTail = `
 // error checks after each statement the README leaves unchecked, and a tail
 // that checks what was stored.
 func TestReadmeFreshModule(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a module and runs go generate; skipped with -short")
-	}
-	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := readReadme(t, "builds a module and runs go generate")
 	model := readmeBlocks(t, string(readme), "Define a type", "go")[0]
 	install := readmeBlocks(t, string(readme), "Define a type", "sh")[0]
 	use := readmeBlocks(t, string(readme), "Use the repository", "go")
@@ -286,13 +294,7 @@ var readmeFence = regexp.MustCompile("^( *)```go$")
 // identifier a snippet uses without defining, a wrong signature or a
 // renamed API fails here.
 func TestReadmeSnippetsCompile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("type-checks a scratch module; skipped with -short")
-	}
-	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := readReadme(t, "type-checks a scratch module")
 	dir, write, run := newModule(t)
 	lines := strings.Split(string(readme), "\n")
 	n := 0
