@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -158,7 +159,15 @@ func TestReadmeFreshModule(t *testing.T) {
 	// The module starts empty but for a replace directive, which stands
 	// for the published module; no go.sum. The proxy and checksum database
 	// are off so the go command takes every module from the local module
-	// cache (the replaced module has no published version to look up).
+	// cache (the replaced module has no published version to look up);
+	// go mod download fills the cache with this repository's modules first
+	// (instant when they are there, as after any build of ./...).
+	download := exec.Command("go", "mod", "download")
+	download.Dir = repoRoot(t)
+	download.Env = append(os.Environ(), "GOWORK=off")
+	if out, err := download.CombinedOutput(); err != nil {
+		t.Fatalf("go mod download: %v\n%s", err, out)
+	}
 	dir, write, run := newModule(t, "DYNASEAL_MASTER_KEY="+hex.EncodeToString(master),
 		"AWS_EC2_METADATA_DISABLED=true", "GOFLAGS=", "GOPROXY=off", "GOSUMDB=off")
 	write("go.mod", "module example.com/e2e\n\ngo 1.25.0\n\nreplace github.com/dynaseal/dynaseal => "+repoRoot(t)+"\n")
