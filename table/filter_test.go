@@ -175,3 +175,44 @@ func TestCountVerifies(t *testing.T) {
 		t.Fatalf("unfiltered Count: %v", err)
 	}
 }
+
+// TestQueryFilterIndex filters an index query: on a full projection the
+// filter holds with descending order and a count; a filter cannot widen
+// the scope to another tenant (it is ANDed with the tenant filter); on a
+// keys-only index a filter on an attribute the index lacks is refused.
+func TestQueryFilterIndex(t *testing.T) {
+	e := newEnv(t)
+	tb, _ := gsiPatients(t, e)
+	ctx := context.Background()
+	for i, ten := range []string{"tenant-a", "tenant-b", "tenant-a", "tenant-a", "tenant-b"} {
+		plan := "gold"
+		if i == 2 {
+			plan = "basic"
+		}
+		if err := tb.For(ten).Create(ctx, &Patient{ID: string(rune('a' + i)), Status: "active", Plan: plan}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := tb.For("tenant-a")
+	in := table.QueryInput{Index: "by-status", Partition: table.S("active"), Descending: true,
+		Filter: expression.Name("plan").Equal(expression.Value("gold"))}
+	if got := ids(t, a.Query(ctx, in)); !slices.Equal(got, []string{"d", "a"}) {
+		t.Fatalf("got %v", got)
+	}
+	if n, err := a.Count(ctx, in); err != nil || n != 2 {
+		t.Fatalf("Count: %d, %v", n, err)
+	}
+	in.Filter = expression.Name("tenant").Equal(expression.Value("tenant-b"))
+	if got := ids(t, a.Query(ctx, in)); len(got) != 0 {
+		t.Fatalf("a filter on another tenant yielded %v", got)
+	}
+	keys := table.QueryInput{Index: "by-status-keys", Partition: table.S("active"),
+		Filter: expression.Name("plan").Equal(expression.Value("gold"))}
+	if _, err := a.Count(ctx, keys); !errors.Is(err, table.ErrInvalidFilter) {
+		t.Fatalf("keys-only index, unprojected attribute: %v, want ErrInvalidFilter", err)
+	}
+	keys.Filter = expression.Name("tenant").Equal(expression.Value("tenant-a"))
+	if n, err := a.Count(ctx, keys); err != nil || n != 3 {
+		t.Fatalf("keys-only index, projected attribute: %d, %v; want 3", n, err)
+	}
+}
