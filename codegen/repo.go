@@ -194,6 +194,11 @@ func (g *gen) emitRepository(w *bytes.Buffer, r *rootInfo, fields []field) {
 			fmt.Fprintf(w, qSet, fmt.Sprintf("return %s.Page[%s]{}, err", tbl, name))
 		}
 		w.WriteString("return s.s.QueryPage(ctx, in)\n}\n\n")
+		fmt.Fprintf(w, "// Count returns the number of items Query yields, each verified\n// (table.Scope.Count: an item that fails verification fails the count).\nfunc (s %sScope) Count(ctx %s.Context%s, cond %s.SortCondition) (int, error) {\nin := %s.QueryInput{Sort: cond}\n", name, ctxPkg, qParams, tbl, tbl)
+		if qSet != "" {
+			fmt.Fprintf(w, qSet, "return 0, err")
+		}
+		w.WriteString("return s.s.Count(ctx, in)\n}\n\n")
 	}
 
 	// Batch.

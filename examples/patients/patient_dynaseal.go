@@ -536,6 +536,13 @@ func (s PatientScope) QueryPage(ctx context.Context, cond table.SortCondition, p
 	return s.s.QueryPage(ctx, in)
 }
 
+// Count returns the number of items Query yields, each verified
+// (table.Scope.Count: an item that fails verification fails the count).
+func (s PatientScope) Count(ctx context.Context, cond table.SortCondition) (int, error) {
+	in := table.QueryInput{Sort: cond}
+	return s.s.Count(ctx, in)
+}
+
 // BatchGet reads the items with keys (table.Scope.BatchGet): result[i] is
 // nil when keys[i] has no item.
 func (s PatientScope) BatchGet(ctx context.Context, keys []PatientKey, opts ...table.ReadOption) ([]*Patient, error) {

@@ -105,6 +105,13 @@ func TestPatientRepository(t *testing.T) {
 	if strings.Join(ids, ",") != "p-1,p-2" {
 		t.Fatalf("Query ids = %v", ids)
 	}
+	// Count verifies and counts the same items; another tenant counts none.
+	if n, err := clinic.Count(ctx, PatientIDBetween("p-1", "p-2")); err != nil || n != 2 {
+		t.Fatalf("Count = %d, %v; want 2", n, err)
+	}
+	if n, err := repo.For("clinic-2").Count(ctx, PatientIDBetween("p-1", "p-2")); err != nil || n != 0 {
+		t.Fatalf("other tenant Count = %d, %v; want 0", n, err)
+	}
 
 	// Another tenant's scope never reads clinic-1's rows.
 	if _, err := repo.For("clinic-2").Get(ctx, "p-1"); !errors.Is(err, table.ErrNotFound) && !errors.Is(err, table.ErrWrongTenant) {
