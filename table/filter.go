@@ -98,3 +98,32 @@ func (s Scope[T]) Count(ctx context.Context, in QueryInput) (int, error) {
 	}
 	return n, nil
 }
+
+// QueryOption adjusts a QueryInput built by a generated repository's
+// Query, QueryPage or Count.
+type QueryOption func(*QueryInput)
+
+// Descending returns items in descending sort key order.
+func Descending() QueryOption { return func(in *QueryInput) { in.Descending = true } }
+
+// Filter sets the query's filter (QueryInput.Filter: signed or plain
+// attributes only, ANDed with any filter set before and with the engine's
+// tenant filter).
+func Filter(cond expression.ConditionBuilder) QueryOption {
+	return func(in *QueryInput) {
+		if in.Filter.IsSet() {
+			in.Filter = in.Filter.And(cond)
+			return
+		}
+		in.Filter = cond
+	}
+}
+
+// ApplyQueryOptions applies opts to in, in order, and returns it; the
+// generated repositories call it.
+func ApplyQueryOptions(in QueryInput, opts ...QueryOption) QueryInput {
+	for _, o := range opts {
+		o(&in)
+	}
+	return in
+}

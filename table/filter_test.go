@@ -216,3 +216,20 @@ func TestQueryFilterIndex(t *testing.T) {
 		t.Fatalf("keys-only index, projected attribute: %d, %v; want 3", n, err)
 	}
 }
+
+// TestQueryOptions: options apply in order; two Filter options are ANDed.
+func TestQueryOptions(t *testing.T) {
+	e := newEnv(t)
+	tb, _ := patients(t, e)
+	seedPlans(t, tb)
+	in := table.ApplyQueryOptions(table.QueryInput{},
+		table.Filter(expression.Name("plan").Equal(expression.Value("gold"))),
+		table.Filter(expression.Name("seen").LessThan(expression.Value(3))),
+		table.Descending())
+	if !in.Descending {
+		t.Fatal("Descending not set")
+	}
+	if got := ids(t, tb.For("tenant-a").Query(context.Background(), in)); !slices.Equal(got, []string{"a3", "a1"}) {
+		t.Fatalf("got %v, want [a3 a1]", got)
+	}
+}
