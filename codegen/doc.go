@@ -44,9 +44,10 @@
 //     New<T>RepositoryNamed) and <T>Scope, whose Get, Delete, Update, TxGet,
 //     TxDelete, TxUpdate and TxConditionCheck take the key fields as typed
 //     arguments (the partition key is omitted when it is the tenant
-//     attribute: the scope supplies it), plus Put, Create, Query and
-//     QueryPage with typed sort-key conditions (<T><Field>Equal, LessThan,
-//     LessOrEqual, GreaterThan, GreaterOrEqual, Between, BeginsWith),
+//     attribute: the scope supplies it), plus Put, Create, Query,
+//     QueryPage and Count (verified items) with typed sort-key conditions
+//     (<T><Field>Equal, LessThan, LessOrEqual, GreaterThan, GreaterOrEqual,
+//     Between, BeginsWith),
 //     BatchGet, BatchWrite, TxPut and TxCreate. All of it calls the table
 //     package; none of its logic is duplicated.
 //

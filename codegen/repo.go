@@ -184,16 +184,21 @@ func (g *gen) emitRepository(w *bytes.Buffer, r *rootInfo, fields []field) {
 		if !pkIsTenant {
 			fmt.Fprintf(w, " in partition %s", argName(pk.gonam))
 		}
-		fmt.Fprintf(w, " whose sort key matches\n// cond (build it with %s%sEqual and friends; the zero value matches\n// all), verified and opened, as an iterator over all pages.\nfunc (s %sScope) Query(ctx %s.Context%s, cond %s.SortCondition) %s.Seq2[*%s, error] {\nin := %s.QueryInput{Sort: cond}\n", name, sk.gonam, name, ctxPkg, qParams, tbl, iterPkg, name, tbl)
+		fmt.Fprintf(w, " whose sort key matches\n// cond (build it with %s%sEqual and friends; the zero value matches\n// all) and opts (table.Descending, table.Filter), verified and opened, as\n// an iterator over all pages.\nfunc (s %sScope) Query(ctx %s.Context%s, cond %s.SortCondition, opts ...%s.QueryOption) %s.Seq2[*%s, error] {\nin := %s.ApplyQueryOptions(%s.QueryInput{Sort: cond}, opts...)\n", name, sk.gonam, name, ctxPkg, qParams, tbl, tbl, iterPkg, name, tbl, tbl)
 		if qSet != "" {
 			fmt.Fprintf(w, qSet, fmt.Sprintf("return func(yield func(*%s, error) bool) {\nyield(nil, err)\n}", name))
 		}
 		w.WriteString("return s.s.Query(ctx, in)\n}\n\n")
-		fmt.Fprintf(w, "// QueryPage returns one page (at most pageSize items; 0: DynamoDB's\n// default) of Query, starting after cursor (\"\" for the first page).\nfunc (s %sScope) QueryPage(ctx %s.Context%s, cond %s.SortCondition, pageSize int32, cursor string) (%s.Page[%s], error) {\nin := %s.QueryInput{Sort: cond, PageSize: pageSize, Cursor: cursor}\n", name, ctxPkg, qParams, tbl, tbl, name, tbl)
+		fmt.Fprintf(w, "// QueryPage returns one page (at most pageSize items; 0: DynamoDB's\n// default) of Query, starting after cursor (\"\" for the first page).\nfunc (s %sScope) QueryPage(ctx %s.Context%s, cond %s.SortCondition, pageSize int32, cursor string, opts ...%s.QueryOption) (%s.Page[%s], error) {\nin := %s.ApplyQueryOptions(%s.QueryInput{Sort: cond, PageSize: pageSize, Cursor: cursor}, opts...)\n", name, ctxPkg, qParams, tbl, tbl, tbl, name, tbl, tbl)
 		if qSet != "" {
 			fmt.Fprintf(w, qSet, fmt.Sprintf("return %s.Page[%s]{}, err", tbl, name))
 		}
 		w.WriteString("return s.s.QueryPage(ctx, in)\n}\n\n")
+		fmt.Fprintf(w, "// Count returns the number of items Query yields, each verified\n// (table.Scope.Count: an item that fails verification fails the count).\nfunc (s %sScope) Count(ctx %s.Context%s, cond %s.SortCondition, opts ...%s.QueryOption) (int, error) {\nin := %s.ApplyQueryOptions(%s.QueryInput{Sort: cond}, opts...)\n", name, ctxPkg, qParams, tbl, tbl, tbl, tbl)
+		if qSet != "" {
+			fmt.Fprintf(w, qSet, "return 0, err")
+		}
+		w.WriteString("return s.s.Count(ctx, in)\n}\n\n")
 	}
 
 	// Batch.

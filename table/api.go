@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -271,6 +272,18 @@ type QueryInput struct {
 	Index string
 	// Descending returns items in descending sort key order.
 	Descending bool
+	// Filter, when set (expression.Name("plan").Equal(expression.Value("gold"))
+	// and the like, from aws-sdk-go-v2's feature/dynamodb/expression), is
+	// DynamoDB's filter expression, ANDed with the engine's tenant filter.
+	// It may name only top-level signed or plain attributes of the schema
+	// (and, for a KEYS_ONLY or INCLUDE index, projected ones); anything else,
+	// an encrypted attribute above all, fails with ErrInvalidFilter before
+	// any request. DynamoDB evaluates the filter on stored, not yet verified
+	// attributes: a filter can hide items whose stored values were altered,
+	// never admit one, since every returned item is verified. Like DynamoDB's,
+	// a filter applies after PageSize (Limit); DynamoDB refuses filters on
+	// the key attributes being queried (ErrInvalidRequest).
+	Filter expression.ConditionBuilder
 	// PageSize is the DynamoDB Limit per page (0: DynamoDB's default, up to
 	// 1 MB). With a tenant filter a page may hold fewer items.
 	PageSize int32

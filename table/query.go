@@ -27,6 +27,7 @@ func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
 	t := s.t
 	pkName, skName := t.schema.PartitionKey, t.schema.SortKey
 	fetch := false
+	var projected []string // attributes of a partial index; nil: every attribute
 	if in.Index != "" {
 		ix, ok := t.indexes[in.Index]
 		if !ok {
@@ -34,7 +35,7 @@ func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
 		}
 		pkName, skName = ix.PartitionKey, ix.SortKey
 		if ix.Projection != types.ProjectionTypeAll {
-			projected := []string{t.schema.PartitionKey, t.schema.SortKey, ix.PartitionKey, ix.SortKey}
+			projected = []string{t.schema.PartitionKey, t.schema.SortKey, ix.PartitionKey, ix.SortKey}
 			if ix.Projection == types.ProjectionTypeInclude {
 				projected = append(projected, ix.Include...)
 			}
@@ -93,6 +94,14 @@ func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
 		// The partition spans tenants: let DynamoDB drop other tenants'
 		// items; every item is checked again before any key is fetched.
 		q.FilterExpression = aws.String(kc.name(t.schema.Tenant) + " = " + kc.value(S(s.tenant)))
+	}
+	if cond, names, values, ok, err := t.filterExpr(in, projected); err != nil {
+		return plannedQuery{}, err
+	} else if ok {
+		if q.FilterExpression, err = mergeFilter(&kc, q.FilterExpression, cond, names, values); err != nil {
+			return plannedQuery{}, err
+		}
+		q.ExpressionAttributeNames, q.ExpressionAttributeValues = kc.names, kc.values
 	}
 	if in.Index != "" {
 		q.IndexName = aws.String(in.Index)

@@ -523,17 +523,25 @@ func (s PatientScope) Update(ctx context.Context, id string, fn func(*Patient) e
 
 // Query returns the tenant's Patient items whose sort key matches
 // cond (build it with PatientIDEqual and friends; the zero value matches
-// all), verified and opened, as an iterator over all pages.
-func (s PatientScope) Query(ctx context.Context, cond table.SortCondition) iter.Seq2[*Patient, error] {
-	in := table.QueryInput{Sort: cond}
+// all) and opts (table.Descending, table.Filter), verified and opened, as
+// an iterator over all pages.
+func (s PatientScope) Query(ctx context.Context, cond table.SortCondition, opts ...table.QueryOption) iter.Seq2[*Patient, error] {
+	in := table.ApplyQueryOptions(table.QueryInput{Sort: cond}, opts...)
 	return s.s.Query(ctx, in)
 }
 
 // QueryPage returns one page (at most pageSize items; 0: DynamoDB's
 // default) of Query, starting after cursor ("" for the first page).
-func (s PatientScope) QueryPage(ctx context.Context, cond table.SortCondition, pageSize int32, cursor string) (table.Page[Patient], error) {
-	in := table.QueryInput{Sort: cond, PageSize: pageSize, Cursor: cursor}
+func (s PatientScope) QueryPage(ctx context.Context, cond table.SortCondition, pageSize int32, cursor string, opts ...table.QueryOption) (table.Page[Patient], error) {
+	in := table.ApplyQueryOptions(table.QueryInput{Sort: cond, PageSize: pageSize, Cursor: cursor}, opts...)
 	return s.s.QueryPage(ctx, in)
+}
+
+// Count returns the number of items Query yields, each verified
+// (table.Scope.Count: an item that fails verification fails the count).
+func (s PatientScope) Count(ctx context.Context, cond table.SortCondition, opts ...table.QueryOption) (int, error) {
+	in := table.ApplyQueryOptions(table.QueryInput{Sort: cond}, opts...)
+	return s.s.Count(ctx, in)
 }
 
 // BatchGet reads the items with keys (table.Scope.BatchGet): result[i] is

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -104,6 +105,30 @@ func TestPatientRepository(t *testing.T) {
 	}
 	if strings.Join(ids, ",") != "p-1,p-2" {
 		t.Fatalf("Query ids = %v", ids)
+	}
+	// Count verifies and counts the same items; another tenant counts none.
+	if n, err := clinic.Count(ctx, PatientIDBetween("p-1", "p-2")); err != nil || n != 2 {
+		t.Fatalf("Count = %d, %v; want 2", n, err)
+	}
+	if n, err := repo.For("clinic-2").Count(ctx, PatientIDBetween("p-1", "p-2")); err != nil || n != 0 {
+		t.Fatalf("other tenant Count = %d, %v; want 0", n, err)
+	}
+	// Options: descending order and a filter on the signed plan.
+	ids = nil
+	for p, err := range clinic.Query(ctx, table.SortCondition{}, table.Descending(), table.Filter(expression.Name("plan").Equal(expression.Value("gold")))) {
+		if err != nil {
+			t.Fatalf("filtered Query: %v", err)
+		}
+		ids = append(ids, p.ID)
+	}
+	if strings.Join(ids, ",") != "p-2,p-0" {
+		t.Fatalf("filtered descending Query ids = %v, want p-2,p-0", ids)
+	}
+	if n, err := clinic.Count(ctx, table.SortCondition{}, table.Filter(expression.Name("plan").Equal(expression.Value("platinum")))); err != nil || n != 1 {
+		t.Fatalf("filtered Count = %d, %v; want 1", n, err)
+	}
+	if _, err := clinic.Count(ctx, table.SortCondition{}, table.Filter(expression.Name("ssn").Equal(expression.Value("x")))); !errors.Is(err, table.ErrInvalidFilter) {
+		t.Fatalf("Count filtering on an encrypted field: %v, want ErrInvalidFilter", err)
 	}
 
 	// Another tenant's scope never reads clinic-1's rows.
