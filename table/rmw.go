@@ -35,6 +35,7 @@ type rmwRead struct {
 	attr   string
 	val    types.AttributeValue
 	raw    map[string]types.AttributeValue
+	obs    *observer
 }
 
 // Write queues ops (TxPut, TxCreate, TxUpdate, TxDelete, TxConditionCheck of
@@ -81,7 +82,7 @@ func (s Scope[T]) ReadIn(ctx context.Context, tx *TxBuilder, k Key) (*T, error) 
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, err
 		}
-		r = &rmwRead{table: s.t.name, key: km, pkAttr: s.t.schema.PartitionKey, raw: raw}
+		r = &rmwRead{table: s.t.name, key: km, pkAttr: s.t.schema.PartitionKey, raw: raw, obs: s.t.obs}
 		if raw != nil {
 			r.attr = attrcrypt.HeaderAttribute
 			if s.t.schema.Version != "" {
@@ -142,37 +143,46 @@ func ReadModifyWrite(ctx context.Context, client Client, attempts int, fn func(c
 		return errors.New("table: ReadModifyWrite needs a client and a function")
 	}
 	for attempt := 1; ; attempt++ {
-		err := rmwOnce(ctx, client, fn)
+		tx, err := rmwOnce(ctx, client, fn)
 		if err == nil || !errors.Is(err, ErrConflict) || attempt >= attempts {
 			return err
 		}
+		tx.retried(ctx)
 		if err := sleepCtx(ctx, backoff(5*time.Millisecond, 200*time.Millisecond, attempt)); err != nil {
 			return err
 		}
 	}
 }
 
-func rmwOnce(ctx context.Context, client Client, fn func(context.Context, *TxBuilder) error) error {
+// retried counts a retry once on each table read in the attempt.
+func (tx *TxBuilder) retried(ctx context.Context) {
+	seen := map[*observer]bool{}
+	for _, ref := range tx.order {
+		if o := tx.reads[ref].obs; !seen[o] {
+			seen[o] = true
+			o.retry(ctx)
+		}
+	}
+}
+
+func rmwOnce(ctx context.Context, client Client, fn func(context.Context, *TxBuilder) error) (*TxBuilder, error) {
 	tx := &TxBuilder{reads: map[string]*rmwRead{}}
 	err := fn(ctx, tx)
 	tx.done = true
-	if err != nil {
-		return err
-	}
-	if len(tx.writes) == 0 {
-		return nil
+	if err != nil || len(tx.writes) == 0 {
+		return tx, err
 	}
 	built := make([]txBuilt, 0, len(tx.writes)+len(tx.reads))
 	written := map[string]bool{}
 	for i, op := range tx.writes {
 		b, err := op.buildTx(ctx)
 		if err != nil {
-			return fmt.Errorf("table: transaction op %d: %w", i, err)
+			return tx, fmt.Errorf("table: transaction op %d: %w", i, err)
 		}
 		if r, ok := tx.reads[rmwRef(txTable(b.item), b.key)]; ok {
 			ref := rmwRef(r.table, r.key)
 			if written[ref] {
-				return fmt.Errorf("table: transaction op %d writes an item already written", i)
+				return tx, fmt.Errorf("table: transaction op %d writes an item already written", i)
 			}
 			written[ref] = true
 			b = r.guard(b)
@@ -185,9 +195,9 @@ func rmwOnce(ctx context.Context, client Client, fn func(context.Context, *TxBui
 		}
 	}
 	if len(built) > maxTxOps {
-		return fmt.Errorf("%w: %d writes and checks > %d", ErrTooManyOps, len(built), maxTxOps)
+		return tx, fmt.Errorf("%w: %d writes and checks > %d", ErrTooManyOps, len(built), maxTxOps)
 	}
-	return sendTx(ctx, client, built)
+	return tx, sendTx(ctx, client, built)
 }
 
 // guard adds to b's condition that the read item is unchanged; a failure
@@ -214,6 +224,7 @@ func (r *rmwRead) guard(b txBuilt) txBuilt {
 	failed := b.failed
 	b.failed = func(old map[string]types.AttributeValue) error {
 		if !r.unchanged(old) || failed == nil {
+			r.obs.conflict(context.Background())
 			return fmt.Errorf("%w: an item read changed before the commit", ErrConflict)
 		}
 		return failed(old)
@@ -232,6 +243,7 @@ func (r *rmwRead) check() txBuilt {
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		failed: func(map[string]types.AttributeValue) error {
+			r.obs.conflict(context.Background())
 			return fmt.Errorf("%w: an item read changed before the commit", ErrConflict)
 		},
 	}

@@ -75,6 +75,7 @@ func (s Scope[T]) txCause(old map[string]types.AttributeValue, absent error) err
 	case !s.t.pkIsTenant && !scalarEqual(old[s.t.schema.Tenant], S(s.tenant)):
 		return ErrWrongTenant
 	default:
+		s.t.obs.conflict(context.Background())
 		return ErrConflict
 	}
 }
