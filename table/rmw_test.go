@@ -259,3 +259,52 @@ func TestReadModifyWriteClaimRace(t *testing.T) {
 		t.Fatalf("wins %d taken %d, want 1 and %d", wins.Load(), taken.Load(), n-1)
 	}
 }
+
+// TestReadModifyWriteRereadAndDoubleWrite: a key read twice in one attempt
+// is read once (the second read sees the first, even after a concurrent
+// change, and the commit still catches that change); two writes of one
+// read item are refused before anything is sent.
+func TestReadModifyWriteRereadAndDoubleWrite(t *testing.T) {
+	e := newEnv(t)
+	pt, _ := patients(t, e)
+	ctx := context.Background()
+	ps := pt.For("tenant-a")
+	if err := ps.Create(ctx, &Patient{ID: "u1", Plan: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	err := table.ReadModifyWrite(ctx, e.c, 1, func(ctx context.Context, tx *table.TxBuilder) error {
+		if _, err := ps.ReadIn(ctx, tx, sk("u1")); err != nil {
+			return err
+		}
+		if err := ps.Put(ctx, &Patient{ID: "u1", Plan: "two", Version: 1}); err != nil {
+			t.Fatal(err)
+		}
+		again, err := ps.ReadIn(ctx, tx, sk("u1"))
+		if err != nil || again.Plan != "one" || again.Version != 1 {
+			t.Fatalf("second read: %v %+v, want the first read", err, again)
+		}
+		again.Plan = "three"
+		tx.Write(ps.TxPut(again))
+		return nil
+	})
+	if !errors.Is(err, table.ErrConflict) {
+		t.Fatalf("commit over a concurrent change: %v, want ErrConflict", err)
+	}
+	if u, err := ps.Get(ctx, sk("u1")); err != nil || u.Plan != "two" {
+		t.Fatalf("after: %v %+v", err, u)
+	}
+	err = table.ReadModifyWrite(ctx, e.c, 3, func(ctx context.Context, tx *table.TxBuilder) error {
+		u, err := ps.ReadIn(ctx, tx, sk("u1"))
+		if err != nil {
+			return err
+		}
+		tx.Write(ps.TxPut(u), ps.TxDelete(sk("u1")))
+		return nil
+	})
+	if err == nil || errors.Is(err, table.ErrConflict) {
+		t.Fatalf("two writes of one item: %v, want a refusal", err)
+	}
+	if u, err := ps.Get(ctx, sk("u1")); err != nil || u.Version != 2 {
+		t.Fatalf("item changed by a refused commit: %v %+v", err, u)
+	}
+}
