@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
 	"github.com/dynaseal/dynaseal/schema"
@@ -82,18 +84,20 @@ type Index struct {
 type Option func(*config)
 
 type config struct {
-	codec         any
-	schema        *schema.Schema
-	logicalName   string
-	keyClass      string
-	sealerConfig  []func(*attrcrypt.Config)
-	batchAttempts int
-	backoffBase   time.Duration
-	backoffMax    time.Duration
-	sleep         func(context.Context, time.Duration) error
-	indexes       []Index
-	unguarded     bool
-	onDrift       func(context.Context, Key, attrcrypt.OpenResult)
+	codec          any
+	schema         *schema.Schema
+	logicalName    string
+	keyClass       string
+	sealerConfig   []func(*attrcrypt.Config)
+	batchAttempts  int
+	backoffBase    time.Duration
+	backoffMax     time.Duration
+	sleep          func(context.Context, time.Duration) error
+	indexes        []Index
+	unguarded      bool
+	onDrift        func(context.Context, Key, attrcrypt.OpenResult)
+	tracerProvider tracing.TracerProvider
+	meterProvider  metrics.MeterProvider
 }
 
 // WithCodec replaces the reflection codec with c (for example a generated,

@@ -105,7 +105,7 @@ func (s Scope[T]) encodeCursor(ctx context.Context, last map[string]types.Attrib
 		}
 		plain = appendAV(plain, last[n])
 	}
-	key, err := s.t.keys.CurrentKey(ctx, s.tenant, s.t.class)
+	key, err := s.t.currentKey(ctx, s.tenant)
 	if err != nil {
 		return "", fmt.Errorf("table: cursor key: %w", err)
 	}
@@ -135,7 +135,7 @@ func (s Scope[T]) decodeCursor(ctx context.Context, c string, ad []byte) (map[st
 		return nil, bad("malformed")
 	}
 	ver := binary.BigEndian.Uint32(raw[1:5])
-	key, err := s.t.keys.Key(ctx, attrcrypt.KeyRef{Tenant: s.tenant, Class: s.t.class, Version: ver})
+	key, err := s.t.keyByRef(ctx, attrcrypt.KeyRef{Tenant: s.tenant, Class: s.t.class, Version: ver})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCursor, err)
 	}

@@ -87,6 +87,24 @@
 // *BatchError. BatchWriteItem takes no conditions, so batch puts bypass
 // optimistic locking.
 //
+// ReadModifyWrite is a read-modify-write across items: fn reads items
+// through Scope.ReadIn and queues writes with TxBuilder.Write; the commit
+// is one transaction conditioned on every item read being unchanged (its
+// version, or header; a missing item still missing), retried on
+// ErrConflict. It replaces a hand-built Get, TxPut at the read version,
+// TxDelete, TxCreate and retry loop, for example to move a unique email
+// claim when an email changes.
+//
+// # Observability
+//
+// WithTracerProvider and WithMeterProvider take smithy-go's interfaces,
+// which aws-sdk-go-v2 users already adapt to OpenTelemetry: a span per
+// tenant key load (SpanKeyLoad) and counters of conflicts, retries and
+// tamper events (MetricConflicts, MetricRetries, MetricTampered). The
+// tenantkeys options of the same names count cache hits and misses and
+// span each key unwrap (the KMS call). No attribute value or key byte is
+// ever a span property.
+//
 // # Logical table name
 //
 // The name bound into every signature defaults to the physical table name,

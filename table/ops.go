@@ -84,6 +84,7 @@ func (s Scope[T]) conditionError(mode writeMode, old map[string]types.AttributeV
 	case old != nil && !s.t.pkIsTenant && !scalarEqual(old[s.t.schema.Tenant], S(s.tenant)):
 		return fmt.Errorf("table: the stored item with this key belongs to another tenant: %w", ErrWrongTenant)
 	default:
+		s.t.obs.conflict(context.Background())
 		return fmt.Errorf("%w: condition failed: %w", ErrConflict, ddbError("", err))
 	}
 }

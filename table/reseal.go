@@ -179,7 +179,7 @@ func (t *Table[T]) resealItem(ctx context.Context, item map[string]types.Attribu
 		if err != nil {
 			return err
 		}
-		cur, err := t.keys.CurrentKey(ctx, tenant, t.class)
+		cur, err := t.currentKey(ctx, tenant)
 		if err != nil {
 			oldKey.Zero()
 			return fmt.Errorf("table: tenant key: %w", err)

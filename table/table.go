@@ -33,6 +33,7 @@ type Table[T any] struct {
 	cfg        config
 	indexes    map[string]Index
 	pkIsTenant bool
+	obs        *observer
 }
 
 // New returns a handle on the DynamoDB table name holding items of type T.
@@ -91,6 +92,9 @@ func New[T any](client Client, name string, keys tenantkeys.Provider, opts ...Op
 		return nil, fmt.Errorf("table: %w", err)
 	}
 	t.sealer = sealer
+	if t.obs, err = newObserver(&cfg); err != nil {
+		return nil, fmt.Errorf("table: meter: %w", err)
+	}
 	for _, ix := range cfg.indexes {
 		if err := checkIndex(t.schema, ix); err != nil {
 			return nil, err
@@ -227,7 +231,7 @@ func (s Scope[T]) sealMap(ctx context.Context, m map[string]types.AttributeValue
 		out.newVersion = out.oldVersion + 1
 		m[t.schema.Version] = N(out.newVersion)
 	}
-	key, err := t.keys.CurrentKey(ctx, s.tenant, t.class)
+	key, err := t.currentKey(ctx, s.tenant)
 	if err != nil {
 		return sealed{}, fmt.Errorf("table: tenant key: %w", err)
 	}
@@ -276,11 +280,17 @@ func (t *Table[T]) open(ctx context.Context, tenant string, item map[string]type
 func (t *Table[T]) openMap(ctx context.Context, tenant string, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	_, key, err := t.itemKey(ctx, tenant, item)
 	if err != nil {
+		if errors.Is(err, ErrTampered) {
+			t.obs.tampered(ctx)
+		}
 		return nil, err
 	}
 	m, res, err := t.sealer.Open(item, key)
 	key.Zero()
 	if err != nil {
+		if errors.Is(err, ErrTampered) {
+			t.obs.tampered(ctx)
+		}
 		return nil, fmt.Errorf("table: open: %w", err)
 	}
 	if t.cfg.onDrift != nil && res.NeedsReseal() {
@@ -307,7 +317,7 @@ func (t *Table[T]) itemKey(ctx context.Context, tenant string, item map[string]t
 	if ref.Tenant != tv.Value { // KeyRef takes the tenant from the same attribute
 		return ref, attrcrypt.Key{}, fmt.Errorf("table: %w", &attrcrypt.TamperError{Reason: attrcrypt.ReasonCommitment, Attribute: t.schema.Tenant})
 	}
-	key, err := t.keys.Key(ctx, ref)
+	key, err := t.keyByRef(ctx, ref)
 	if err != nil {
 		return ref, attrcrypt.Key{}, t.keyError(ctx, item, ref, err)
 	}
@@ -373,7 +383,7 @@ const (
 func (t *Table[T]) commitsToLiveKey(ctx context.Context, item map[string]types.AttributeValue, tenant string) bool {
 	found := false
 	probe := func(v uint32) keyState {
-		k, err := t.keys.Key(ctx, attrcrypt.KeyRef{Tenant: tenant, Class: t.class, Version: v})
+		k, err := t.keyByRef(ctx, attrcrypt.KeyRef{Tenant: tenant, Class: t.class, Version: v})
 		switch {
 		case err == nil:
 			if !found && t.sealer.CommitsTo(item, k) {

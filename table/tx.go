@@ -23,6 +23,9 @@ type txBuilt struct {
 	// the stored item DynamoDB returned with the cancellation (nil when no
 	// item exists).
 	failed func(old map[string]types.AttributeValue) error
+	// key is the primary key of the item the op writes (ReadModifyWrite
+	// matches it with the items it read).
+	key map[string]types.AttributeValue
 }
 
 type txFunc func(ctx context.Context) (txBuilt, error)
@@ -51,6 +54,7 @@ func (s Scope[T]) txBuiltPut(r putReq, v *T, mode writeMode) txBuilt {
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		onSuccess: func() { s.t.setVersion(v, nv) },
+		key:       s.t.keyMapOfItem(r.item),
 		failed: func(old map[string]types.AttributeValue) error {
 			if mode == modeCreate {
 				return ErrAlreadyExists
@@ -71,6 +75,7 @@ func (s Scope[T]) txCause(old map[string]types.AttributeValue, absent error) err
 	case !s.t.pkIsTenant && !scalarEqual(old[s.t.schema.Tenant], S(s.tenant)):
 		return ErrWrongTenant
 	default:
+		s.t.obs.conflict(context.Background())
 		return ErrConflict
 	}
 }
@@ -97,6 +102,7 @@ func (s Scope[T]) TxUpdate(k Key, fn func(*T) error) TxOp {
 		return txBuilt{
 			item:      txUpdate(s.t.name, r.key, r.update, &r.cond),
 			onSuccess: func() { s.t.setVersion(v, nv) },
+			key:       r.key,
 			failed:    func(old map[string]types.AttributeValue) error { return s.txCause(old, ErrNotFound) },
 		}, nil
 	})
@@ -152,7 +158,7 @@ func (s Scope[T]) txKeyed(k Key, opts []WriteOption, mustExist bool, build func(
 				return fmt.Errorf("%w: %w", ErrConditionFailed, s.txCause(old, ErrNotFound))
 			}
 		}
-		return txBuilt{item: build(aws.String(s.t.name), km, s.deleteCond(wc, mustExist)), failed: failed}, nil
+		return txBuilt{item: build(aws.String(s.t.name), km, s.deleteCond(wc, mustExist)), failed: failed, key: km}, nil
 	})
 }
 
@@ -168,13 +174,22 @@ func TransactWrite(ctx context.Context, client Client, ops ...TxOp) error {
 		return nil
 	}
 	built := make([]txBuilt, len(ops))
-	items := make([]types.TransactWriteItem, len(ops))
 	for i, op := range ops {
 		b, err := op.buildTx(ctx)
 		if err != nil {
 			return fmt.Errorf("table: transaction op %d: %w", i, err)
 		}
-		built[i], items[i] = b, b.item
+		built[i] = b
+	}
+	return sendTx(ctx, client, built)
+}
+
+// sendTx sends built as one TransactWriteItems call and, on success, runs
+// each op's onSuccess.
+func sendTx(ctx context.Context, client Client, built []txBuilt) error {
+	items := make([]types.TransactWriteItem, len(built))
+	for i, b := range built {
+		items[i] = b.item
 	}
 	// A fresh token per call: DynamoDB answers a resend of the same request
 	// (after a lost answer) as it answered the first, for ten minutes.

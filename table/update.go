@@ -58,6 +58,7 @@ func (s Scope[T]) Update(ctx context.Context, k Key, fn func(*T) error, opts ...
 		if !errors.Is(err, ErrConflict) || attempt >= uc.attempts {
 			return nil, err
 		}
+		s.t.obs.retry(ctx)
 		if err := s.t.cfg.sleep(ctx, backoff(uc.base, uc.max, attempt)); err != nil {
 			return nil, err
 		}

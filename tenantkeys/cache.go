@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/smithy-go/metrics"
+
 	"github.com/dynaseal/dynaseal/attrcrypt"
 )
 
@@ -130,6 +132,8 @@ type Cache struct {
 	tail     *entry
 	inflight map[cacheKey]*call
 	st       CacheStats
+	hits     metrics.Int64Counter
+	misses   metrics.Int64Counter
 	hw       highWater // highest current version loaded per (tenant, class)
 }
 
@@ -151,6 +155,7 @@ func NewCache(p Provider, opts ...Option) *Cache {
 	if o.clockSet {
 		c.clock = o.now
 	}
+	c.hits, c.misses = cacheMeters(o)
 	return c
 }
 
@@ -172,6 +177,7 @@ func (c *Cache) CurrentKey(ctx context.Context, tenant, class string) (attrcrypt
 		c.st.Hits++
 		key := e.k
 		c.mu.Unlock()
+		count(ctx, c.hits)
 		return key, nil
 	}
 	c.mu.Unlock()
@@ -192,6 +198,7 @@ func (c *Cache) Key(ctx context.Context, ref attrcrypt.KeyRef) (attrcrypt.Key, e
 		c.st.Hits++
 		key := e.k
 		c.mu.Unlock()
+		count(ctx, c.hits)
 		return key, nil
 	}
 	c.mu.Unlock()
@@ -260,9 +267,11 @@ func (c *Cache) get(ctx context.Context, k cacheKey) (attrcrypt.Key, error) {
 			key := e.k
 			c.mu.Unlock()
 			c.emitEvicted(expired)
+			count(ctx, c.hits)
 			return key, nil
 		}
 		c.st.Misses++
+		count(ctx, c.misses) // under the lock: an Add must not block (OpenTelemetry's do not)
 		if cl, ok := c.inflight[k]; ok {
 			cl.waiters++
 			c.mu.Unlock()

@@ -1,20 +1,27 @@
 package tenantkeys
 
-import "time"
+import (
+	"time"
+
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
+)
 
 // Option configures a Store or a Cache. Each option says which of the two
 // honours it; the other ignores it.
 type Option func(*options)
 
 type options struct {
-	audit       AuditFunc
-	now         func() time.Time
-	clockSet    bool
-	createFirst bool
-	ttl         time.Duration
-	maxEntries  int
-	legacy      bool
-	storeName   string
+	audit          AuditFunc
+	now            func() time.Time
+	clockSet       bool
+	createFirst    bool
+	ttl            time.Duration
+	maxEntries     int
+	legacy         bool
+	storeName      string
+	tracerProvider tracing.TracerProvider
+	meterProvider  metrics.MeterProvider
 }
 
 func buildOptions(opts []Option) options {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/smithy-go/tracing"
+
 	"github.com/dynaseal/dynaseal/attrcrypt"
 )
 
@@ -193,7 +195,21 @@ func (s *Store) emit(ctx context.Context, e Event) {
 }
 
 func (s *Store) unwrap(ctx context.Context, ref attrcrypt.KeyRef, w Wrapped) (attrcrypt.Key, error) {
+	var sp tracing.Span
+	if tp := s.opts.tracerProvider; tp != nil {
+		ctx, sp = tp.Tracer(instrumentationScope).StartSpan(ctx, SpanUnwrap)
+		sp.SetProperty("dynaseal.key.class", ref.Class)
+		sp.SetProperty("dynaseal.key.version", int64(ref.Version))
+	}
 	k, err := s.w.Unwrap(ctx, ref, w)
+	if sp != nil {
+		if err != nil {
+			sp.SetStatus(tracing.SpanStatusError)
+		} else {
+			sp.SetStatus(tracing.SpanStatusOK)
+		}
+		sp.End()
+	}
 	s.emit(ctx, Event{Type: EventUnwrap, Ref: ref, KMSKeyID: w.KeyID, Err: err})
 	if err != nil {
 		return attrcrypt.Key{}, err
