@@ -38,31 +38,24 @@ func recordTag(k *attrcrypt.Key, store, tenant, class, role string, version uint
 		panic("tenantkeys: hkdf: " + err.Error())
 	}
 	defer clear(mk)
-	var buf [8]byte
-	m := hmac.New(sha256.New, mk)
-	lp := func(s string) {
-		binary.BigEndian.PutUint32(buf[:4], uint32(len(s)))
-		m.Write(buf[:4])
-		m.Write([]byte(s))
-	}
-	lp(recordTagDomain)
-	lp(store)
-	lp(tenant)
-	lp(class)
-	lp(role)
-	binary.BigEndian.PutUint32(buf[:4], version)
-	m.Write(buf[:4])
-	lp(w.KeyID)
-	lp(string(w.Blob))
+	// The same length-prefixed encoding as the keyring's associated data.
+	b := appendLP(nil, recordTagDomain)
+	b = appendLP(b, store)
+	b = appendLP(b, tenant)
+	b = appendLP(b, class)
+	b = appendLP(b, role)
+	b = binary.BigEndian.AppendUint32(b, version)
+	b = appendLP(b, w.KeyID)
+	b = appendLP(b, string(w.Blob))
 	d := byte(0)
 	if disabled {
 		d = 1
 	}
-	m.Write([]byte{d})
-	binary.BigEndian.PutUint32(buf[:4], floor)
-	m.Write(buf[:4])
-	binary.BigEndian.PutUint64(buf[:], uint64(createdMS))
-	m.Write(buf[:])
+	b = append(b, d)
+	b = binary.BigEndian.AppendUint32(b, floor)
+	b = binary.BigEndian.AppendUint64(b, uint64(createdMS))
+	m := hmac.New(sha256.New, mk)
+	m.Write(b)
 	return m.Sum(nil)
 }
 

@@ -3,6 +3,7 @@ package tenantkeys
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"fmt"
 	"maps"
 	"sort"
@@ -90,7 +91,7 @@ func (m *memBackend) advance(_ context.Context, tenant, class string, from *poin
 // samePointer is the condition replacePointer and advance put on the
 // stored pointer: same version, wrapped blob and tag.
 func samePointer(a, b pointer) bool {
-	return a.version == b.version && bytes.Equal(a.wrapped.Blob, b.wrapped.Blob) && bytes.Equal(a.tag, b.tag)
+	return a.version == b.version && bytes.Equal(a.wrapped.Blob, b.wrapped.Blob) && hmac.Equal(a.tag, b.tag)
 }
 
 func (m *memBackend) replacePointer(_ context.Context, tenant, class string, old, new pointer) error {
@@ -113,7 +114,7 @@ func (m *memBackend) replaceVersion(_ context.Context, tenant string, old, new v
 	if t != nil {
 		cur, ok = t.versions[old.class][old.version]
 	}
-	if !ok || !bytes.Equal(cur.wrapped.Blob, old.wrapped.Blob) || !bytes.Equal(cur.tag, old.tag) {
+	if !ok || !bytes.Equal(cur.wrapped.Blob, old.wrapped.Blob) || !hmac.Equal(cur.tag, old.tag) {
 		return fmt.Errorf("%w: tenant %q class %q version %d changed concurrently", ErrConflict, tenant, classLabel(old.class), old.version)
 	}
 	t.versions[old.class][old.version] = new
