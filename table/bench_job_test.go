@@ -195,4 +195,3 @@ func BenchmarkReEncryptHeap(b *testing.B) {
 	b.ReportMetric(peak, "heap-peak-MB")
 	b.ReportMetric(after, "heap-after-MB")
 }
-
