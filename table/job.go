@@ -322,16 +322,8 @@ func (a *Admin) source(in *JobInput, seg, segs int) (job.Source, string, error) 
 func (a *Admin) scanSource(in *JobInput, seg, segs int, filter *expr) job.Source {
 	e := a.e
 	return func(ctx context.Context, start map[string]types.AttributeValue) (job.Page, error) {
-		si := &dynamodb.ScanInput{TableName: aws.String(e.name), ExclusiveStartKey: start}
-		if segs > 1 {
-			si.Segment, si.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(segs))
-		}
-		if in.PageSize > 0 {
-			si.Limit = aws.Int32(in.PageSize)
-		}
-		if in.ConsistentRead {
-			si.ConsistentRead = aws.Bool(true)
-		}
+		si := scanInput(e.name, seg, segs, in.PageSize, in.ConsistentRead)
+		si.ExclusiveStartKey = start
 		if filter != nil {
 			si.FilterExpression = filter.String()
 			si.ExpressionAttributeNames, si.ExpressionAttributeValues = filter.names, filter.values
