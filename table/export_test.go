@@ -18,3 +18,10 @@ func SealForTest[T any](ctx context.Context, s Scope[T], v *T) (map[string]types
 func OpenForTest[T any](ctx context.Context, s Scope[T], item map[string]types.AttributeValue) (*T, error) {
 	return s.t.open(ctx, s.tenant, item)
 }
+
+// MigrateItemForTest runs the Migrate job's step for one stored item.
+func MigrateItemForTest[T any](ctx context.Context, t *Table[T], item map[string]types.AttributeValue) (MigrateStats, error) {
+	var st MigrateStats
+	err := t.migrateItem(ctx, item, &st)
+	return st, err
+}
