@@ -519,6 +519,3 @@ func TestSealInPlaceLostResponses(t *testing.T) {
 		}
 	}
 }
-
-
-
