@@ -2,7 +2,6 @@ package table
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -11,39 +10,49 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/table/job"
 )
 
-// MigrateStats reports what a Migrate pass did. Every item scanned is
-// counted exactly once: as Sealed, AlreadySealed, Gone or Unsealed.
+// MigrateStats are the exact counts of a Migrate pass (of the segments it
+// ran, earlier runs resumed from checkpoints included). Every item read is
+// counted exactly once: Sealed, AlreadySealed, Gone or Unsealed.
 //
 // The table is fully sealed, and WithMigration can be removed from every
-// handle, when a full pass (every segment of it completed) reports
-// Unsealed == 0 and was started after the last writer that bypasses
-// dynaseal stopped: dynaseal writers (in migration mode or not) only ever
-// write sealed items, so nothing a pass already visited becomes unsealed
-// again unless someone writes around dynaseal.
+// handle, when a full pass (every segment completed, its stats summed)
+// started after the last writer that bypasses dynaseal stopped reports
+// Unsealed == 0 (FullySealed). Dynaseal writers, in migration mode or not,
+// only ever write sealed items, so nothing a pass visited becomes unsealed
+// again unless someone writes around dynaseal (or strips an item, which
+// the sweep and every read then report as ErrNotSealed).
 type MigrateStats struct {
 	// Scanned is the number of items read.
-	Scanned int
+	Scanned int64
 	// Sealed items were unsealed and this pass sealed them in place.
-	Sealed int
-	// AlreadySealed items carried a header or a signature (or were sealed
-	// by a concurrent application write before this pass could): they
-	// were not written and not verified (verifying is the sweep's job; an
-	// item with only one of header and signature is tampered, which the
-	// sweep reports).
-	AlreadySealed int
+	Sealed int64
+	// AlreadySealed items carried a header or a signature when the job
+	// looked (or an application write sealed them first): they were not
+	// written and not verified; verifying is Sweep's job, which reports
+	// an item with only one of the two as tampered.
+	AlreadySealed int64
 	// Gone items were deleted by someone else during the pass.
-	Gone int
-	// Unsealed items are left unsealed: each was reported with its key
-	// through the job's OnItem callback (no tenant attribute, no key for
-	// the tenant and no create-on-first-use, values DynamoDB or dynaseal
-	// cannot seal, too large once sealed, or changed by other writers on
-	// every attempt).
-	Unsealed int
+	Gone int64
+	// Unsealed items are left unsealed; each was reported with its key
+	// through JobInput.OnItem (OutcomeUnsealed) with the reason: no tenant
+	// attribute (ErrNotSealed), no key for the tenant and no
+	// create-on-first-use (ErrKeyMissing), values dynaseal cannot seal
+	// (attrcrypt.ErrMalformed), too large once sealed (ErrItemTooLarge),
+	// changed by other writers on every attempt (ErrConflict), or a
+	// DynamoDB or key store failure. Run the pass again after fixing them.
+	Unsealed int64
 }
 
-// Add adds o's counts to st, to sum the segments of one pass.
+// FullySealed reports whether the pass left no item unsealed. It means the
+// table is fully sealed only for stats summed over every segment of a
+// complete pass (Add).
+func (st MigrateStats) FullySealed() bool { return st.Unsealed == 0 }
+
+// Add adds o's counts to st, to sum the segments of one pass run by
+// several workers.
 func (st *MigrateStats) Add(o MigrateStats) {
 	st.Scanned += o.Scanned
 	st.Sealed += o.Sealed
@@ -52,30 +61,101 @@ func (st *MigrateStats) Add(o MigrateStats) {
 	st.Unsealed += o.Unsealed
 }
 
+// Outcomes of Migrate reported through JobInput.OnItem (with OutcomeGone).
+const (
+	// OutcomeSealed: Migrate sealed the unsealed item in place.
+	OutcomeSealed Outcome = "sealed"
+	// OutcomeUnsealed: Migrate could not seal the item (Err says why); it
+	// is still unsealed.
+	OutcomeUnsealed Outcome = "unsealed"
+)
+
+// Counter names of Migrate's checkpointed counts.
+const (
+	cSealed        = "sealed"
+	cAlreadySealed = "already-sealed"
+	cUnsealed      = "unsealed"
+)
+
+// Migrate adopts a table written without dynaseal, in place, as a
+// resumable, segmented job (see JobInput): it seals every unsealed item
+// (neither header nor signature; ErrNotSealed) under its tenant's current
+// key with the schema's actions, and skips (counts) items already sealed.
+//
+// Each item is written with an UpdateItem conditioned on the stored item
+// being still unsealed and unchanged since it was read (no header, no
+// signature, every non-plain attribute equal, every schema attribute it
+// lacked still absent), so a concurrent application write, which seals
+// the item, is never overwritten: the job re-reads what is stored and
+// starts over (an item now sealed counts as AlreadySealed; after three
+// lost races it is reported as ErrConflict). A write whose answer was lost
+// and that the SDK resent is recognised by its signature. The item's
+// content is kept: encrypted attributes are replaced by their ciphertext,
+// the header and signature added, plain attributes left as they are now,
+// and the version attribute is not bumped. The application can keep
+// running on handles built WithMigration during the pass.
+//
+// Each item is processed at least once per pass and sealed at most once:
+// after a restart, an item of the interrupted page that was already sealed
+// counts as AlreadySealed. Items that cannot be sealed are reported through
+// in.OnItem (OutcomeUnsealed) and counted in Unsealed; OnItem also receives
+// OutcomeSealed and OutcomeGone items. The error is a context, DynamoDB
+// scan or checkpoint failure that stopped a segment.
+//
+// The job trusts what is stored when it seals it: run it on a table whose
+// writers are known (an attacker who can write to the table before the
+// migration can plant rows that the job will sign). After the pass, an
+// item stripped of its header and signature reads as ErrNotSealed, never
+// as verified.
+func (a *Admin) Migrate(ctx context.Context, in JobInput) (MigrateStats, error) {
+	c, err := a.run(ctx, &in, "migrate", func() job.Handler {
+		return func(ctx context.Context, item map[string]types.AttributeValue, c job.Counts) error {
+			if !a.ofTenant(item, in.Tenant) {
+				return nil
+			}
+			c[cScanned]++
+			o, err := a.e.migrateItem(ctx, item, c)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				c[cUnsealed]++
+				o, err = OutcomeUnsealed, fmt.Errorf("table: migrate: %w", err)
+			}
+			if o != "" {
+				in.report(a.e, item, o, err)
+			}
+			return nil
+		}
+	})
+	return MigrateStats{Scanned: c[cScanned], Sealed: c[cSealed], AlreadySealed: c[cAlreadySealed],
+		Gone: c[cGone], Unsealed: c[cUnsealed]}, err
+}
+
 // migrateAttempts bounds how often one item is re-read and sealed again
 // when other writers keep changing it.
 const migrateAttempts = 3
 
-// migrateItem seals item in place if it is unsealed, and counts it in st
+// migrateItem seals item in place if it is unsealed, and counts it in c
 // unless it returns an error (the item is then left unsealed).
-func (t *Table[T]) migrateItem(ctx context.Context, item map[string]types.AttributeValue, st *MigrateStats) error {
+func (t *engine) migrateItem(ctx context.Context, item map[string]types.AttributeValue, c job.Counts) (Outcome, error) {
 	for attempt := 1; ; attempt++ {
 		if !attrcrypt.IsUnsealed(item) {
-			st.AlreadySealed++
-			return nil
+			c[cAlreadySealed]++
+			return "", nil
 		}
 		now, err := t.sealInPlace(ctx, item)
 		switch {
 		case err != nil:
-			return err
+			return "", err
 		case now == nil:
-			st.Sealed++
-			return nil
+			c[cSealed]++
+			return OutcomeSealed, nil
 		case len(now) == 0:
-			st.Gone++
-			return nil
+			c[cGone]++
+			return OutcomeGone, nil
 		case attempt >= migrateAttempts:
-			return fmt.Errorf("%w: the item kept changing while it was being sealed", ErrConflict)
+			return "", fmt.Errorf("%w: the item kept changing while it was being sealed", ErrConflict)
 		}
 		item = now // another writer got in: start over on what it wrote
 	}
@@ -89,7 +169,7 @@ func (t *Table[T]) migrateItem(ctx context.Context, item map[string]types.Attrib
 // unsealed item at version n still writes version n+1 over it. It returns
 // nil when written (or when a resend found our own write), an empty map
 // when the item was deleted meanwhile, and otherwise the item as it now is.
-func (t *Table[T]) sealInPlace(ctx context.Context, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+func (t *engine) sealInPlace(ctx context.Context, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	if err := t.unsealedTenant("", item); err != nil {
 		return nil, err
 	}
@@ -110,7 +190,7 @@ func (t *Table[T]) sealInPlace(ctx context.Context, item map[string]types.Attrib
 	if err := t.unsealedCond(&c, item); err != nil {
 		return nil, err
 	}
-	return t.writeChanged(ctx, item, fresh, &c)
+	return t.writeChanged(ctx, "seal", item, fresh, &c)
 }
 
 // writeChanged writes fresh over stored with an UpdateItem under condition
@@ -120,7 +200,7 @@ func (t *Table[T]) sealInPlace(ctx context.Context, item map[string]types.Attrib
 // nil when written (or when a resend found our own write: same signature),
 // an empty map when the item does not exist any more, and otherwise the
 // item as it now is.
-func (t *Table[T]) writeChanged(ctx context.Context, stored, fresh map[string]types.AttributeValue, c *expr) (map[string]types.AttributeValue, error) {
+func (t *engine) writeChanged(ctx context.Context, what string, stored, fresh map[string]types.AttributeValue, c *expr) (map[string]types.AttributeValue, error) {
 	names := make([]string, 0, len(fresh))
 	for n, v := range fresh {
 		if !reflect.DeepEqual(v, stored[n]) {
@@ -143,21 +223,7 @@ func (t *Table[T]) writeChanged(ctx context.Context, stored, fresh map[string]ty
 		return now, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("table: seal write: %w", err)
+		return nil, fmt.Errorf("table: %s write: %w", what, err)
 	}
 	return nil, nil
-}
-
-// errMigrateFailed is how Migrate classifies a failure to seal an item for
-// OnItem reporting: every one also matches ErrNotSealed (the item stays
-// unsealed) besides its cause.
-type migrateError struct{ err error }
-
-func (e *migrateError) Error() string { return "table: item left unsealed: " + e.err.Error() }
-
-func (e *migrateError) Unwrap() []error {
-	if errors.Is(e.err, ErrNotSealed) {
-		return []error{e.err}
-	}
-	return []error{ErrNotSealed, e.err}
 }

@@ -105,7 +105,7 @@ func (t *Table[T]) decodeUnsealed(tenant string, item map[string]types.Attribute
 
 // unsealedTenant applies the tenant check to an unsealed item: its tenant
 // attribute must be a non-empty S, equal to tenant unless tenant is "".
-func (t *Table[T]) unsealedTenant(tenant string, item map[string]types.AttributeValue) error {
+func (t *engine) unsealedTenant(tenant string, item map[string]types.AttributeValue) error {
 	tv, ok := item[t.schema.Tenant].(*types.AttributeValueMemberS)
 	switch {
 	case tenant != "" && (!ok || tv.Value != tenant):
@@ -134,7 +134,7 @@ const (
 // detected by the condition; the sealing write never removes it, so it
 // survives and the item then fails verification (ReasonAttributeSet) rather
 // than losing data.
-func (t *Table[T]) unsealedCond(c *expr, stored map[string]types.AttributeValue) error {
+func (t *engine) unsealedCond(c *expr, stored map[string]types.AttributeValue) error {
 	c.add("attribute_not_exists(" + c.name(attrcrypt.HeaderAttribute) + ")")
 	c.add("attribute_not_exists(" + c.name(attrcrypt.SignatureAttribute) + ")")
 	actions := t.schema.Actions()

@@ -506,7 +506,7 @@ func TestSealInPlaceLostResponses(t *testing.T) {
 		}
 		total.Add(st)
 	}
-	if total.Sealed != len(rows) {
+	if total.Sealed != int64(len(rows)) {
 		t.Fatalf("stats %+v: want %d sealed", total, len(rows))
 	}
 	if dropped := p.Stats().Faults[faultproxy.DropResponse]; dropped < 3 {
