@@ -210,9 +210,6 @@ func (a *Admin) run(ctx context.Context, in *JobInput, kind string, handler func
 			Segment: seg, Segments: segs, Checkpoints: in.Checkpoints, Limiter: lim,
 			Progress: in.Progress, ProgressEvery: in.ProgressEvery,
 		}
-		if in.Checkpoints != nil && in.JobID == "" {
-			return nil, fmt.Errorf("%w: checkpoints need a JobID", ErrInvalidJob)
-		}
 		return s.Run(ctx, src, handler())
 	}
 	if !in.AllSegments {
@@ -228,19 +225,20 @@ func (a *Admin) run(ctx context.Context, in *JobInput, kind string, handler func
 	wg.Wait()
 	merged := job.Counts{}
 	for _, c := range all {
-		mergeCounts(merged, c, in.Checkpoints != nil)
+		mergeCounts(merged, c)
 	}
 	return merged, errors.Join(errs...)
 }
 
 // mergeCounts adds src to dst: counters add up, floors take the minimum.
-func mergeCounts(dst, src job.Counts, bounded bool) {
+// The result is reported, never saved, so it is not capped.
+func mergeCounts(dst, src job.Counts) {
 	for k, v := range src {
 		if !strings.HasPrefix(k, floorPrefix) {
 			dst[k] += v
 			continue
 		}
-		lowerFloor(dst, k[len(floorPrefix):], v, bounded)
+		lowerFloor(dst, k[len(floorPrefix):], v, false)
 	}
 }
 
@@ -324,16 +322,8 @@ func (a *Admin) source(in *JobInput, seg, segs int) (job.Source, string, error) 
 func (a *Admin) scanSource(in *JobInput, seg, segs int, filter *expr) job.Source {
 	e := a.e
 	return func(ctx context.Context, start map[string]types.AttributeValue) (job.Page, error) {
-		si := &dynamodb.ScanInput{TableName: aws.String(e.name), ExclusiveStartKey: start}
-		if segs > 1 {
-			si.Segment, si.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(segs))
-		}
-		if in.PageSize > 0 {
-			si.Limit = aws.Int32(in.PageSize)
-		}
-		if in.ConsistentRead {
-			si.ConsistentRead = aws.Bool(true)
-		}
+		si := scanInput(e.name, seg, segs, in.PageSize, in.ConsistentRead)
+		si.ExclusiveStartKey = start
 		if filter != nil {
 			si.FilterExpression = filter.String()
 			si.ExpressionAttributeNames, si.ExpressionAttributeValues = filter.names, filter.values

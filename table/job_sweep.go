@@ -43,7 +43,9 @@ type SweepStats struct {
 // actions its header records, then compared with its tenant's current key
 // and with the schema. Like ReEncrypt it creates no key for a tenant that
 // has none (with WithCreateOnFirstUse, a genuine tenant without a key of
-// the table's class gets one).
+// the table's class gets one). With checkpoints, DynamoDB or the key store
+// being unavailable stops the segment (resume it later) rather than
+// counting the item Unverifiable.
 func (a *Admin) Sweep(ctx context.Context, in JobInput) (SweepStats, error) {
 	e := a.e
 	c, err := a.run(ctx, &in, "sweep", func() job.Handler {
@@ -55,6 +57,9 @@ func (a *Admin) Sweep(ctx context.Context, in JobInput) (SweepStats, error) {
 			o, err := e.sweepItem(ctx, item)
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if err != nil && in.Checkpoints != nil && unavailable(err) {
+				return fmt.Errorf("table: sweep: %w", err) // resume later; skip nothing
 			}
 			switch o {
 			case "":
