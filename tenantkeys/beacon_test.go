@@ -148,6 +148,21 @@ func TestStoreBeaconKeys(t *testing.T) {
 		if _, err := s.Create(ctx, "acme", ""); !errors.Is(err, tenantkeys.ErrKeyShredded) {
 			t.Fatalf("Create after shred: err = %v, want ErrKeyShredded", err)
 		}
+		// After reopening, Create makes a new beacon key numbered above the
+		// destroyed one, which stays destroyed.
+		if err := s.ReopenAfterShred(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Create(ctx, "acme", ""); err != nil {
+			t.Fatal(err)
+		}
+		reborn := mustKey(t)(s.CurrentKey(ctx, "acme", bc))
+		if reborn.Ref.Version != 2 || reborn.Material == beacon.Material {
+			t.Fatalf("beacon key after reopen: %s", reborn.Ref)
+		}
+		if _, err := s.Key(ctx, ref("acme", bc, 1)); !errors.Is(err, tenantkeys.ErrKeyShredded) {
+			t.Fatalf("destroyed beacon key after reopen: err = %v, want ErrKeyShredded", err)
+		}
 	})
 }
 
