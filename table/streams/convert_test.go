@@ -19,61 +19,20 @@ import (
 	"github.com/dynaseal/dynaseal/table/streams/internal/streamtest"
 )
 
-// allTypes is an item with every DynamoDB type, nested in lists and maps.
-func allTypes() map[string]ddbtypes.AttributeValue {
-	scalars := func() map[string]ddbtypes.AttributeValue {
-		return map[string]ddbtypes.AttributeValue{
-			"s":     &ddbtypes.AttributeValueMemberS{Value: "text"},
-			"n":     &ddbtypes.AttributeValueMemberN{Value: "-12.5"},
-			"b":     &ddbtypes.AttributeValueMemberB{Value: []byte{0, 1, 2, 255}},
-			"bool":  &ddbtypes.AttributeValueMemberBOOL{Value: true},
-			"null":  &ddbtypes.AttributeValueMemberNULL{Value: true},
-			"ss":    &ddbtypes.AttributeValueMemberSS{Value: []string{"a", "b"}},
-			"ns":    &ddbtypes.AttributeValueMemberNS{Value: []string{"1", "2.5"}},
-			"bs":    &ddbtypes.AttributeValueMemberBS{Value: [][]byte{{1}, {2, 3}}},
-			"empty": &ddbtypes.AttributeValueMemberL{Value: []ddbtypes.AttributeValue{}},
-		}
-	}
-	item := scalars()
-	item["pk"] = &ddbtypes.AttributeValueMemberS{Value: "k"}
-	item["sk"] = &ddbtypes.AttributeValueMemberS{Value: "1"}
-	inner := scalars()
-	inner["deeper"] = &ddbtypes.AttributeValueMemberL{Value: []ddbtypes.AttributeValue{&ddbtypes.AttributeValueMemberM{Value: scalars()}}}
-	item["m"] = &ddbtypes.AttributeValueMemberM{Value: inner}
-	item["l"] = &ddbtypes.AttributeValueMemberL{Value: []ddbtypes.AttributeValue{
-		&ddbtypes.AttributeValueMemberS{Value: "x"}, &ddbtypes.AttributeValueMemberM{Value: scalars()},
-		&ddbtypes.AttributeValueMemberL{Value: []ddbtypes.AttributeValue{&ddbtypes.AttributeValueMemberNULL{Value: true}}},
-	}}
-	return item
-}
-
 // TestImageConvertsEveryType: the stream image DynamoDB Local delivers for
 // an item with every type, nested, converts to exactly the item GetItem
 // returns.
 func TestImageConvertsEveryType(t *testing.T) {
 	e := streamtest.New(t)
-	name := itest.NewTable(t, e.DB, &dynamodb.CreateTableInput{
-		TableName: aws.String("alltypes"),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{
-			{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
-			{AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
-		},
-		KeySchema: []ddbtypes.KeySchemaElement{
-			{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash},
-			{AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange},
-		},
-		StreamSpecification: &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewTypeNewAndOldImages},
-	})
+	name, arn := e.KeyValueTable(t)
 	ctx := context.Background()
-	item := allTypes()
+	item := streamtest.AllTypes()
 	if _, err := e.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(name), Item: item}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := e.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(name), Key: map[string]ddbtypes.AttributeValue{"pk": item["pk"], "sk": item["sk"]}, ConsistentRead: aws.Bool(true)})
 	must(t, err)
-	d, err := e.DB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-	must(t, err)
-	rec := e.Records(t, aws.ToString(d.Table.LatestStreamArn), 1)[0]
+	rec := e.Records(t, arn, 1)[0]
 	conv, err := streams.Image(rec.Dynamodb.NewImage)
 	must(t, err)
 	if !reflect.DeepEqual(conv, got.Item) {

@@ -2,8 +2,6 @@ package streams_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"os"
 	"strings"
@@ -43,19 +41,6 @@ type Doc struct {
 	Body string `dynamodbav:"body" seal:"encrypt"`
 }
 
-func newStore(t testing.TB) *tenantkeys.Store {
-	t.Helper()
-	var mk [32]byte
-	if _, err := rand.Read(mk[:]); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := tenantkeys.ParseKeyring([]byte("m1 " + hex.EncodeToString(mk[:])))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tenantkeys.NewMemoryStore(kr, tenantkeys.WithCreateOnFirstUse(true))
-}
-
 // streamTable creates a table for T with a stream of view and a handle on
 // it, and returns the handle and the stream ARN.
 func streamTable[T any](t *testing.T, e *streamtest.Env, keys tenantkeys.Provider, view ddbtypes.StreamViewType, opts ...table.Option) (*table.Table[T], string) {
@@ -81,7 +66,7 @@ func must(t testing.TB, err error) {
 // untyped, with keys and metadata.
 func TestOpenInsertModifyRemove(t *testing.T) {
 	e := streamtest.New(t)
-	store := newStore(t)
+	store := streamtest.NewStore(t)
 	tb, arn := streamTable[Patient](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
 	ctx := context.Background()
 	a1 := &Patient{ID: "p1", Name: "Ada", SSN: "111", Tags: []string{"x", "y"}, Extra: map[string]string{"k": "v"}, Plan: "gold", Count: 1}
@@ -172,7 +157,7 @@ func same(t *testing.T, what string, got, want *Patient) {
 // value.
 func TestOpenTampered(t *testing.T) {
 	e := streamtest.New(t)
-	store := newStore(t)
+	store := streamtest.NewStore(t)
 	tb, arn := streamTable[Patient](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
 	ctx := context.Background()
 	must(t, tb.For("t-a").Put(ctx, &Patient{ID: "p1", Name: "Secretname", SSN: "Secretssn", Plan: "Secretplan"}))
@@ -254,7 +239,7 @@ func TestOpenTampered(t *testing.T) {
 // name. A handle built with the other table's logical name opens it.
 func TestOpenOtherTable(t *testing.T) {
 	e := streamtest.New(t)
-	store := newStore(t)
+	store := streamtest.NewStore(t)
 	tb, _ := streamTable[Doc](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
 	other, arn := streamTable[Doc](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
 	ctx := context.Background()
@@ -283,7 +268,7 @@ func TestOpenOtherTable(t *testing.T) {
 // still says what was removed (event, keys); another tenant's records open.
 func TestOpenRemoveOfShreddedTenant(t *testing.T) {
 	e := streamtest.New(t)
-	store := newStore(t)
+	store := streamtest.NewStore(t)
 	tb, arn := streamTable[Patient](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
 	ctx := context.Background()
 	must(t, tb.For("leaver").Put(ctx, &Patient{ID: "p1", Name: "Gone"}))
@@ -324,7 +309,7 @@ func TestOpenRemoveOfShreddedTenant(t *testing.T) {
 // stream's INSERT and MODIFY open their new image only.
 func TestOpenViewTypes(t *testing.T) {
 	e := streamtest.New(t)
-	store := newStore(t)
+	store := streamtest.NewStore(t)
 	ctx := context.Background()
 	write := func(tb *table.Table[Patient]) {
 		must(t, tb.For("t-a").Put(ctx, &Patient{ID: "p1", Name: "A"}))

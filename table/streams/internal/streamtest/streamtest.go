@@ -6,6 +6,8 @@ package streamtest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/dynaseal/dynaseal/itest"
 	"github.com/dynaseal/dynaseal/schema"
+	"github.com/dynaseal/dynaseal/tenantkeys"
 )
 
 // Env is one test's DynamoDB and DynamoDB Streams clients, both on the
@@ -50,6 +53,32 @@ func (e *Env) Table(t testing.TB, s *schema.Schema, prefix string, view ddbtypes
 	in := s.CreateTableInput(prefix)
 	in.StreamSpecification = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: view}
 	name := itest.NewTable(t, e.DB, in)
+	return name, e.streamARN(t, name)
+}
+
+// KeyValueTable creates a table keyed by "pk" and "sk" (both S) with a
+// NEW_AND_OLD_IMAGES stream, for items written without dynaseal, and
+// returns its name and stream ARN.
+func (e *Env) KeyValueTable(t testing.TB) (string, string) {
+	t.Helper()
+	in := &dynamodb.CreateTableInput{
+		TableName: aws.String("kv"),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+		},
+		KeySchema: []ddbtypes.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange},
+		},
+		StreamSpecification: &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewTypeNewAndOldImages},
+	}
+	name := itest.NewTable(t, e.DB, in)
+	return name, e.streamARN(t, name)
+}
+
+func (e *Env) streamARN(t testing.TB, name string) string {
+	t.Helper()
 	out, err := e.DB.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +87,51 @@ func (e *Env) Table(t testing.TB, s *schema.Schema, prefix string, view ddbtypes
 	if arn == "" {
 		t.Fatalf("table %s has no stream", name)
 	}
-	return name, arn
+	return arn
+}
+
+// AllTypes is an item keyed "pk" = "k", "sk" = "1" with every DynamoDB
+// type, nested in lists and maps.
+func AllTypes() map[string]ddbtypes.AttributeValue {
+	scalars := func() map[string]ddbtypes.AttributeValue {
+		return map[string]ddbtypes.AttributeValue{
+			"s":     &ddbtypes.AttributeValueMemberS{Value: "text"},
+			"n":     &ddbtypes.AttributeValueMemberN{Value: "-12.5"},
+			"b":     &ddbtypes.AttributeValueMemberB{Value: []byte{0, 1, 2, 255}},
+			"bool":  &ddbtypes.AttributeValueMemberBOOL{Value: true},
+			"null":  &ddbtypes.AttributeValueMemberNULL{Value: true},
+			"ss":    &ddbtypes.AttributeValueMemberSS{Value: []string{"a", "b"}},
+			"ns":    &ddbtypes.AttributeValueMemberNS{Value: []string{"1", "2.5"}},
+			"bs":    &ddbtypes.AttributeValueMemberBS{Value: [][]byte{{1}, {2, 3}}},
+			"empty": &ddbtypes.AttributeValueMemberL{Value: []ddbtypes.AttributeValue{}},
+		}
+	}
+	item := scalars()
+	item["pk"] = &ddbtypes.AttributeValueMemberS{Value: "k"}
+	item["sk"] = &ddbtypes.AttributeValueMemberS{Value: "1"}
+	inner := scalars()
+	inner["deeper"] = &ddbtypes.AttributeValueMemberL{Value: []ddbtypes.AttributeValue{&ddbtypes.AttributeValueMemberM{Value: scalars()}}}
+	item["m"] = &ddbtypes.AttributeValueMemberM{Value: inner}
+	item["l"] = &ddbtypes.AttributeValueMemberL{Value: []ddbtypes.AttributeValue{
+		&ddbtypes.AttributeValueMemberS{Value: "x"}, &ddbtypes.AttributeValueMemberM{Value: scalars()},
+		&ddbtypes.AttributeValueMemberL{Value: []ddbtypes.AttributeValue{&ddbtypes.AttributeValueMemberNULL{Value: true}}},
+	}}
+	return item
+}
+
+// NewStore is an in-memory key store that creates keys on first use,
+// under a fresh random master key.
+func NewStore(t testing.TB) *tenantkeys.Store {
+	t.Helper()
+	var mk [32]byte
+	if _, err := rand.Read(mk[:]); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := tenantkeys.ParseKeyring([]byte("m1 " + hex.EncodeToString(mk[:])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tenantkeys.NewMemoryStore(kr, tenantkeys.WithCreateOnFirstUse(true))
 }
 
 // Records reads the stream from the start of every shard until it has
