@@ -7,10 +7,16 @@
 //		var resp events.DynamoDBEventResponse
 //		for _, rec := range ev.Records {
 //			ch, err := lambdaevents.Open(ctx, patients, rec)
-//			if err != nil && !errors.Is(err, streams.ErrKeysOnly) {
-//				// table.ErrTampered, table.ErrKeyShredded...: ch.EventName, ch.Keys
+//			switch {
+//			case err == nil:
+//				// ch.EventName, ch.New, ch.Old: verified and opened
+//			case errors.Is(err, streams.ErrKeysOnly):
+//				// no image: ch.Keys only
+//			default:
+//				// table.ErrTampered, table.ErrKeyShredded...: never apply it
+//				resp.BatchItemFailures = append(resp.BatchItemFailures,
+//					events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
 //			}
-//			// ch.New, ch.Old: verified and opened
 //		}
 //		return resp, nil
 //	}
