@@ -5,6 +5,8 @@ import (
 
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"github.com/dynaseal/dynaseal/table/streams/internal/attrmap"
 )
 
 // maxDepth bounds the nesting of a converted value. DynamoDB allows 32
@@ -27,18 +29,7 @@ func Image(m map[string]types.AttributeValue) (map[string]ddbtypes.AttributeValu
 }
 
 func image(m map[string]types.AttributeValue) (map[string]ddbtypes.AttributeValue, error) {
-	if m == nil {
-		return nil, nil
-	}
-	out := make(map[string]ddbtypes.AttributeValue, len(m))
-	for name, av := range m {
-		v, err := convert(av, 0)
-		if err != nil {
-			return nil, fmt.Errorf("attribute %q: %w", name, err)
-		}
-		out[name] = v
-	}
-	return out, nil
+	return attrmap.Image(m, func(av types.AttributeValue) (ddbtypes.AttributeValue, error) { return convert(av, 0) })
 }
 
 // AttributeValue converts one dynamodbstreams attribute value to the
@@ -91,25 +82,17 @@ func convert(av types.AttributeValue, depth int) (ddbtypes.AttributeValue, error
 		}
 	case *types.AttributeValueMemberL:
 		if v != nil {
-			l := make([]ddbtypes.AttributeValue, len(v.Value))
-			for i, e := range v.Value {
-				c, err := convert(e, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				l[i] = c
+			l, err := attrmap.List(v.Value, nested(depth))
+			if err != nil {
+				return nil, err
 			}
 			return &ddbtypes.AttributeValueMemberL{Value: l}, nil
 		}
 	case *types.AttributeValueMemberM:
 		if v != nil {
-			m := make(map[string]ddbtypes.AttributeValue, len(v.Value))
-			for k, e := range v.Value {
-				c, err := convert(e, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				m[k] = c
+			m, err := attrmap.Map(v.Value, nested(depth))
+			if err != nil {
+				return nil, err
 			}
 			return &ddbtypes.AttributeValueMemberM{Value: m}, nil
 		}
@@ -120,4 +103,9 @@ func convert(av types.AttributeValue, depth int) (ddbtypes.AttributeValue, error
 		return nil, fmt.Errorf("unsupported value type %T: %w", av, ErrInvalidRecord)
 	}
 	return nil, fmt.Errorf("nil value: %w", ErrInvalidRecord)
+}
+
+// nested converts the elements of a list or map at depth.
+func nested(depth int) func(types.AttributeValue) (ddbtypes.AttributeValue, error) {
+	return func(av types.AttributeValue) (ddbtypes.AttributeValue, error) { return convert(av, depth+1) }
 }

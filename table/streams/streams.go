@@ -147,6 +147,9 @@ func OpenItem[T any](ctx context.Context, t *table.Table[T], rec types.Record) (
 
 func open[T, V any](ctx context.Context, t *table.Table[T], rec types.Record, openImage func(context.Context, map[string]ddbtypes.AttributeValue) (*V, error)) (Change[V], error) {
 	ch := Change[V]{EventName: rec.EventName}
+	if t == nil {
+		return ch, errors.New("streams: nil table")
+	}
 	if rec.EventID != nil {
 		ch.EventID = *rec.EventID
 	}

@@ -11,11 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/dynaseal/dynaseal/itest"
-	"github.com/dynaseal/dynaseal/schema"
 	"github.com/dynaseal/dynaseal/table"
 	"github.com/dynaseal/dynaseal/table/streams"
 	"github.com/dynaseal/dynaseal/table/streams/internal/streamtest"
-	"github.com/dynaseal/dynaseal/tenantkeys"
 )
 
 func TestMain(m *testing.M) { os.Exit(itest.Main(m)) }
@@ -41,18 +39,6 @@ type Doc struct {
 	Body string `dynamodbav:"body" seal:"encrypt"`
 }
 
-// streamTable creates a table for T with a stream of view and a handle on
-// it, and returns the handle and the stream ARN.
-func streamTable[T any](t *testing.T, e *streamtest.Env, keys tenantkeys.Provider, view ddbtypes.StreamViewType, opts ...table.Option) (*table.Table[T], string) {
-	t.Helper()
-	s, err := schema.For[T]()
-	must(t, err)
-	name, arn := e.Table(t, s, "streams", view)
-	tb, err := table.New[T](e.DB, name, keys, opts...)
-	must(t, err)
-	return tb, arn
-}
-
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
@@ -67,7 +53,7 @@ func must(t testing.TB, err error) {
 func TestOpenInsertModifyRemove(t *testing.T) {
 	e := streamtest.New(t)
 	store := streamtest.NewStore(t)
-	tb, arn := streamTable[Patient](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
+	tb, arn := streamtest.NewTable[Patient](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
 	ctx := context.Background()
 	a1 := &Patient{ID: "p1", Name: "Ada", SSN: "111", Tags: []string{"x", "y"}, Extra: map[string]string{"k": "v"}, Plan: "gold", Count: 1}
 	b1 := &Patient{ID: "p1", Name: "Bob", SSN: "222", Plan: "free", Count: 2}
@@ -158,7 +144,7 @@ func same(t *testing.T, what string, got, want *Patient) {
 func TestOpenTampered(t *testing.T) {
 	e := streamtest.New(t)
 	store := streamtest.NewStore(t)
-	tb, arn := streamTable[Patient](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
+	tb, arn := streamtest.NewTable[Patient](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
 	ctx := context.Background()
 	must(t, tb.For("t-a").Put(ctx, &Patient{ID: "p1", Name: "Secretname", SSN: "Secretssn", Plan: "Secretplan"}))
 	must(t, tb.For("t-a").Put(ctx, &Patient{ID: "p2", Name: "Other", SSN: "x", Plan: "y"}))
@@ -240,8 +226,8 @@ func TestOpenTampered(t *testing.T) {
 func TestOpenOtherTable(t *testing.T) {
 	e := streamtest.New(t)
 	store := streamtest.NewStore(t)
-	tb, _ := streamTable[Doc](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
-	other, arn := streamTable[Doc](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
+	tb, _ := streamtest.NewTable[Doc](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
+	other, arn := streamtest.NewTable[Doc](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
 	ctx := context.Background()
 	must(t, other.For("org-1").Put(ctx, &Doc{PK: 1, SK: 2, Body: "body"}))
 	rec := e.Records(t, arn, 1)[0]
@@ -269,7 +255,7 @@ func TestOpenOtherTable(t *testing.T) {
 func TestOpenRemoveOfShreddedTenant(t *testing.T) {
 	e := streamtest.New(t)
 	store := streamtest.NewStore(t)
-	tb, arn := streamTable[Patient](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
+	tb, arn := streamtest.NewTable[Patient](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
 	ctx := context.Background()
 	must(t, tb.For("leaver").Put(ctx, &Patient{ID: "p1", Name: "Gone"}))
 	must(t, tb.For("leaver").Delete(ctx, table.SortKey(table.S("p1"))))
@@ -317,7 +303,7 @@ func TestOpenViewTypes(t *testing.T) {
 		must(t, err)
 		must(t, tb.For("t-a").Delete(ctx, table.SortKey(table.S("p1"))))
 	}
-	keysOnly, arn := streamTable[Patient](t, e, store, ddbtypes.StreamViewTypeKeysOnly)
+	keysOnly, arn := streamtest.NewTable[Patient](t, e, store, ddbtypes.StreamViewTypeKeysOnly)
 	write(keysOnly)
 	for _, rec := range e.Records(t, arn, 3) {
 		ch, err := streams.Open(ctx, keysOnly, rec)
@@ -325,7 +311,7 @@ func TestOpenViewTypes(t *testing.T) {
 			t.Fatalf("KEYS_ONLY %s: %v %+v", rec.EventName, err, ch)
 		}
 	}
-	newOnly, arn := streamTable[Patient](t, e, store, ddbtypes.StreamViewTypeNewImage)
+	newOnly, arn := streamtest.NewTable[Patient](t, e, store, ddbtypes.StreamViewTypeNewImage)
 	write(newOnly)
 	names := []string{}
 	for _, rec := range e.Records(t, arn, 3) {

@@ -32,6 +32,7 @@ import (
 
 	"github.com/dynaseal/dynaseal/table"
 	"github.com/dynaseal/dynaseal/table/streams"
+	"github.com/dynaseal/dynaseal/table/streams/internal/attrmap"
 )
 
 // maxDepth bounds nesting, as package streams does (DynamoDB allows 32).
@@ -120,18 +121,12 @@ func optional(s string) *string {
 }
 
 func streamImage(m map[string]events.DynamoDBAttributeValue) (map[string]types.AttributeValue, error) {
-	if m == nil {
-		return nil, nil
-	}
-	out := make(map[string]types.AttributeValue, len(m))
-	for name, av := range m {
-		v, err := convert(av, 0)
-		if err != nil {
-			return nil, fmt.Errorf("attribute %q: %w", name, err)
-		}
-		out[name] = v
-	}
-	return out, nil
+	return attrmap.Image(m, func(av events.DynamoDBAttributeValue) (types.AttributeValue, error) { return convert(av, 0) })
+}
+
+// nested converts the elements of a list or map at depth.
+func nested(depth int) func(events.DynamoDBAttributeValue) (types.AttributeValue, error) {
+	return func(av events.DynamoDBAttributeValue) (types.AttributeValue, error) { return convert(av, depth+1) }
 }
 
 // convert maps one value. The events accessors panic on a type mismatch,
@@ -163,25 +158,15 @@ func convert(av events.DynamoDBAttributeValue, depth int) (types.AttributeValue,
 	case events.DataTypeBinarySet:
 		return &types.AttributeValueMemberBS{Value: av.BinarySet()}, nil
 	case events.DataTypeList:
-		src := av.List()
-		l := make([]types.AttributeValue, len(src))
-		for i, e := range src {
-			c, err := convert(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			l[i] = c
+		l, err := attrmap.List(av.List(), nested(depth))
+		if err != nil {
+			return nil, err
 		}
 		return &types.AttributeValueMemberL{Value: l}, nil
 	case events.DataTypeMap:
-		src := av.Map()
-		m := make(map[string]types.AttributeValue, len(src))
-		for k, e := range src {
-			c, err := convert(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			m[k] = c
+		m, err := attrmap.Map(av.Map(), nested(depth))
+		if err != nil {
+			return nil, err
 		}
 		return &types.AttributeValueMemberM{Value: m}, nil
 	}

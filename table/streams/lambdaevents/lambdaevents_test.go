@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/dynaseal/dynaseal/itest"
-	"github.com/dynaseal/dynaseal/schema"
 	"github.com/dynaseal/dynaseal/table"
 	"github.com/dynaseal/dynaseal/table/streams"
 	"github.com/dynaseal/dynaseal/table/streams/internal/streamtest"
@@ -158,15 +157,11 @@ func must(t testing.TB, err error) {
 func TestOpenLambdaEvent(t *testing.T) {
 	e := streamtest.New(t)
 	store := streamtest.NewStore(t)
-	s, err := schema.For[Account]()
-	must(t, err)
-	name, arn := e.Table(t, s, "accounts", ddbtypes.StreamViewTypeNewAndOldImages)
-	tb, err := table.New[Account](e.DB, name, store)
-	must(t, err)
+	tb, arn := streamtest.NewTable[Account](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
 	ctx := context.Background()
 	key := table.Key{PK: table.S("acct"), SK: table.S("1")}
 	must(t, tb.For("org-a").Put(ctx, &Account{PK: "acct", SK: "1", Owner: "Ada", Limits: []int{1, 2}, Flags: []string{"x"}, Balance: 10.5}))
-	_, err = tb.For("org-a").Update(ctx, key, func(a *Account) error { a.Owner, a.Balance = "Ada L.", 1.25; return nil })
+	_, err := tb.For("org-a").Update(ctx, key, func(a *Account) error { a.Owner, a.Balance = "Ada L.", 1.25; return nil })
 	must(t, err)
 	must(t, tb.For("org-a").Delete(ctx, key))
 	recs := e.Records(t, arn, 3)
@@ -209,11 +204,7 @@ func TestOpenLambdaEvent(t *testing.T) {
 func TestLambdaEventTampered(t *testing.T) {
 	e := streamtest.New(t)
 	store := streamtest.NewStore(t)
-	s, err := schema.For[Account]()
-	must(t, err)
-	name, arn := e.Table(t, s, "accounts", ddbtypes.StreamViewTypeNewAndOldImages)
-	tb, err := table.New[Account](e.DB, name, store)
-	must(t, err)
+	tb, arn := streamtest.NewTable[Account](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages)
 	ctx := context.Background()
 	must(t, tb.For("org-a").Put(ctx, &Account{PK: "acct", SK: "1", Owner: "Secretowner", Balance: 10}))
 	recs := e.Records(t, arn, 1)

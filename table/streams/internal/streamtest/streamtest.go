@@ -20,6 +20,7 @@ import (
 
 	"github.com/dynaseal/dynaseal/itest"
 	"github.com/dynaseal/dynaseal/schema"
+	"github.com/dynaseal/dynaseal/table"
 	"github.com/dynaseal/dynaseal/tenantkeys"
 )
 
@@ -54,6 +55,23 @@ func (e *Env) Table(t testing.TB, s *schema.Schema, prefix string, view ddbtypes
 	in.StreamSpecification = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: view}
 	name := itest.NewTable(t, e.DB, in)
 	return name, e.streamARN(t, name)
+}
+
+// NewTable creates a table for T (its schema's keys) with a stream of the
+// given view type and returns a handle on it built with keys and opts, and
+// the stream ARN.
+func NewTable[T any](t testing.TB, e *Env, keys tenantkeys.Provider, view ddbtypes.StreamViewType, opts ...table.Option) (*table.Table[T], string) {
+	t.Helper()
+	s, err := schema.For[T]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, arn := e.Table(t, s, "streams", view)
+	tb, err := table.New[T](e.DB, name, keys, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb, arn
 }
 
 // KeyValueTable creates a table keyed by "pk" and "sk" (both S) with a
