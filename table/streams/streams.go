@@ -123,7 +123,10 @@ func (e *ImageError) Unwrap() error { return e.Err }
 // the key of the tenant it names, with t's schema and codec
 // (t.OpenImage): see Change for what is set, ImageError for a failed
 // image, ErrKeysOnly and ErrInvalidRecord for records without images or
-// malformed ones. rec comes from a GetRecords of the DynamoDB Streams API
+// malformed ones. A MODIFY whose images, each verified, belong to different
+// tenants (an unguarded batch write replaced one tenant's item with
+// another's, see table.WithUnguardedBatchWrite) fails with
+// table.ErrWrongTenant, with no image. rec comes from a GetRecords of the DynamoDB Streams API
 // on t's table (or a table restored from it under its logical name).
 func Open[T any](ctx context.Context, t *table.Table[T], rec types.Record) (Change[T], error) {
 	return open(ctx, t, rec, t.OpenImage)
@@ -204,8 +207,22 @@ func open[T, V any](ctx context.Context, t *table.Table[T], rec types.Record, op
 		}
 		*im.dst = v
 	}
+	if sr.NewImage != nil && sr.OldImage != nil && !sameTenant(sr.NewImage, sr.OldImage, s.Tenant) {
+		return ch, fmt.Errorf("streams: the record's images belong to different tenants: %w", table.ErrWrongTenant)
+	}
 	ch.New, ch.Old = newV, oldV
 	return ch, nil
+}
+
+// sameTenant reports whether two verified images name the same tenant.
+// Writes through a Scope never move an item to another tenant, but an
+// unguarded batch write (table.WithUnguardedBatchWrite) of another
+// tenant's item with the same key does, and a consumer must not file
+// that change under either tenant unknowingly.
+func sameTenant(a, b map[string]types.AttributeValue, attr string) bool {
+	x, ok1 := a[attr].(*types.AttributeValueMemberS)
+	y, ok2 := b[attr].(*types.AttributeValueMemberS)
+	return ok1 && ok2 && x.Value == y.Value
 }
 
 // checkShape refuses images that the record's event and view type cannot

@@ -351,3 +351,41 @@ func copyImage(m map[string]types.AttributeValue) map[string]types.AttributeValu
 	}
 	return out
 }
+
+// TestOpenModifyAcrossTenants: a MODIFY whose images belong to different
+// tenants fails with table.ErrWrongTenant and hands out no image, both
+// when an unguarded batch write really replaced one tenant's item with
+// another's and when such a record is spliced from two genuine ones.
+func TestOpenModifyAcrossTenants(t *testing.T) {
+	e := streamtest.New(t)
+	store := streamtest.NewStore(t)
+	tb, arn := streamtest.NewTable[Doc](t, e, store, ddbtypes.StreamViewTypeNewAndOldImages, table.WithUnguardedBatchWrite())
+	ctx := context.Background()
+	must(t, tb.For("org-1").Put(ctx, &Doc{PK: 1, SK: 2, Body: "one"}))
+	must(t, tb.For("org-2").BatchWrite(ctx, []*Doc{{PK: 1, SK: 2, Body: "two"}}, nil))
+	must(t, tb.For("org-2").Put(ctx, &Doc{PK: 3, SK: 4, Body: "three"}))
+	must(t, tb.For("org-2").Put(ctx, &Doc{PK: 3, SK: 4, Body: "four"}))
+	recs := e.Records(t, arn, 4)
+	if recs[1].EventName != streams.Modify {
+		t.Fatalf("the batch write over another tenant's item is %s", recs[1].EventName)
+	}
+	ch, err := streams.Open(ctx, tb, recs[1])
+	if !errors.Is(err, table.ErrWrongTenant) || ch.New != nil || ch.Old != nil || ch.EventName != streams.Modify {
+		t.Fatalf("MODIFY across tenants: %v %+v", err, ch)
+	}
+	if _, err := streams.OpenItem(ctx, tb, recs[1]); !errors.Is(err, table.ErrWrongTenant) {
+		t.Fatalf("MODIFY across tenants, untyped: %v", err)
+	}
+	// The same tenant's MODIFY opens; with the other tenant's old image
+	// spliced in (same key, so Keys agree) it does not.
+	ch, err = streams.Open(ctx, tb, recs[3])
+	if err != nil || ch.Old.Body != "three" || ch.New.Body != "four" {
+		t.Fatalf("same tenant MODIFY: %v", err)
+	}
+	spliced := copyRecord(recs[1])
+	spliced.Dynamodb.NewImage = recs[1].Dynamodb.OldImage // org-1, key (1,2)
+	spliced.Dynamodb.OldImage = recs[1].Dynamodb.NewImage // org-2, key (1,2)
+	if _, err := streams.Open(ctx, tb, spliced); !errors.Is(err, table.ErrWrongTenant) {
+		t.Fatalf("spliced MODIFY across tenants: %v", err)
+	}
+}
