@@ -17,16 +17,20 @@ import (
 // exactly as Scan verifies one item (signature, table name, tenant, key
 // reference, every attribute). Do not expose it to tenant requests.
 //
-// Failures are Scan's, without the ItemError wrapper: ErrTampered for
-// anything the image's own bytes cause (an edited, removed or added
-// attribute, an image of another table or logical name, a header naming a
-// key the tenant never had; an empty image, which names no tenant),
-// ErrKeyShredded, ErrKeyRetired or
-// ErrKeyDisabled when the key a genuine image names is in that state,
-// ErrSchemaMismatch, ErrDecode, or the key provider's error. No error
-// contains an attribute value. image is not modified.
+// A failure is reported as Scan reports one item's: an *ItemError with the
+// image's primary key (signed plaintext) wrapping ErrTampered for anything
+// the image's own bytes cause (an edited, removed or added attribute, an
+// image of another table or logical name, a header naming a key the tenant
+// never had, an empty image, which names no tenant), ErrKeyShredded,
+// ErrKeyRetired or ErrKeyDisabled when the key a genuine image names is in
+// that state, ErrSchemaMismatch, ErrDecode, or the key provider's error.
+// No error contains an attribute value. image is not modified.
 func (t *Table[T]) OpenImage(ctx context.Context, image map[string]types.AttributeValue) (*T, error) {
-	return t.open(ctx, "", image)
+	v, err := t.open(ctx, "", image)
+	if err != nil {
+		return nil, &ItemError{Key: t.keyOfItem(image), Err: err}
+	}
+	return v, nil
 }
 
 // OpenImageItem is OpenImage for readers without T: it verifies the image
@@ -39,19 +43,24 @@ func (t *Table[T]) OpenImage(ctx context.Context, image map[string]types.Attribu
 // tenant attribute and key class of this handle matter. Errors are
 // OpenImage's.
 func (t *Table[T]) OpenImageItem(ctx context.Context, image map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
-	_, key, err := t.itemKey(ctx, "", image)
+	m, err := t.openRecorded(ctx, image)
 	if err != nil {
 		if errors.Is(err, ErrTampered) {
 			t.obs.tampered(ctx)
 		}
+		return nil, &ItemError{Key: t.keyOfItem(image), Err: err}
+	}
+	return m, nil
+}
+
+func (t *Table[T]) openRecorded(ctx context.Context, image map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	_, key, err := t.itemKey(ctx, "", image)
+	if err != nil {
 		return nil, err
 	}
 	m, err := t.sealer.OpenRecorded(image, key)
 	key.Zero()
 	if err != nil {
-		if errors.Is(err, ErrTampered) {
-			t.obs.tampered(ctx)
-		}
 		return nil, fmt.Errorf("table: open: %w", err)
 	}
 	return m, nil

@@ -73,8 +73,12 @@ func TestOpenImageTamper(t *testing.T) {
 		_, err1 := tb.OpenImage(ctx, im)
 		_, err2 := tb.OpenImageItem(ctx, im)
 		for _, err := range []error{err1, err2} {
-			if !errors.Is(err, want) {
-				t.Fatalf("%s: err = %v, want %v", what, err, want)
+			var ie *table.ItemError
+			if !errors.Is(err, want) || !errors.As(err, &ie) {
+				t.Fatalf("%s: err = %v, want an ItemError with %v", what, err, want)
+			}
+			if id, _ := ie.Key.SK.(*types.AttributeValueMemberS); im != nil && (id == nil || id.Value != "p1") && what != "edit id" && what != "remove id" {
+				t.Fatalf("%s: ItemError names key %v", what, ie.Key)
 			}
 			for _, secret := range []string{"Secret", "999-99", "12345"} {
 				if err != nil && strings.Contains(err.Error(), secret) {

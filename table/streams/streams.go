@@ -103,9 +103,10 @@ type Change[T any] struct {
 }
 
 // ImageError is the failure to open one image of a record. Err is what
-// table.Table.OpenImage answered (table.ErrTampered, table.ErrKeyShredded,
-// ...), or table.ErrTampered when the record's Keys disagree with the
-// verified image. It never contains an attribute value.
+// table.Table.OpenImage answered (a *table.ItemError wrapping
+// table.ErrTampered, table.ErrKeyShredded, ...), or table.ErrTampered when
+// the record's Keys disagree with the verified image. It never contains an
+// attribute value.
 type ImageError struct {
 	// Image is "NewImage" or "OldImage".
 	Image string
