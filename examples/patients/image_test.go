@@ -10,8 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/dynaseal/dynaseal/itest"
-	"github.com/dynaseal/dynaseal/schema"
 	"github.com/dynaseal/dynaseal/table"
 )
 
@@ -20,16 +18,7 @@ import (
 // codec, and refuses an edited one with table.ErrTampered.
 func TestRepositoryOpenImage(t *testing.T) {
 	ctx := context.Background()
-	db := itest.DynamoDB(t)
-	s, err := schema.For[Patient]()
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := itest.NewTable(t, db, s.CreateTableInput(PatientTable))
-	repo, err := NewPatientRepositoryNamed(db, name, memoryKeys(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, db, name := newRepository(t)
 	seen := time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC)
 	for _, tenant := range []string{"clinic-1", "clinic-2"} {
 		p := &Patient{ID: "p-1", Name: "Name of " + tenant, SSN: "123-45-6789", Plan: "gold", Seen: seen}
