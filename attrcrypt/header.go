@@ -206,3 +206,9 @@ func (h *header) isStoredPlain(name string) bool {
 	_, found := slices.BinarySearch(h.plain, name)
 	return found
 }
+
+// ClaimAttribute marks a unique-value claim item: an item the engine keeps
+// beside sealed items so that a field's value is unique per tenant. A claim
+// item is not sealed (it has no HeaderAttribute); readers of sealed items
+// skip items that carry it (FORMAT.md section 16).
+const ClaimAttribute = "__c"

@@ -31,6 +31,14 @@ type Attribute struct {
 	Action attrcrypt.Action
 	// Roles.
 	PartitionKey, SortKey, Tenant, Version bool
+	// BeaconBits is the length of the attribute's beacon, 0 for none.
+	BeaconBits int
+	// Unique is set when the value is kept unique per tenant.
+	Unique bool
+	// Normalize is how the beacon and the claim see the value.
+	Normalize attrcrypt.Normalization
+	// Indexes lists the declared indexes the attribute is a key of.
+	Indexes []IndexKey
 	// Pos is the field's source position when known.
 	Pos string
 }
@@ -44,6 +52,14 @@ type Schema struct {
 	// PartitionKey, SortKey, Tenant and Version are attribute names; SortKey
 	// and Version are empty when the type has none.
 	PartitionKey, SortKey, Tenant, Version string
+	// Beacons lists the beacons of the type, in attribute order.
+	Beacons []Beacon
+	// Compounds lists the compound beacons declared on blank fields.
+	Compounds []Compound
+	// Unique lists the attributes whose values are unique per tenant.
+	Unique []string
+	// Indexes lists the global secondary indexes declared by tags.
+	Indexes []Index
 
 	actions     map[string]attrcrypt.Action
 	byName      map[string]int
@@ -61,7 +77,12 @@ func Build(typeName string, root TypeInfo) (*Schema, error) {
 	seen := map[any]bool{root.ID(): true}
 	s := &Schema{TypeName: typeName, byName: map[string]int{}, actions: map[string]attrcrypt.Action{}}
 	var pkFields, tenantFields, skFields, versionFields []string
+	var decls []walkField
 	for _, wf := range fields {
+		if wf.decl {
+			decls = append(decls, wf)
+			continue
+		}
 		st, err := parseSealTag(wf.sealRaw, wf.name)
 		if err != nil {
 			problems = append(problems, fieldError(typeName, wf.field, err.Error()))
@@ -71,6 +92,7 @@ func Build(typeName string, root TypeInfo) (*Schema, error) {
 			Name: wf.name, Field: wf.field.Name, Path: wf.path, Type: wf.field.Type,
 			Dynamo: wf.dynamo, Action: st.Action, Pos: wf.field.Pos,
 			PartitionKey: st.PartitionKey, SortKey: st.SortKey, Tenant: st.Tenant, Version: st.Version,
+			BeaconBits: st.BeaconBits, Unique: st.Unique, Normalize: st.Normalize, Indexes: st.Indexes,
 		}
 		if reason := checkAttribute(a); reason != "" {
 			problems = append(problems, fieldError(typeName, wf.field, reason))
@@ -118,6 +140,9 @@ func Build(typeName string, root TypeInfo) (*Schema, error) {
 	}
 	if len(versionFields) > 1 {
 		typeErr("more than one version field: " + strings.Join(versionFields, ", "))
+	}
+	if len(problems) == 0 {
+		problems = buildSearch(s, decls)
 	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
@@ -219,6 +244,18 @@ func fingerprint(s *Schema) string {
 		}
 		lines = append(lines, fmt.Sprintf("%d:%s\t%s\t%s", len(a.Name), a.Name, a.Action, strings.Join(roles, ",")))
 	}
+	// Search declarations change what is stored; they add lines only when
+	// present, so the fingerprints of types without them are unchanged.
+	for _, b := range s.Beacons {
+		lines = append(lines, fmt.Sprintf("beacon\t%s\t%s\t%d\t%d", b.Attribute, b.Source, b.Bits, b.Normalize))
+	}
+	for _, c := range s.Compounds {
+		lines = append(lines, fmt.Sprintf("compound\t%s\t%s", c.Attribute, strings.Join(c.Parts, "+")))
+	}
+	for _, u := range s.Unique {
+		a, _ := s.Attribute(u)
+		lines = append(lines, fmt.Sprintf("unique\t%s\t%d", u, a.Normalize))
+	}
 	sort.Strings(lines)
 	h := sha256.New()
 	h.Write([]byte("dynaseal-schema-fingerprint-v1\n"))
@@ -255,5 +292,6 @@ func (s *Schema) CreateTableInput(table string) *dynamodb.CreateTableInput {
 		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(s.SortKey), KeyType: types.KeyTypeRange})
 		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(s.SortKey), AttributeType: s.KeyType(s.SortKey)})
 	}
+	s.addIndexes(in)
 	return in
 }

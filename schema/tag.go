@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
@@ -22,7 +23,30 @@ type SealTag struct {
 	// Action is what happens to the attribute; ActionSign unless the tag
 	// says encrypt or plain.
 	Action attrcrypt.Action
+	// BeaconBits is the length of the field's beacon (option beacon or
+	// beacon=N); 0 when the field has none.
+	BeaconBits int
+	// Unique keeps the field's value unique per tenant (option unique).
+	Unique bool
+	// Normalize is how beacons and claims see the value (options lower,
+	// trim).
+	Normalize attrcrypt.Normalization
+	// Indexes lists the secondary indexes the field is a key of (options
+	// index=NAME for the partition key, index=NAME:sk for the sort key).
+	Indexes []IndexKey
 }
+
+// IndexKey says that a field is a key of a declared secondary index.
+type IndexKey struct {
+	// Index is the index name.
+	Index string
+	// Sort is true for the index's sort key, false for its partition key.
+	Sort bool
+}
+
+// DefaultBeaconBits is the beacon length of a bare beacon option: good for
+// up to about 65,000 distinct values per tenant (see README, beacon length).
+const DefaultBeaconBits = 16
 
 // ParseSealTag parses the value of a `seal` tag. The empty string is a
 // signed attribute. Options are comma separated; an unknown, repeated or
@@ -65,11 +89,38 @@ func parseSealTag(tag, attr string) (SealTag, error) {
 		case "sign":
 			st.Action = attrcrypt.ActionSign
 			actions++
+		case "beacon":
+			st.BeaconBits = DefaultBeaconBits
+		case "unique":
+			st.Unique = true
+		case "lower":
+			st.Normalize |= attrcrypt.NormalizeLower
+		case "trim":
+			st.Normalize |= attrcrypt.NormalizeTrim
 		default:
-			if dynamoOptions[opt] {
-				return st, fmt.Errorf("option %q in seal tag %q belongs in the dynamodbav tag (dynamodbav:\"%s,%s\"); the seal tag takes pk, sk, tenant, version, encrypt, sign or plain", opt, tag, attr, opt)
+			if v, ok := strings.CutPrefix(opt, "beacon="); ok {
+				if seen["beacon"] || st.BeaconBits != 0 {
+					return st, fmt.Errorf("option beacon repeated in seal tag %q", tag)
+				}
+				n, err := strconv.Atoi(v)
+				if err != nil || n < attrcrypt.MinBeaconBits || n > attrcrypt.MaxBeaconBits {
+					return st, fmt.Errorf("option %q in seal tag %q: the beacon length must be a number of bits from %d to %d", opt, tag, attrcrypt.MinBeaconBits, attrcrypt.MaxBeaconBits)
+				}
+				st.BeaconBits = n
+				continue
 			}
-			return st, fmt.Errorf("unknown option %q in seal tag %q (want pk, sk, tenant, version, encrypt, sign or plain)", opt, tag)
+			if v, ok := strings.CutPrefix(opt, "index="); ok {
+				name, role, _ := strings.Cut(v, ":")
+				if name == "" || (role != "" && role != "sk" && role != "pk") {
+					return st, fmt.Errorf("option %q in seal tag %q: want index=NAME (partition key) or index=NAME:sk (sort key)", opt, tag)
+				}
+				st.Indexes = append(st.Indexes, IndexKey{Index: name, Sort: role == "sk"})
+				continue
+			}
+			if dynamoOptions[opt] {
+				return st, fmt.Errorf("option %q in seal tag %q belongs in the dynamodbav tag (dynamodbav:\"%s,%s\"); the seal tag takes pk, sk, tenant, version, encrypt, sign, plain, beacon, unique, lower, trim or index=NAME", opt, tag, attr, opt)
+			}
+			return st, fmt.Errorf("unknown option %q in seal tag %q (want pk, sk, tenant, version, encrypt, sign, plain, beacon[=BITS], unique, lower, trim or index=NAME[:sk])", opt, tag)
 		}
 	}
 	if actions > 1 {

@@ -16,6 +16,9 @@ type walkField struct {
 	hasSeal     bool
 	path        []Step
 	field       FieldInfo
+	// decl marks a blank field (_) whose seal tag declares a compound
+	// beacon or an index of the type; it is not an attribute.
+	decl bool
 }
 
 func (w walkField) index() []int {
@@ -39,7 +42,7 @@ func walk(typeName string, root TypeInfo, nested bool) ([]walkField, []error) {
 		t    TypeInfo
 		path []Step
 	}
-	var fields []walkField
+	var fields, decls []walkField
 	current := []queued{}
 	next := []queued{{t: root}}
 	var count map[any]int
@@ -63,6 +66,12 @@ func walk(typeName string, root TypeInfo, nested bool) ([]walkField, []error) {
 				dynamoRaw, hasDynamo := sf.Tag.Lookup(DynamoTagKey)
 				if nested {
 					hasSeal, hasDynamo = false, false
+				}
+				if sf.Name == "_" && hasSeal && !hasDynamo && len(q.path) == 0 && !nested {
+					// A blank field's seal tag declares something about the
+					// whole type (a compound beacon, an index).
+					decls = append(decls, walkField{name: "_", sealRaw: sealRaw, hasSeal: true, field: sf, decl: true})
+					continue
 				}
 				if !sf.Exported && !sf.Anonymous {
 					if hasSeal || hasDynamo {
@@ -121,7 +130,7 @@ func walk(typeName string, root TypeInfo, nested bool) ([]walkField, []error) {
 		}
 	}
 	out, lost := visible(typeName, root, fields)
-	return out, append(problems, lost...)
+	return append(out, decls...), append(problems, lost...)
 }
 
 // visible applies the dominance rules and returns fields in index order,

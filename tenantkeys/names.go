@@ -105,3 +105,19 @@ func EncryptionContext(ref attrcrypt.KeyRef) map[string]string {
 		ContextPurpose: Purpose,
 	}
 }
+
+// BeaconClassPrefix starts the name of every beacon key class. Classes with
+// this prefix hold the keys beacons and unique-value claims are derived
+// from (table searchable encryption); they are not data key classes.
+const BeaconClassPrefix = "__beacon"
+
+// BeaconClass names the key class that holds the beacon key of data class
+// class. A tenant's beacon key is separate from its data keys so that
+// rotating the data key never changes beacons or claims; it is destroyed
+// with every other key of the tenant by Shred.
+func BeaconClass(class string) string {
+	if class == "" {
+		return BeaconClassPrefix
+	}
+	return BeaconClassPrefix + "." + class
+}
