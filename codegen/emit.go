@@ -105,6 +105,7 @@ func (g *gen) emitRoot(r *rootInfo) {
 	g.emitRedaction(w, r, fields)
 	if !g.opts.NoRepository {
 		g.emitRepository(w, r, fields)
+		g.emitImage(w, r)
 	}
 }
 

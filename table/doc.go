@@ -105,6 +105,14 @@
 // TxDelete, TxCreate and retry loop, for example to move a unique email
 // claim when an email changes.
 //
+// # Images read elsewhere
+//
+// OpenImage and OpenImageItem verify and open one item image that did not
+// come from a call of this package: a DynamoDB Streams record's NewImage or
+// OldImage (package table/streams does the whole record), an export, a
+// backup. Like Scan they read across tenants, under the key the image's
+// own header names, and report failures exactly as Scan does.
+//
 // # Observability
 //
 // WithTracerProvider and WithMeterProvider take smithy-go's interfaces,

@@ -602,3 +602,12 @@ func (s PatientScope) TxConditionCheck(id string, opts ...table.WriteOption) tab
 func (s PatientScope) TxGet(id string) *table.TxRead[Patient] {
 	return s.s.TxGet(dynasealPatientMustKey(PatientKey{ID: id}))
 }
+
+// OpenImage verifies and opens a stored image of a Patient read outside the
+// repository, such as a DynamoDB Streams record's NewImage or OldImage,
+// under the key of the tenant the image names (table.Table.OpenImage):
+// an admin read across tenants, like Scan. For whole stream records use
+// streams.Open(ctx, r.Table(), record) from package table/streams.
+func (r *PatientRepository) OpenImage(ctx context.Context, image map[string]types.AttributeValue) (*Patient, error) {
+	return r.t.OpenImage(ctx, image)
+}

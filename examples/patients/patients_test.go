@@ -38,10 +38,10 @@ func memoryKeys(t *testing.T) tenantkeys.Provider {
 	return tenantkeys.NewMemoryStore(ring, tenantkeys.WithCreateOnFirstUse(true))
 }
 
-// TestPatientRepository uses the generated repository against DynamoDB
-// Local: create, read, update, query, tenant isolation, redaction, delete.
-func TestPatientRepository(t *testing.T) {
-	ctx := context.Background()
+// newRepository creates a patients table in DynamoDB Local and returns the
+// generated repository on it, the client and the table name.
+func newRepository(t *testing.T) (*PatientRepository, *dynamodb.Client, string) {
+	t.Helper()
 	db := itest.DynamoDB(t)
 	s, err := schema.For[Patient]()
 	if err != nil {
@@ -52,6 +52,14 @@ func TestPatientRepository(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return repo, db, name
+}
+
+// TestPatientRepository uses the generated repository against DynamoDB
+// Local: create, read, update, query, tenant isolation, redaction, delete.
+func TestPatientRepository(t *testing.T) {
+	ctx := context.Background()
+	repo, db, name := newRepository(t)
 	clinic := repo.For("clinic-1")
 	seen := time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC)
 	for i, n := range []string{"Ada Lovelace", "Alan Turing", "Grace Hopper"} {
