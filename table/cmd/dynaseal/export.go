@@ -78,7 +78,9 @@ func exportCmd(fs *flag.FlagSet) func(context.Context, *cli) error {
 func (d *dataTable) tenantItems(ctx context.Context, tenant string, scanOK bool) (iter.Seq2[map[string]types.AttributeValue, error], error) {
 	names := map[string]string{"#t": d.tenantAttr}
 	values := map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: tenant}}
-	var pages func(yield func([]map[string]types.AttributeValue, error) bool)
+	// more and next walk the pages of a Query or a Scan.
+	var more func() bool
+	var next func() ([]map[string]types.AttributeValue, error)
 	switch {
 	case d.pk == d.tenantAttr || d.tenantIndex != "":
 		in := &dynamodb.QueryInput{
@@ -93,17 +95,13 @@ func (d *dataTable) tenantItems(ctx context.Context, tenant string, scanOK bool)
 			in.ConsistentRead = aws.Bool(true)
 		}
 		p := dynamodb.NewQueryPaginator(d.db, in)
-		pages = func(yield func([]map[string]types.AttributeValue, error) bool) {
-			for p.HasMorePages() {
-				out, err := p.NextPage(ctx)
-				if err != nil {
-					yield(nil, newAWSError("Query", err))
-					return
-				}
-				if !yield(out.Items, nil) {
-					return
-				}
+		more = p.HasMorePages
+		next = func() ([]map[string]types.AttributeValue, error) {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, newAWSError("Query", err)
 			}
+			return out.Items, nil
 		}
 	case scanOK:
 		p := dynamodb.NewScanPaginator(d.db, &dynamodb.ScanInput{
@@ -113,24 +111,21 @@ func (d *dataTable) tenantItems(ctx context.Context, tenant string, scanOK bool)
 			ExpressionAttributeValues: values,
 			ConsistentRead:            aws.Bool(true),
 		})
-		pages = func(yield func([]map[string]types.AttributeValue, error) bool) {
-			for p.HasMorePages() {
-				out, err := p.NextPage(ctx)
-				if err != nil {
-					yield(nil, newAWSError("Scan", err))
-					return
-				}
-				if !yield(out.Items, nil) {
-					return
-				}
+		more = p.HasMorePages
+		next = func() ([]map[string]types.AttributeValue, error) {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, newAWSError("Scan", err)
 			}
+			return out.Items, nil
 		}
 	default:
 		return nil, usagef("table %s: neither its partition key (%s) nor a global secondary index is keyed on the tenant attribute %s; name an index with --index, or add --scan to scan the whole table", d.name, d.pk, d.tenantAttr)
 	}
 	fetch := d.pk != d.tenantAttr && d.tenantIndex != "" && !d.tenantIndexAll
 	return func(yield func(map[string]types.AttributeValue, error) bool) {
-		for page, err := range pages {
+		for more() {
+			page, err := next()
 			if err != nil {
 				yield(nil, err)
 				return
