@@ -128,7 +128,7 @@ func keyValue(name string, v types.AttributeValue) (types.AttributeValue, error)
 }
 
 // checkItemKey validates the primary key attributes of an item to write.
-func (t *Table[T]) checkItemKey(item map[string]types.AttributeValue) error {
+func (t *engine) checkItemKey(item map[string]types.AttributeValue) error {
 	for _, name := range []string{t.schema.PartitionKey, t.schema.SortKey} {
 		if name == "" {
 			continue
@@ -141,7 +141,7 @@ func (t *Table[T]) checkItemKey(item map[string]types.AttributeValue) error {
 }
 
 // keyOfItem extracts the primary key of an item.
-func (t *Table[T]) keyOfItem(item map[string]types.AttributeValue) Key {
+func (t *engine) keyOfItem(item map[string]types.AttributeValue) Key {
 	k := Key{PK: item[t.schema.PartitionKey]}
 	if t.schema.SortKey != "" {
 		k.SK = item[t.schema.SortKey]
@@ -150,7 +150,7 @@ func (t *Table[T]) keyOfItem(item map[string]types.AttributeValue) Key {
 }
 
 // keyMapOfItem extracts the primary key attributes of an item.
-func (t *Table[T]) keyMapOfItem(item map[string]types.AttributeValue) map[string]types.AttributeValue {
+func (t *engine) keyMapOfItem(item map[string]types.AttributeValue) map[string]types.AttributeValue {
 	m := map[string]types.AttributeValue{t.schema.PartitionKey: item[t.schema.PartitionKey]}
 	if t.schema.SortKey != "" {
 		m[t.schema.SortKey] = item[t.schema.SortKey]
@@ -187,7 +187,7 @@ func scalarEqual(a, b types.AttributeValue) bool {
 }
 
 // keyString is an unambiguous map key for the primary key of item.
-func (t *Table[T]) keyString(item map[string]types.AttributeValue) string {
+func (t *engine) keyString(item map[string]types.AttributeValue) string {
 	var b strings.Builder
 	writeScalar(&b, item[t.schema.PartitionKey])
 	if t.schema.SortKey != "" {

@@ -98,7 +98,7 @@ func (o *observer) keySpan(ctx context.Context, class string, version uint32) (c
 }
 
 // currentKey is keys.CurrentKey inside a key-load span.
-func (t *Table[T]) currentKey(ctx context.Context, tenant string) (attrcrypt.Key, error) {
+func (t *engine) currentKey(ctx context.Context, tenant string) (attrcrypt.Key, error) {
 	sctx, end := t.obs.keySpan(ctx, t.class, 0)
 	k, err := t.keys.CurrentKey(sctx, tenant, t.class)
 	end(err)
@@ -106,7 +106,7 @@ func (t *Table[T]) currentKey(ctx context.Context, tenant string) (attrcrypt.Key
 }
 
 // keyByRef is keys.Key inside a key-load span.
-func (t *Table[T]) keyByRef(ctx context.Context, ref attrcrypt.KeyRef) (attrcrypt.Key, error) {
+func (t *engine) keyByRef(ctx context.Context, ref attrcrypt.KeyRef) (attrcrypt.Key, error) {
 	sctx, end := t.obs.keySpan(ctx, ref.Class, ref.Version)
 	k, err := t.keys.Key(sctx, ref)
 	end(err)

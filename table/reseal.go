@@ -2,17 +2,15 @@ package table
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/table/job"
 )
 
 // MaxResealFailures bounds ResealStats.Failed: a pass over a large table
@@ -54,16 +52,6 @@ type ResealStats struct {
 	// rotation (one cache TTL), so that no write under an old version can
 	// follow it. One entry per tenant seen.
 	SafeFloor map[string]uint32
-}
-
-// lowest records that an item of tenant still names version v.
-func (st *ResealStats) lowest(tenant string, v uint32) {
-	if st.SafeFloor == nil {
-		st.SafeFloor = make(map[string]uint32)
-	}
-	if old, ok := st.SafeFloor[tenant]; !ok || v < old {
-		st.SafeFloor[tenant] = v
-	}
 }
 
 // ResealOption configures Reseal.
@@ -118,99 +106,75 @@ const resealAttempts = 3
 //
 // Run it again after it reports failures: it is idempotent. in.Segments is
 // ignored (the pass is serial); in.PageSize and in.ConsistentRead apply to
-// the scan.
+// the scan. Reseal is Admin.ReEncrypt over the whole table without
+// checkpoints; use ReEncrypt for one tenant, segments, resumption, a rate
+// limit or progress reports.
 func (t *Table[T]) Reseal(ctx context.Context, in ScanInput, opts ...ResealOption) (ResealStats, error) {
 	var rc resealConfig
 	for _, o := range opts {
 		o(&rc)
 	}
 	var st ResealStats
-	si := &dynamodb.ScanInput{TableName: aws.String(t.name)}
-	if in.PageSize > 0 {
-		si.Limit = aws.Int32(in.PageSize)
-	}
-	if in.ConsistentRead {
-		si.ConsistentRead = aws.Bool(true)
-	}
-	for {
-		out, err := t.client.Scan(ctx, si)
-		if err != nil {
-			return st, fmt.Errorf("table: reseal scan: %w", ddbError("Scan", err))
+	ji := JobInput{PageSize: in.PageSize, ConsistentRead: in.ConsistentRead, OnItem: func(r ItemReport) {
+		if r.Err == nil {
+			return
 		}
-		for _, item := range out.Items {
-			st.Scanned++
-			if err := t.resealItem(ctx, item, &st); err != nil {
-				if ctx.Err() != nil {
-					return st, ctx.Err()
-				}
-				st.fail(&rc, ItemError{Key: t.keyOfItem(item), Err: err})
-				if ref, rerr := t.sealer.KeyRef(item); rerr == nil && !errors.Is(err, ErrTampered) && ref.Class == t.class {
-					st.lowest(ref.Tenant, ref.Version) // unverified, so only ever lowers the floor
-				}
-			}
+		ie := ItemError{Key: r.Key, Err: r.Err}
+		if len(st.Failed) < MaxResealFailures {
+			st.Failed = append(st.Failed, &ie)
 		}
-		if len(out.LastEvaluatedKey) == 0 {
-			return st, nil
+		if rc.onFailure != nil {
+			rc.onFailure(ie)
 		}
-		si.ExclusiveStartKey = out.LastEvaluatedKey
-	}
-}
-
-func (st *ResealStats) fail(rc *resealConfig, ie ItemError) {
-	st.FailedCount++
-	if errors.Is(ie.Err, ErrTampered) {
-		st.Tampered++
-	} else if !errors.Is(ie.Err, ErrConflict) {
-		st.Unverifiable++
-	}
-	if len(st.Failed) < MaxResealFailures {
-		st.Failed = append(st.Failed, &ie)
-	}
-	if rc.onFailure != nil {
-		rc.onFailure(ie)
-	}
+	}}
+	rs, err := t.Admin().ReEncrypt(ctx, ji)
+	st.Scanned, st.Current, st.Resealed, st.Gone = int(rs.Scanned), int(rs.Current), int(rs.Resealed), int(rs.Gone)
+	st.FailedCount, st.Tampered, st.Unverifiable = int(rs.Failed), int(rs.Tampered), int(rs.Unverifiable)
+	st.SafeFloor = rs.SafeFloor
+	return st, err
 }
 
 // resealItem verifies item and, when stale, rewrites it under the current
-// key; it counts the item in st unless it returns an error.
-func (t *Table[T]) resealItem(ctx context.Context, item map[string]types.AttributeValue, st *ResealStats) error {
+// key; it counts the item in c (and lowers its tenant's floor) unless it
+// returns an error.
+func (t *engine) resealItem(ctx context.Context, item map[string]types.AttributeValue, c job.Counts, bounded bool) (Outcome, error) {
 	for attempt := 1; ; attempt++ {
 		tenant, ref, oldKey, err := t.verifyStored(ctx, item)
 		if err != nil {
-			return err
+			return "", err
 		}
 		cur, err := t.currentKey(ctx, tenant)
 		if err != nil {
 			oldKey.Zero()
-			return fmt.Errorf("table: tenant key: %w", err)
+			return "", fmt.Errorf("table: tenant key: %w", err)
 		}
 		if ref.Class == cur.Ref.Class && ref.Version >= cur.Ref.Version {
 			oldKey.Zero()
 			cur.Zero()
-			st.Current++
-			st.lowest(tenant, cur.Ref.Version)
-			return nil
+			c[cCurrent]++
+			lowerFloor(c, tenant, int64(cur.Ref.Version), bounded)
+			return "", nil
 		}
 		curVersion := cur.Ref.Version
 		fresh, err := t.sealer.Reseal(item, oldKey, cur)
 		oldKey.Zero()
 		cur.Zero()
 		if err != nil {
-			return fmt.Errorf("table: reseal: %w", err)
+			return "", fmt.Errorf("table: reseal: %w", err)
 		}
 		now, err := t.putIfUnchanged(ctx, item, fresh)
 		switch {
 		case err != nil:
-			return err
+			return "", err
 		case now == nil:
-			st.Resealed++
-			st.lowest(tenant, curVersion)
-			return nil
+			c[cResealed]++
+			lowerFloor(c, tenant, int64(curVersion), bounded)
+			return OutcomeResealed, nil
 		case len(now) == 0:
-			st.Gone++
-			return nil
+			c[cGone]++
+			return OutcomeGone, nil
 		case attempt >= resealAttempts:
-			return fmt.Errorf("%w: the item kept changing during the reseal", ErrConflict)
+			return "", fmt.Errorf("%w: the item kept changing during the reseal", ErrConflict)
 		}
 		item = now // an application write got in: start over on what it wrote
 	}
@@ -219,7 +183,7 @@ func (t *Table[T]) resealItem(ctx context.Context, item map[string]types.Attribu
 // verifyStored checks the tenant attribute and the header of a stored item
 // and verifies it under the key it names, which it returns (the caller
 // zeroes it). It never asks for a current key, so it creates none.
-func (t *Table[T]) verifyStored(ctx context.Context, item map[string]types.AttributeValue) (string, attrcrypt.KeyRef, attrcrypt.Key, error) {
+func (t *engine) verifyStored(ctx context.Context, item map[string]types.AttributeValue) (string, attrcrypt.KeyRef, attrcrypt.Key, error) {
 	ref, key, err := t.itemKey(ctx, "", item)
 	if err != nil {
 		return "", ref, attrcrypt.Key{}, err
@@ -239,7 +203,7 @@ func (t *Table[T]) verifyStored(ctx context.Context, item map[string]types.Attri
 // signed ones cannot differ while the condition holds. It returns nil when
 // written (or when a resend found our own write), an empty map when the
 // item was deleted in between, and otherwise the item as it now is.
-func (t *Table[T]) putIfUnchanged(ctx context.Context, stored, fresh map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+func (t *engine) putIfUnchanged(ctx context.Context, stored, fresh map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	var c expr
 	c.add(c.name(attrcrypt.SignatureAttribute) + " = " + c.value(stored[attrcrypt.SignatureAttribute]))
 	names := make([]string, 0, len(fresh))

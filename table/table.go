@@ -20,15 +20,23 @@ import (
 // safe for concurrent use. Every data operation goes through a tenant Scope
 // (For, FromContext); only Scan, an admin operation, reads across tenants.
 type Table[T any] struct {
+	*engine
+	codec      Codec[T]
+	setVersion func(*T, int64)
+	setTenant  func(*T, string) // nil when T is not a struct
+}
+
+// engine is the part of a table handle that does not depend on the Go item
+// type: the client, the schema, the sealer and the key provider. Table[T]
+// embeds it, and Admin (the untyped handle the jobs run on) wraps it, so
+// that the typed and the untyped paths share one implementation.
+type engine struct {
 	client     Client
 	name       string
 	logical    string
 	class      string
 	keys       tenantkeys.Provider
 	schema     *schema.Schema
-	codec      Codec[T]
-	setVersion func(*T, int64)
-	setTenant  func(*T, string) // nil when T is not a struct
 	sealer     *attrcrypt.Sealer
 	cfg        config
 	indexes    map[string]Index
@@ -45,26 +53,20 @@ func New[T any](client Client, name string, keys tenantkeys.Provider, opts ...Op
 	if client == nil || keys == nil || name == "" {
 		return nil, errors.New("table: New needs a client, a table name and a key provider")
 	}
-	cfg := config{batchAttempts: 8, backoffBase: 25 * time.Millisecond, backoffMax: 2 * time.Second, sleep: sleepCtx}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.batchAttempts < 1 {
-		cfg.batchAttempts = 1
-	}
-	t := &Table[T]{client: client, name: name, logical: name, class: cfg.keyClass, keys: keys, cfg: cfg, indexes: map[string]Index{}}
-	if cfg.logicalName != "" {
-		t.logical = cfg.logicalName
-	}
-	t.schema = cfg.schema
-	if t.schema == nil {
+	cfg := newConfig(opts)
+	sch := cfg.schema
+	if sch == nil {
 		s, err := schema.For[T]()
 		if err != nil {
 			return nil, err
 		}
-		t.schema = s
+		sch = s
 	}
-	t.pkIsTenant = t.schema.PartitionKey == t.schema.Tenant
+	e, err := newEngine(client, name, keys, sch, cfg)
+	if err != nil {
+		return nil, err
+	}
+	t := &Table[T]{engine: e}
 	switch c := cfg.codec.(type) {
 	case nil:
 		t.codec = reflectCodec[T]{}
@@ -83,6 +85,30 @@ func New[T any](client Client, name string, keys tenantkeys.Provider, opts ...Op
 		t.setVersion = sv
 	}
 	t.setTenant = tenantSetter[T](t.schema)
+	return t, nil
+}
+
+// newConfig applies opts to the defaults.
+func newConfig(opts []Option) config {
+	cfg := config{batchAttempts: 8, backoffBase: 25 * time.Millisecond, backoffMax: 2 * time.Second, sleep: sleepCtx}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.batchAttempts < 1 {
+		cfg.batchAttempts = 1
+	}
+	return cfg
+}
+
+// newEngine builds the untyped part of a handle on table name for schema
+// sch: the attrcrypt sealer bound to the logical table name, the observer
+// and the checked index declarations.
+func newEngine(client Client, name string, keys tenantkeys.Provider, sch *schema.Schema, cfg config) (*engine, error) {
+	t := &engine{client: client, name: name, logical: name, class: cfg.keyClass, keys: keys, cfg: cfg, indexes: map[string]Index{}, schema: sch}
+	if cfg.logicalName != "" {
+		t.logical = cfg.logicalName
+	}
+	t.pkIsTenant = t.schema.PartitionKey == t.schema.Tenant
 	ac := attrcrypt.Config{Table: t.logical, TenantAttribute: t.schema.Tenant, Actions: t.schema.Actions()}
 	for _, f := range cfg.sealerConfig {
 		f(&ac)
@@ -302,7 +328,7 @@ func (t *Table[T]) openMap(ctx context.Context, tenant string, item map[string]t
 // itemKey checks a stored item's tenant attribute (against tenant, unless
 // tenant is "") before any key is fetched, then fetches the key its header
 // names, classifying a failure with keyError. The caller zeroes the key.
-func (t *Table[T]) itemKey(ctx context.Context, tenant string, item map[string]types.AttributeValue) (attrcrypt.KeyRef, attrcrypt.Key, error) {
+func (t *engine) itemKey(ctx context.Context, tenant string, item map[string]types.AttributeValue) (attrcrypt.KeyRef, attrcrypt.Key, error) {
 	tv, ok := item[t.schema.Tenant].(*types.AttributeValueMemberS)
 	if !ok || tv.Value == "" {
 		return attrcrypt.KeyRef{}, attrcrypt.Key{}, fmt.Errorf("table: %w", &attrcrypt.TamperError{Reason: attrcrypt.ReasonAttributeSet, Attribute: t.schema.Tenant})
@@ -342,7 +368,7 @@ func (t *Table[T]) itemKey(ctx context.Context, tenant string, item map[string]t
 //
 // It only asks the provider for keys by reference, never CurrentKey, so a
 // read never creates a key.
-func (t *Table[T]) keyError(ctx context.Context, item map[string]types.AttributeValue, ref attrcrypt.KeyRef, err error) error {
+func (t *engine) keyError(ctx context.Context, item map[string]types.AttributeValue, ref attrcrypt.KeyRef, err error) error {
 	switch {
 	case errors.Is(err, tenantkeys.ErrInvalidName),
 		errors.Is(err, tenantkeys.ErrKeyNotFound) && !errors.Is(err, tenantkeys.ErrKeyShredded):
@@ -380,7 +406,7 @@ const (
 // search on not-found, then tries up to maxLiveProbe live versions from
 // the newest down, stopping at a shredded or retired one. A tenant whose
 // every version answers as dead (shredded, not reopened) costs one probe.
-func (t *Table[T]) commitsToLiveKey(ctx context.Context, item map[string]types.AttributeValue, tenant string) bool {
+func (t *engine) commitsToLiveKey(ctx context.Context, item map[string]types.AttributeValue, tenant string) bool {
 	found := false
 	probe := func(v uint32) keyState {
 		k, err := t.keyByRef(ctx, attrcrypt.KeyRef{Tenant: tenant, Class: t.class, Version: v})

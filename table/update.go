@@ -172,7 +172,7 @@ func (s Scope[T]) updateItem(ctx context.Context, r updateReq) error {
 // sendUpdate sends an UpdateItem of key with condition c. On a failed
 // condition it reports failed, with the stored item DynamoDB returned (nil
 // when none exists) and the error.
-func (t *Table[T]) sendUpdate(ctx context.Context, key map[string]types.AttributeValue, update string, c *expr, optFns ...func(*dynamodb.Options)) (map[string]types.AttributeValue, bool, error) {
+func (t *engine) sendUpdate(ctx context.Context, key map[string]types.AttributeValue, update string, c *expr, optFns ...func(*dynamodb.Options)) (map[string]types.AttributeValue, bool, error) {
 	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(t.name),
 		Key:                                 key,
