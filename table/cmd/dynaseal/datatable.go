@@ -32,7 +32,14 @@ type dataTable struct {
 	// projects whole items.
 	tenantIndex    string
 	tenantIndexAll bool
+	tenantIndexSK  string
+	tenantIndexTyp types.ScalarAttributeType // of tenantIndexSK
+	projection     *types.Projection
+	logical        string
 	sealer         *attrcrypt.Sealer
+	// itemCount is DynamoDB's approximate item count (updated about every
+	// six hours), for the progress bar's estimate.
+	itemCount int64
 }
 
 // dataTable describes --table.
@@ -51,7 +58,7 @@ func (c *cli) dataTable(ctx context.Context) (*dataTable, error) {
 	if err != nil {
 		return nil, newAWSError("DescribeTable "+c.g.table, err)
 	}
-	d := &dataTable{name: c.g.table, db: db, tenantAttr: c.g.tenantAttr}
+	d := &dataTable{name: c.g.table, db: db, tenantAttr: c.g.tenantAttr, itemCount: aws.ToInt64(out.Table.ItemCount)}
 	types_ := map[string]types.ScalarAttributeType{}
 	for _, a := range out.Table.AttributeDefinitions {
 		types_[aws.ToString(a.AttributeName)] = a.AttributeType
@@ -70,6 +77,11 @@ func (c *cli) dataTable(ctx context.Context) (*dataTable, error) {
 			aws.ToString(gsi.KeySchema[0].AttributeName) == d.tenantAttr && types_[d.tenantAttr] == types.ScalarAttributeTypeS {
 			d.tenantIndex = aws.ToString(gsi.IndexName)
 			d.tenantIndexAll = gsi.Projection != nil && gsi.Projection.ProjectionType == types.ProjectionTypeAll
+			d.projection = gsi.Projection
+			if len(gsi.KeySchema) > 1 {
+				d.tenantIndexSK = aws.ToString(gsi.KeySchema[1].AttributeName)
+				d.tenantIndexTyp = types_[d.tenantIndexSK]
+			}
 			break
 		}
 	}
@@ -79,6 +91,7 @@ func (c *cli) dataTable(ctx context.Context) (*dataTable, error) {
 	}
 	// Actions stay empty: every method used here works from the actions
 	// recorded in each item's header.
+	d.logical = logical
 	d.sealer, err = attrcrypt.NewSealer(attrcrypt.Config{Table: logical, TenantAttribute: d.tenantAttr})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
