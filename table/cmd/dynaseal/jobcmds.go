@@ -237,12 +237,12 @@ func checkpointsCreateTable(fs *flag.FlagSet) func(context.Context, *cli) error 
 
 // segmentJSON is one segment's checkpoint as shown.
 type segmentJSON struct {
-	Segment int            `json:"segment"`
-	Found   bool           `json:"found"`
-	Pass    string         `json:"pass,omitempty"`
-	Scanned int64          `json:"scanned"`
-	Done    bool           `json:"done"`
-	Counts  job.Counts     `json:"counts,omitempty"`
+	Segment int        `json:"segment"`
+	Found   bool       `json:"found"`
+	Pass    string     `json:"pass,omitempty"`
+	Scanned int64      `json:"scanned"`
+	Done    bool       `json:"done"`
+	Counts  job.Counts `json:"counts,omitempty"`
 }
 
 func checkpointsShow(fs *flag.FlagSet) func(context.Context, *cli) error {
@@ -283,4 +283,3 @@ func checkpointsShow(fs *flag.FlagSet) func(context.Context, *cli) error {
 		return nil
 	}
 }
-
