@@ -74,10 +74,12 @@
 //
 // Errors wrap the package's sentinels (ErrTampered, ErrWrongTenant,
 // ErrUnsupportedVersion, ErrMalformed, ErrSchemaMismatch, ErrInvalidKey,
-// ErrInvalidConfig) for errors.Is. Whatever a stored item's own bytes cause
-// in Open, KeyRef, Verify, OpenRecorded or Reseal is a *TamperError
-// (ErrTampered) whose Reason says which check failed; an unknown format
-// version is ReasonVersion and also matches ErrUnsupportedVersion.
+// ErrInvalidConfig, ErrNotSealed) for errors.Is. Whatever a stored item's
+// own bytes cause in Open, KeyRef, Verify, OpenRecorded or Reseal is a
+// *TamperError (ErrTampered) whose Reason says which check failed, except
+// an item with neither header nor signature, which is ErrNotSealed (and
+// never ErrTampered); an unknown format version is ReasonVersion and also
+// matches ErrUnsupportedVersion.
 // ErrMalformed is Seal's input error only. FORMAT.md, "Errors", has the
 // full table. No error contains an attribute value, plaintext or key
 // material.

@@ -1,6 +1,11 @@
 package attrcrypt
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
 
 // Sentinel errors. Every error Open and Seal return wraps one of these, so
 // callers test with errors.Is. No error message ever contains an attribute
@@ -8,8 +13,9 @@ import "errors"
 var (
 	// ErrTampered: the item failed verification (tenant attribute, format
 	// version, header, commitment, attribute set, signature, attribute).
-	// Every failure a stored item's own bytes cause is one. Use errors.As
-	// with *TamperError for the reason.
+	// Every failure a stored item's own bytes cause is one, except an item
+	// with neither header nor signature (ErrNotSealed). Use errors.As with
+	// *TamperError for the reason.
 	ErrTampered = errors.New("attrcrypt: item failed verification")
 	// ErrUnsupportedVersion: the header names a format version this reader
 	// does not implement. A reader cannot tell an item from a newer writer
@@ -24,7 +30,7 @@ var (
 	// the item given to Seal is not sealable (it uses a reserved name or
 	// lacks the tenant attribute). It is a Seal-side error only: whatever a
 	// stored item's own bytes cause in Open, KeyRef, Verify, OpenRecorded
-	// or Reseal is ErrTampered.
+	// or Reseal is ErrTampered (or ErrNotSealed).
 	ErrMalformed = errors.New("attrcrypt: malformed item")
 	// ErrWrongTenant: the item's tenant attribute names another tenant than
 	// the key offered to open it.
@@ -37,7 +43,30 @@ var (
 	ErrInvalidKey = errors.New("attrcrypt: invalid key")
 	// ErrInvalidConfig: NewSealer was given a Config it cannot use.
 	ErrInvalidConfig = errors.New("attrcrypt: invalid configuration")
+	// ErrNotSealed: the item carries neither the header (__h) nor the
+	// signature (__s): it was never sealed (a row of a plaintext table being
+	// adopted), or both were stripped from a sealed item. It is not
+	// ErrTampered (errors.Is with ErrTampered is false), so a migration can
+	// tell such rows apart; but nothing about an unsealed item is verified,
+	// so Open, KeyRef, Verify, OpenRecorded and Reseal never return its data.
+	// An item with only one of the two, or a broken header, is ErrTampered.
+	ErrNotSealed = errors.New("attrcrypt: item is not sealed")
 )
+
+// IsUnsealed reports whether item has neither the header nor the signature
+// attribute (ErrNotSealed). It looks at attribute presence only: an
+// attacker who strips both from a sealed item makes it unsealed too, so an
+// unsealed item must never be taken as verified.
+func IsUnsealed(item map[string]types.AttributeValue) bool {
+	if _, ok := item[HeaderAttribute]; ok {
+		return false
+	}
+	_, ok := item[SignatureAttribute]
+	return !ok
+}
+
+// errNotSealed is the value-free error for an unsealed item.
+var errNotSealed = fmt.Errorf("%w: the item has neither %s nor %s (written without dynaseal, or both were removed)", ErrNotSealed, HeaderAttribute, SignatureAttribute)
 
 // Reasons carried by TamperError.Reason. They are stable strings so logs and
 // metrics can group failures.

@@ -52,10 +52,11 @@ type Drift struct {
 // header. Use it to fetch the right key version before Open; nothing it
 // returns is verified until Open succeeds.
 //
-// Every error is a *TamperError: a missing or unparsable header is
-// ReasonHeader; a header of another format version is ReasonVersion (also
-// matching ErrUnsupportedVersion); a missing or non-string tenant attribute
-// is ReasonTenant.
+// An item with neither the header nor the signature is ErrNotSealed (not
+// a *TamperError). Every other error is a *TamperError: a missing or
+// unparsable header is ReasonHeader; a header of another format version is
+// ReasonVersion (also matching ErrUnsupportedVersion); a missing or
+// non-string tenant attribute is ReasonTenant.
 func (s *Sealer) KeyRef(item map[string]types.AttributeValue) (KeyRef, error) {
 	tv, ok := item[s.tenantAttr].(*types.AttributeValueMemberS)
 	if !ok {
@@ -63,6 +64,9 @@ func (s *Sealer) KeyRef(item map[string]types.AttributeValue) (KeyRef, error) {
 	}
 	h, err := s.itemHeader(item)
 	if err != nil {
+		if IsUnsealed(item) {
+			return KeyRef{}, errNotSealed
+		}
 		return KeyRef{}, err
 	}
 	return KeyRef{Tenant: tv.Value, Class: h.class, Version: h.keyVersion}, nil
@@ -116,9 +120,11 @@ func parseItemHeader(item map[string]types.AttributeValue) (header, error) {
 //
 //  1. the tenant attribute must be an S (ReasonTenant) equal to
 //     key.Ref.Tenant (ErrWrongTenant), before any cryptography;
-//  2. the header must parse (ReasonHeader; ReasonVersion, which also
-//     matches ErrUnsupportedVersion, for another format version) and the
-//     signature must be 32 bytes (ReasonSignature);
+//  2. an item with neither header nor signature is ErrNotSealed (never
+//     ErrTampered, never opened); otherwise the header must parse
+//     (ReasonHeader; ReasonVersion, which also matches
+//     ErrUnsupportedVersion, for another format version) and the signature
+//     must be 32 bytes (ReasonSignature);
 //  3. the key commitment is checked in constant time, with the header's key
 //     class and version equal to the key's (ReasonCommitment);
 //  4. the covered attribute set is rebuilt and must have the header's count
@@ -300,6 +306,9 @@ func (s *Sealer) precheck(st *scratch, item map[string]types.AttributeValue, key
 	}
 	h, err := s.itemHeader(item)
 	if err != nil {
+		if IsUnsealed(item) {
+			return pc, errNotSealed
+		}
 		return pc, err
 	}
 	pc.h = h

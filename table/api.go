@@ -98,6 +98,7 @@ type config struct {
 	onDrift        func(context.Context, Key, attrcrypt.OpenResult)
 	tracerProvider tracing.TracerProvider
 	meterProvider  metrics.MeterProvider
+	migration      bool // WithMigration
 }
 
 // WithCodec replaces the reflection codec with c (for example a generated,
@@ -172,7 +173,10 @@ func WithDriftHook(f func(ctx context.Context, k Key, r attrcrypt.OpenResult)) O
 // ReadOption configures a read.
 type ReadOption func(*readConfig)
 
-type readConfig struct{ consistent bool }
+type readConfig struct {
+	consistent bool
+	unsealed   func(Key) // AllowUnsealed
+}
 
 // ConsistentRead asks for a strongly consistent read.
 func ConsistentRead() ReadOption { return func(r *readConfig) { r.consistent = true } }
@@ -295,6 +299,11 @@ type QueryInput struct {
 	ConsistentRead bool
 	// Cursor resumes after the page that returned it (QueryPage only).
 	Cursor string
+	// AllowUnsealed, on a handle built WithMigration, returns unsealed
+	// items (never verified) after calling it with each one's key, on the
+	// caller's goroutine; without it they fail with ErrNotSealed. See
+	// AllowUnsealed.
+	AllowUnsealed func(Key)
 }
 
 // Page is one page of a query.
@@ -316,6 +325,10 @@ type ScanInput struct {
 	PageSize int32
 	// ConsistentRead asks for strongly consistent reads.
 	ConsistentRead bool
+	// AllowUnsealed, on a handle built WithMigration, yields unsealed
+	// items (never verified) after calling it with each one's key, on the
+	// caller's goroutine; without it they are *ItemError with ErrNotSealed.
+	AllowUnsealed func(Key)
 }
 
 // TxOp is one write of a transaction, built by a scope's TxPut, TxCreate,

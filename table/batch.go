@@ -99,19 +99,31 @@ func (s Scope[T]) BatchGet(ctx context.Context, keys []Key, opts ...ReadOption) 
 	out := make([]*T, len(keys))
 	be := &BatchError{Unprocessed: unprocessed, Err: err}
 	opened := map[string]*T{}
+	allow := s.t.allowUnsealed(rc.unsealed)
+	var unsealedKeys map[string]bool
 	for i, raw := range raws {
 		if raw == nil {
 			continue
 		}
 		ks := s.t.keyString(raw)
 		if v, ok := opened[ks]; ok {
+			if unsealedKeys[ks] {
+				allow(keys[i])
+			}
 			out[i] = v
 			continue
 		}
-		v, oerr := s.t.open(ctx, s.tenant, raw)
+		v, unsealed, oerr := s.t.openRead(ctx, s.tenant, raw, allow)
 		if oerr != nil {
 			be.Failed = append(be.Failed, ItemError{Key: keys[i], Err: oerr})
 			continue
+		}
+		if unsealed {
+			if unsealedKeys == nil {
+				unsealedKeys = map[string]bool{}
+			}
+			unsealedKeys[ks] = true
+			allow(keys[i])
 		}
 		opened[ks] = v
 		out[i] = v

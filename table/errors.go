@@ -38,6 +38,13 @@ var (
 	// ErrConflict: a conditional write lost to a concurrent write (the
 	// version or the item changed since it was read).
 	ErrConflict = errors.New("table: concurrent modification")
+	// ErrNotSealed: the stored item has neither dynaseal's header nor its
+	// signature (attrcrypt.ErrNotSealed): a row of a plaintext table not
+	// yet migrated, or a sealed row whose header and signature were both
+	// stripped. It does not match ErrTampered. Reads never return such an
+	// item's data, except under WithMigration with a per-call opt-in
+	// (AllowUnsealed), which marks it unverified.
+	ErrNotSealed = attrcrypt.ErrNotSealed
 	// ErrSchemaMismatch: the stored item's recorded actions disagree with
 	// the reader's schema beyond the migration policy (attrcrypt.ErrSchemaMismatch).
 	ErrSchemaMismatch = attrcrypt.ErrSchemaMismatch

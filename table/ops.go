@@ -55,6 +55,12 @@ func (s Scope[T]) preparePut(ctx context.Context, v *T, mode writeMode, stored m
 	switch {
 	case mode == modeCreate || (t.schema.Version != "" && sl.oldVersion == 0 && mode == modePut):
 		c.add("attribute_not_exists(" + pk() + ")")
+	case mode == modeUpdate && attrcrypt.IsUnsealed(stored):
+		// Migration mode (prepareUpdate): the stored item has no version
+		// or header to condition on that a writer must change.
+		if err := t.unsealedCond(c, stored); err != nil {
+			return putReq{}, err
+		}
 	case mode == modeUpdate:
 		if t.schema.Version != "" {
 			c.add(c.name(t.schema.Version) + " = " + c.value(N(sl.oldVersion)))
@@ -129,7 +135,8 @@ func (s Scope[T]) putItem(ctx context.Context, r putReq, mode writeMode) error {
 
 // Get reads the item with key k. A missing item is ErrNotFound; an item of
 // another tenant is ErrWrongTenant (and no key of that tenant is fetched);
-// an item that fails verification is ErrTampered.
+// an item that fails verification is ErrTampered; an item that was never
+// sealed is ErrNotSealed (see AllowUnsealed for migration mode).
 func (s Scope[T]) Get(ctx context.Context, k Key, opts ...ReadOption) (*T, error) {
 	var rc readConfig
 	for _, o := range opts {
@@ -139,7 +146,12 @@ func (s Scope[T]) Get(ctx context.Context, k Key, opts ...ReadOption) (*T, error
 	if err != nil {
 		return nil, err
 	}
-	return s.t.open(ctx, s.tenant, raw)
+	allow := s.t.allowUnsealed(rc.unsealed)
+	v, unsealed, err := s.t.openRead(ctx, s.tenant, raw, allow)
+	if unsealed {
+		allow(s.t.keyOfItem(raw))
+	}
+	return v, err
 }
 
 func (s Scope[T]) getRaw(ctx context.Context, k Key, consistent bool) (map[string]types.AttributeValue, error) {

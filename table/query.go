@@ -18,6 +18,8 @@ type plannedQuery struct {
 	fetch   bool // index items are partial: fetch full items by primary key
 	// indexKeys are the index's key attributes (index queries only).
 	indexKeys [2]string
+	// allow is the unsealed-item opt-in (migration mode), or nil.
+	allow func(Key)
 }
 
 func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
@@ -112,7 +114,7 @@ func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
 	if in.ConsistentRead {
 		q.ConsistentRead = aws.Bool(true)
 	}
-	pq := plannedQuery{in: q, binding: queryBinding(in, part), fetch: fetch}
+	pq := plannedQuery{in: q, binding: queryBinding(in, part), fetch: fetch, allow: t.allowUnsealed(in.AllowUnsealed)}
 	if in.Index != "" {
 		pq.indexKeys = [2]string{pkName, skName}
 	}
@@ -136,6 +138,16 @@ type pageResult[T any] struct {
 	v     *T
 	err   *ItemError
 	after map[string]types.AttributeValue
+	// unsealed is the key of an unsealed item returned unverified (the
+	// caller marks it with plannedQuery.allow), or nil.
+	unsealed *Key
+}
+
+// mark calls allow with r's key when r is an unsealed item.
+func (r *pageResult[T]) mark(allow func(Key)) {
+	if r.unsealed != nil {
+		allow(*r.unsealed)
+	}
 }
 
 // page runs one DynamoDB Query call and opens its items, in order. limit
@@ -185,10 +197,13 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 		if it == nil {
 			continue
 		}
-		v, oerr := s.t.open(ctx, s.tenant, it)
+		v, unsealed, oerr := s.t.openRead(ctx, s.tenant, it, pq.allow)
 		r := pageResult[T]{v: v, after: afters[i]}
 		if oerr != nil {
 			r.v, r.err = nil, &ItemError{Key: s.t.keyOfItem(it), Err: oerr}
+		} else if unsealed {
+			k := s.t.keyOfItem(it)
+			r.unsealed = &k
 		}
 		res = append(res, r)
 	}
@@ -239,6 +254,7 @@ func (s Scope[T]) Query(ctx context.Context, in QueryInput) iter.Seq2[*T, error]
 				if r.err != nil {
 					ok = yield(nil, r.err)
 				} else {
+					r.mark(pq.allow)
 					ok = yield(r.v, nil)
 				}
 				if !ok {
@@ -300,6 +316,7 @@ func (s Scope[T]) QueryPage(ctx context.Context, in QueryInput) (Page[T], error)
 			if r.err != nil {
 				return Page[T]{}, r.err
 			}
+			r.mark(pq.allow)
 			items = append(items, r.v)
 			if want > 0 && len(items) == want {
 				full = true

@@ -3,9 +3,6 @@ package table
 import (
 	"context"
 	"fmt"
-	"reflect"
-	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -206,29 +203,5 @@ func (t *engine) verifyStored(ctx context.Context, item map[string]types.Attribu
 func (t *engine) putIfUnchanged(ctx context.Context, stored, fresh map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	var c expr
 	c.add(c.name(attrcrypt.SignatureAttribute) + " = " + c.value(stored[attrcrypt.SignatureAttribute]))
-	names := make([]string, 0, len(fresh))
-	for n, v := range fresh {
-		if !reflect.DeepEqual(v, stored[n]) {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	set := make([]string, len(names))
-	for i, n := range names {
-		set[i] = c.name(n) + " = " + c.value(fresh[n])
-	}
-	now, failed, err := t.sendUpdate(ctx, t.keyMapOfItem(stored), "SET "+strings.Join(set, ", "), &c)
-	if failed {
-		switch {
-		case ownWrite(now, fresh):
-			return nil, nil
-		case now == nil:
-			return map[string]types.AttributeValue{}, nil
-		}
-		return now, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("table: reseal write: %w", ddbError("UpdateItem", err))
-	}
-	return nil, nil
+	return t.writeChanged(ctx, "reseal", stored, fresh, &c)
 }

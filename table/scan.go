@@ -25,9 +25,11 @@ func (t *Table[T]) Scan(ctx context.Context, in ScanInput) iter.Seq2[*T, error] 
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		type res struct {
-			v   *T
-			err error
+			v        *T
+			err      error
+			unsealed *Key // an unsealed item returned unverified
 		}
+		allow := t.allowUnsealed(in.AllowUnsealed)
 		ch := make(chan res)
 		var wg sync.WaitGroup
 		send := func(r res) bool {
@@ -59,11 +61,15 @@ func (t *Table[T]) Scan(ctx context.Context, in ScanInput) iter.Seq2[*T, error] 
 						return
 					}
 					for _, it := range out.Items {
-						v, err := t.open(ctx, "", it)
+						v, unsealed, err := t.openRead(ctx, "", it, allow)
+						r := res{v: v}
 						if err != nil {
-							err = &ItemError{Key: t.keyOfItem(it), Err: err}
+							r.err = &ItemError{Key: t.keyOfItem(it), Err: err}
+						} else if unsealed {
+							k := t.keyOfItem(it)
+							r.unsealed = &k
 						}
-						if !send(res{v, err}) {
+						if !send(r) {
 							return
 						}
 					}
@@ -81,6 +87,9 @@ func (t *Table[T]) Scan(ctx context.Context, in ScanInput) iter.Seq2[*T, error] 
 			}
 		}()
 		for r := range ch {
+			if r.unsealed != nil {
+				allow(*r.unsealed)
+			}
 			if !yield(r.v, r.err) {
 				return
 			}

@@ -38,6 +38,12 @@ var ErrNotPlain = errors.New("table: attribute is not a plain attribute of the s
 // between the read and the write (a TTL, a counter: see AddToCounter and
 // SetPlain) is therefore never lost. A write whose answer was lost and that
 // the SDK resent is recognised by its signature (see ErrUnknownOutcome).
+//
+// An unsealed item (ErrNotSealed) is updated only on a handle built
+// WithMigration: it is read unverified, and the result is written sealed on
+// condition that the stored item is still unsealed and unchanged, so a
+// concurrent Migrate or application write is never overwritten (the loser
+// gets ErrConflict).
 func (s Scope[T]) Update(ctx context.Context, k Key, fn func(*T) error, opts ...UpdateOption) (*T, error) {
 	if fn == nil {
 		return nil, errors.New("table: Update needs a function (fn is nil)")
@@ -81,7 +87,9 @@ func (s Scope[T]) prepareUpdate(ctx context.Context, k Key, fn func(*T) error) (
 	if err != nil {
 		return nil, updateReq{}, err
 	}
-	v, err := s.t.open(ctx, s.tenant, raw)
+	// In migration mode an unsealed item is read unverified and written
+	// back sealed, on condition that it is still unsealed and unchanged.
+	v, _, err := s.t.openRead(ctx, s.tenant, raw, s.t.allowUnsealed(func(Key) {}))
 	if err != nil {
 		return nil, updateReq{}, err
 	}
