@@ -20,10 +20,13 @@ import (
 // verification) need nothing more. The schema is built by reflection over
 // a struct type made at run time, so it goes through the same parser as an
 // application's own struct.
-func (d *dataTable) keysSchema() (*schema.Schema, error) {
+//
+// encrypt and plain name further attributes with those actions (migrate
+// seals with them); a name may not be a key or the tenant attribute.
+func (d *dataTable) keysSchema(encrypt, plain []string) (*schema.Schema, error) {
 	type attr struct {
 		name string
-		typ  types.ScalarAttributeType
+		typ  types.ScalarAttributeType // "" for a non-key attribute
 		seal []string
 		omit bool
 	}
@@ -41,6 +44,22 @@ func (d *dataTable) keysSchema() (*schema.Schema, error) {
 	if d.tenantIndexSK != "" && d.tenantIndexSK != d.pk && d.tenantIndexSK != d.sk && d.tenantIndexSK != d.tenantAttr {
 		attrs = append(attrs, attr{name: d.tenantIndexSK, typ: d.tenantIndexTyp, omit: true})
 	}
+	keys := map[string]bool{}
+	for _, a := range attrs {
+		keys[a.name] = true
+	}
+	for _, l := range []struct {
+		names  []string
+		action string
+	}{{encrypt, "encrypt"}, {plain, "plain"}} {
+		for _, n := range l.names {
+			if keys[n] {
+				return nil, usagef("attribute %s is a key or the tenant attribute, or listed twice: it cannot be --%s", n, l.action)
+			}
+			keys[n] = true
+			attrs = append(attrs, attr{name: n, seal: []string{l.action}, omit: true})
+		}
+	}
 	fields := make([]reflect.StructField, len(attrs))
 	for i, a := range attrs {
 		if strings.ContainsAny(a.name, ",\"`") {
@@ -54,6 +73,8 @@ func (d *dataTable) keysSchema() (*schema.Schema, error) {
 			t = reflect.TypeFor[float64]()
 		case types.ScalarAttributeTypeB:
 			t = reflect.TypeFor[[]byte]()
+		case "":
+			t = reflect.TypeFor[any]()
 		default:
 			return nil, fmt.Errorf("key attribute %s has an unknown type %q", a.name, a.typ)
 		}
@@ -75,12 +96,12 @@ func (d *dataTable) keysSchema() (*schema.Schema, error) {
 }
 
 // admin returns the untyped admin handle the jobs run on.
-func (c *cli) admin(ctx context.Context, d *dataTable) (*table.Admin, error) {
+func (c *cli) admin(ctx context.Context, d *dataTable, encrypt, plain []string) (*table.Admin, error) {
 	keys, err := c.keys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s, err := d.keysSchema()
+	s, err := d.keysSchema(encrypt, plain)
 	if err != nil {
 		return nil, err
 	}

@@ -43,20 +43,23 @@ func TestBinary(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Examples:") || !strings.Contains(out, "--yes") {
 		t.Errorf("keys shred --help: exit %d\n%s", code, out)
 	}
-	for _, group := range []string{"keys", "inspect", "export"} {
-		for name, cmds := range commands() {
-			if name != group {
-				continue
+	for name, cmds := range commands() {
+		for _, c := range cmds {
+			local, aws := false, false
+			for _, e := range c.examples {
+				local = local || strings.Contains(e, "--endpoint-url http://localhost:8000")
+				aws = aws || !strings.Contains(e, "--endpoint-url")
 			}
-			for _, c := range cmds {
-				args := []string{name}
-				if c.name != name {
-					args = append(args, c.name)
-				}
-				out, _, code := exe(append(args, "-h")...)
-				if code != 0 || !strings.Contains(out, "Examples:\n  dynaseal") {
-					t.Errorf("%v -h: exit %d\n%s", args, code, out)
-				}
+			if !local || !aws {
+				t.Errorf("%s %s: examples lack DynamoDB Local (%v) or AWS (%v)", name, c.name, local, aws)
+			}
+			args := []string{name}
+			if c.name != name {
+				args = append(args, c.name)
+			}
+			out, _, code := exe(append(args, "--help")...)
+			if code != 0 || !strings.Contains(out, "Examples:\n  dynaseal") || !strings.Contains(out, "--endpoint-url") {
+				t.Errorf("%v --help: exit %d\n%s", args, code, out)
 			}
 		}
 	}

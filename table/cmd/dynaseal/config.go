@@ -149,13 +149,18 @@ func (c *cli) keyStore(ctx context.Context) (*tenantkeys.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opts []tenantkeys.Option
+	c.res.wrapper = w
+	c.res.store = tenantkeys.NewDynamoDBStore(db, c.g.keyTable, w, c.storeOptions()...)
+	return c.res.store, nil
+}
+
+// storeOptions are the key store's options from the flags, plus extra.
+func (c *cli) storeOptions(extra ...tenantkeys.Option) []tenantkeys.Option {
+	opts := extra
 	if c.g.storeName != "" {
 		opts = append(opts, tenantkeys.WithStoreName(c.g.storeName))
 	}
-	c.res.wrapper = w
-	c.res.store = tenantkeys.NewDynamoDBStore(db, c.g.keyTable, w, opts...)
-	return c.res.store, nil
+	return opts
 }
 
 // keys returns the Provider data commands read through: the key store

@@ -31,7 +31,7 @@ func (c *cli) prepare(ctx context.Context, jf *jobFlags, kind string, report fun
 	if err != nil {
 		return nil, err
 	}
-	a, err := c.admin(ctx, d)
+	a, err := c.admin(ctx, d, jf.encrypt, jf.plain)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (c *cli) finishJob(ctx context.Context, jf *jobFlags, r *jobRun, kind strin
 	r.pv.finish()
 	complete := err == nil
 	if c.g.json {
-		out := map[string]any{"job": kind, "table": r.d.name, "complete": complete, "stats": stats}
+		out := map[string]any{"job": kind, "table": r.d.name, "complete": complete, "stats": lowerKeys(stats)}
 		if jf.tenant != "" {
 			out["tenant"] = jf.tenant
 		}
@@ -282,4 +282,22 @@ func checkpointsShow(fs *flag.FlagSet) func(context.Context, *cli) error {
 		}
 		return nil
 	}
+}
+
+// lowerKeys renders a stats struct as a JSON object whose keys start in
+// lower case ("scanned", "safeFloor"), like the rest of the output.
+func lowerKeys(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return v
+	}
+	out := make(map[string]any, len(m))
+	for k, e := range m {
+		out[strings.ToLower(k[:1])+k[1:]] = e
+	}
+	return out
 }

@@ -27,6 +27,8 @@ type jobFlags struct {
 	consistent bool
 	progress   string
 	verbose    bool
+	// migrate only: the schema's actions beyond signing.
+	encrypt, plain []string
 }
 
 func (jf *jobFlags) register(fs *flag.FlagSet, tenantRequired bool) {
@@ -141,6 +143,7 @@ func jobCommands() map[string][]command {
 			help: "Rewrites every item (of --tenant, or of every tenant) sealed under an older key version\nthan its tenant's current key, verifying each first and keeping every attribute exactly.\nResumable (--checkpoint, --job-id, --resume), segmented (--segment i --segments N) and\nrate-limited (--rate). Prints per tenant the floor below which key versions can be\nretired. Exit status 1 when items failed, 3 when interrupted (resume it).",
 			examples: []string{
 				"dynaseal reencrypt --endpoint-url http://localhost:8000 --key-table tenant-keys --master-key-file ./master.key --table patients --tenant acme",
+				"dynaseal reencrypt --region eu-west-1 --key-table tenant-keys --kms-key alias/dynaseal --table patients --tenant acme --checkpoint file://./ckpt --job-id rotate-acme",
 				"dynaseal reencrypt --key-table tenant-keys --kms-key alias/dynaseal --table patients --segment 0 --segments 4 --checkpoint dynamodb://dynaseal-jobs --job-id reenc-2026-11 --rate 500",
 				"dynaseal reencrypt --key-table tenant-keys --kms-key alias/dynaseal --table patients --segment 0 --segments 4 --checkpoint dynamodb://dynaseal-jobs --job-id reenc-2026-11 --resume",
 			}}},
@@ -156,6 +159,12 @@ func jobCommands() map[string][]command {
 				"dynaseal purge --endpoint-url http://localhost:8000 --key-table tenant-keys --master-key-file ./master.key --table patients --tenant acme --yes",
 				"dynaseal purge --key-table tenant-keys --kms-key alias/dynaseal --table orders --tenant-attr org --tenant acme --checkpoint file://./ckpt --job-id purge-acme --yes",
 			}}},
+		"migrate": {{name: "migrate", summary: "seal the items of a plaintext table in place", flags: migrateCmd,
+			help: "Adopts a table written without dynaseal: seals every unsealed item under its tenant's\ncurrent key, encrypting the --encrypt attributes and leaving --plain ones outside the\nsignature (every other attribute is signed), each write conditioned on the item being\nstill unsealed and unchanged, so the application (with table.WithMigration) keeps\nrunning. Items already sealed are counted, not touched. The table is fully sealed when a\ncomplete pass reports nothing left unsealed. Resumable and segmented like reencrypt.",
+			examples: []string{
+				"dynaseal migrate --endpoint-url http://localhost:8000 --key-table tenant-keys --master-key-file ./master.key --table patients --encrypt name,ssn --plain seen --create-keys",
+				"dynaseal migrate --key-table tenant-keys --kms-key alias/dynaseal --table patients --encrypt name,ssn --segment 2 --segments 8 --checkpoint dynamodb://dynaseal-jobs --job-id adopt-patients --rate 1000",
+			}}},
 		"checkpoints": {
 			{name: "create-table", summary: "create a DynamoDB table for job checkpoints", flags: checkpointsCreateTable,
 				help: "Creates the table that --checkpoint dynamodb://TABLE uses, so workers on several\nmachines share one job's checkpoints.",
@@ -167,6 +176,8 @@ func jobCommands() map[string][]command {
 				help: "Shows each segment's saved progress: items processed, counters, done or not.",
 				examples: []string{
 					"dynaseal checkpoints show --checkpoint file://./ckpt --job-id reenc-2026-11 --segments 4 --json",
+					"dynaseal checkpoints show --endpoint-url http://localhost:8000 --checkpoint dynamodb://dynaseal-jobs --job-id reenc-2026-11 --segments 4",
+					"dynaseal checkpoints show --region eu-west-1 --checkpoint dynamodb://dynaseal-jobs --job-id reenc-2026-11 --segments 4",
 				}},
 		},
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/table"
 )
 
 // seedMany writes n items for each tenant, after creating their keys.
@@ -204,7 +205,7 @@ func TestSweepAndPurge(t *testing.T) {
 	if outcomes["tampered"] != 1 || outcomes["stale"] != 10 || len(outcomes) != 2 || strings.Contains(r.stdout, "edited") {
 		t.Errorf("sweep reports %v:\n%s", outcomes, r.stdout)
 	}
-	if !strings.Contains(r.stdout, `"Current": 9`) {
+	if !strings.Contains(r.stdout, `"current": 9`) {
 		t.Errorf("sweep stats:\n%s", r.stdout)
 	}
 
@@ -224,4 +225,55 @@ func TestSweepAndPurge(t *testing.T) {
 			t.Errorf("item %s left after the purge", k)
 		}
 	}
+}
+
+// TestMigrate adopts plaintext items written without dynaseal: a tenant
+// without a key is reported and left unsealed (exit 1) until --create-keys;
+// afterwards the application reads every item verified, with the values
+// written, and inspect shows the encrypted and plain attributes.
+func TestMigrate(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.run(t, "keys", "create", "--tenant", "old").ok(t, "create")
+	put := func(tenant, id, name string) {
+		_, err := f.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(f.table), Item: map[string]types.AttributeValue{
+			"tenant": &types.AttributeValueMemberS{Value: tenant}, "id": &types.AttributeValueMemberS{Value: id},
+			"name": &types.AttributeValueMemberS{Value: name}, "email": &types.AttributeValueMemberS{Value: name + "@x"},
+			"plan": &types.AttributeValueMemberS{Value: "basic"}, "score": &types.AttributeValueMemberN{Value: "3"},
+			"tags": &types.AttributeValueMemberSS{Value: []string{"a", "b"}}, "seen": &types.AttributeValueMemberN{Value: "5"},
+			"v": &types.AttributeValueMemberN{Value: "1"},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 12 {
+		put("old", fmt.Sprintf("o%02d", i), fmt.Sprintf("person %d", i))
+		put("new", fmt.Sprintf("n%02d", i), fmt.Sprintf("newcomer %d", i))
+	}
+	args := []string{"migrate", "--encrypt", "name,email", "--plain", "seen", "--json", "--progress", "none"}
+	r := f.run(t, args...)
+	if r.code != exitFailed || strings.Count(r.stdout, `"outcome":"unsealed"`) != 12 || !strings.Contains(r.stdout, `"sealed": 12`) {
+		t.Fatalf("migrate without keys for tenant new: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = f.run(t, append(args, "--create-keys")...).ok(t, "migrate --create-keys")
+	if !strings.Contains(r.stdout, `"sealed": 12`) || !strings.Contains(r.stdout, `"alreadySealed": 12`) || !strings.Contains(r.stdout, `"unsealed": 0`) {
+		t.Fatalf("second pass:\n%s", r.stdout)
+	}
+	for i := range 12 {
+		for _, k := range []struct{ tenant, id, name string }{{"old", fmt.Sprintf("o%02d", i), fmt.Sprintf("person %d", i)}, {"new", fmt.Sprintf("n%02d", i), fmt.Sprintf("newcomer %d", i)}} {
+			got, err := f.recs.For(k.tenant).Get(ctx, table.SortKey(&types.AttributeValueMemberS{Value: k.id}))
+			if err != nil {
+				t.Fatalf("%s/%s after migrate: %v", k.tenant, k.id, err)
+			}
+			if got.Name != k.name || got.Email != k.name+"@x" || got.Seen != 5 || got.Score != 3 || got.Version != 1 {
+				t.Errorf("%s/%s reads %+v", k.tenant, k.id, got)
+			}
+		}
+	}
+	in := decodeJSON[inspectJSON](t, f.run(t, "inspect", "--pk", "new", "--sk", "n03", "--json").ok(t, "inspect").stdout)
+	if in.Covered[0] != (coveredJSON{"email", "encrypt"}) || in.Covered[2] != (coveredJSON{"name", "encrypt"}) || in.Plain[0] != "seen" {
+		t.Errorf("inspect after migrate: %+v", in)
+	}
+	f.run(t, "migrate", "--encrypt", "tenant").want(t, "encrypting the tenant", exitUsage, "tenant attribute")
 }
