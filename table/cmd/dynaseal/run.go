@@ -97,7 +97,7 @@ type command struct {
 // writing results to stdout and diagnostics to stderr, and returns the exit
 // code. It is main without the process, so tests run it in-process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := &cli{out: stdout, errw: stderr, isTerminal: stdoutIsTerminal}
+	c := &cli{out: stdout, errw: stderr, isTerminal: stderrIsTerminal}
 	c.g.defaults()
 	defer c.res.close()
 	top := flag.NewFlagSet("dynaseal", flag.ContinueOnError)
@@ -223,8 +223,9 @@ func (c *cli) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// stdoutIsTerminal reports whether the process's stdout is a terminal.
-func stdoutIsTerminal() bool {
-	fi, err := os.Stdout.Stat()
+// stderrIsTerminal reports whether the process's stderr, where progress
+// goes, is a terminal.
+func stderrIsTerminal() bool {
+	fi, err := os.Stderr.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
