@@ -34,9 +34,12 @@ func (d *dataTable) keysSchema(encrypt, plain []string) (*schema.Schema, error) 
 	if d.sk != "" {
 		attrs = append(attrs, attr{name: d.sk, typ: d.skType, seal: []string{"sk"}})
 	}
-	if d.tenantAttr == d.pk {
+	switch d.tenantAttr {
+	case d.pk:
 		attrs[0].seal = append(attrs[0].seal, "tenant")
-	} else {
+	case d.sk:
+		attrs[1].seal = append(attrs[1].seal, "tenant")
+	default:
 		// Only an index key (which must be omitempty) when it is not a
 		// table key.
 		attrs = append(attrs, attr{name: d.tenantAttr, typ: types.ScalarAttributeTypeS, seal: []string{"tenant"}, omit: true})
