@@ -210,9 +210,6 @@ func (a *Admin) run(ctx context.Context, in *JobInput, kind string, handler func
 			Segment: seg, Segments: segs, Checkpoints: in.Checkpoints, Limiter: lim,
 			Progress: in.Progress, ProgressEvery: in.ProgressEvery,
 		}
-		if in.Checkpoints != nil && in.JobID == "" {
-			return nil, fmt.Errorf("%w: checkpoints need a JobID", ErrInvalidJob)
-		}
 		return s.Run(ctx, src, handler())
 	}
 	if !in.AllSegments {
@@ -228,19 +225,20 @@ func (a *Admin) run(ctx context.Context, in *JobInput, kind string, handler func
 	wg.Wait()
 	merged := job.Counts{}
 	for _, c := range all {
-		mergeCounts(merged, c, in.Checkpoints != nil)
+		mergeCounts(merged, c)
 	}
 	return merged, errors.Join(errs...)
 }
 
 // mergeCounts adds src to dst: counters add up, floors take the minimum.
-func mergeCounts(dst, src job.Counts, bounded bool) {
+// The result is reported, never saved, so it is not capped.
+func mergeCounts(dst, src job.Counts) {
 	for k, v := range src {
 		if !strings.HasPrefix(k, floorPrefix) {
 			dst[k] += v
 			continue
 		}
-		lowerFloor(dst, k[len(floorPrefix):], v, bounded)
+		lowerFloor(dst, k[len(floorPrefix):], v, false)
 	}
 }
 
