@@ -138,6 +138,8 @@
 //	tenant attribute is not the scope's tenant               ErrNotFound and ErrWrongTenant
 //	                                                         (no key of that tenant fetched)
 //	tenant attribute missing or not a string                 ErrTampered
+//	neither header nor signature (never sealed, or both      ErrNotSealed (not ErrTampered; see
+//	  stripped)                                              "Migrating a plaintext table")
 //	header missing, truncated, unparsable                    ErrTampered (header)
 //	header names a key the tenant never had: a version       ErrTampered (commitment)
 //	  above the newest or 0, a class without keys, an
@@ -179,6 +181,21 @@
 // whose header is edited to name a shredded, retired or disabled version,
 // reads as that key state instead of ErrTampered (its data stays
 // unreadable either way).
+//
+// # Migrating a plaintext table
+//
+// An item with neither header nor signature is not sealed (ErrNotSealed,
+// which does not match ErrTampered). Since anyone with write access can
+// strip both from a sealed item, such an item is never returned as
+// verified: outside migration mode every read of it fails. A handle built
+// WithMigration returns it only to a read that opts in (AllowUnsealed,
+// AllowUnsealedItems, QueryInput.AllowUnsealed, ScanInput.AllowUnsealed),
+// after calling the caller's mark function with its key; the tenant check
+// applies as to sealed items; Update seals it. Admin.Migrate seals every
+// unsealed item in place, with a condition that it is still unsealed and
+// unchanged, so the application keeps running; a full pass reporting
+// MigrateStats.Unsealed == 0 says the table is sealed and WithMigration
+// can go. Handles without Go types take the actions from schema.ParseSpec.
 //
 // # Shared partitions
 //
