@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"reflect"
-	"strconv"
-	"strings"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -13,98 +11,65 @@ import (
 	"github.com/dynaseal/dynaseal/table"
 )
 
-// keysSchema builds the schema of the table's items from what DescribeTable
-// and --tenant-attr say: the key attributes, the tenant attribute and the
-// tenant index's keys, everything else signed. The jobs that work from the
-// actions recorded in each item's header (re-encrypt, purge; sweep's
-// verification) need nothing more. The schema is built by reflection over
-// a struct type made at run time, so it goes through the same parser as an
-// application's own struct.
-//
-// encrypt and plain name further attributes with those actions (migrate
-// seals with them); a name may not be a key or the tenant attribute.
-func (d *dataTable) keysSchema(encrypt, plain []string) (*schema.Schema, error) {
-	type attr struct {
-		name string
-		typ  types.ScalarAttributeType // "" for a non-key attribute
-		seal []string
-		omit bool
+// itemSchema is the schema the jobs run with: the --schema file (a
+// schema.Spec in JSON, the form ParseSpec reads) when given, checked
+// against the table's keys, and otherwise one made from what DescribeTable
+// and --tenant-attr say, with every attribute signed except those --encrypt
+// and --plain name. Re-encrypt, purge and sweep's verification work from
+// the actions each item's header records and need nothing more; migrate
+// seals with the schema's actions, and sweep compares items with them.
+func (c *cli) itemSchema(d *dataTable, jf *jobFlags) (*schema.Schema, error) {
+	encrypt, plain := jf.encrypt, jf.plain
+	if jf.schemaFile != "" {
+		if len(encrypt) > 0 || len(plain) > 0 {
+			return nil, usagef("give the actions either in --schema or with --encrypt/--plain, not both")
+		}
+		b, err := os.ReadFile(jf.schemaFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --schema: %v", errUsage, err)
+		}
+		s, err := schema.ParseSpec(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --schema %s: %v", errUsage, jf.schemaFile, err)
+		}
+		if s.PartitionKey != d.pk || s.SortKey != d.sk || s.Tenant != d.tenantAttr {
+			return nil, usagef("--schema %s names partition key %q, sort key %q, tenant %q; table %s has %q, %q and --tenant-attr %q",
+				jf.schemaFile, s.PartitionKey, s.SortKey, s.Tenant, d.name, d.pk, d.sk, d.tenantAttr)
+		}
+		return s, nil
 	}
-	attrs := []attr{{name: d.pk, typ: d.pkType, seal: []string{"pk"}}}
+	sp := schema.Spec{
+		Type: d.name, PartitionKey: d.pk, SortKey: d.sk, Tenant: d.tenantAttr,
+		KeyTypes: map[string]string{d.pk: string(d.pkType)}, Attributes: map[string]string{},
+	}
 	if d.sk != "" {
-		attrs = append(attrs, attr{name: d.sk, typ: d.skType, seal: []string{"sk"}})
-	}
-	switch d.tenantAttr {
-	case d.pk:
-		attrs[0].seal = append(attrs[0].seal, "tenant")
-	case d.sk:
-		attrs[1].seal = append(attrs[1].seal, "tenant")
-	default:
-		// Only an index key (which must be omitempty) when it is not a
-		// table key.
-		attrs = append(attrs, attr{name: d.tenantAttr, typ: types.ScalarAttributeTypeS, seal: []string{"tenant"}, omit: true})
-	}
-	if d.tenantIndexSK != "" && d.tenantIndexSK != d.pk && d.tenantIndexSK != d.sk && d.tenantIndexSK != d.tenantAttr {
-		attrs = append(attrs, attr{name: d.tenantIndexSK, typ: d.tenantIndexTyp, omit: true})
-	}
-	keys := map[string]bool{}
-	for _, a := range attrs {
-		keys[a.name] = true
+		sp.KeyTypes[d.sk] = string(d.skType)
 	}
 	for _, l := range []struct {
 		names  []string
 		action string
 	}{{encrypt, "encrypt"}, {plain, "plain"}} {
 		for _, n := range l.names {
-			if keys[n] {
-				return nil, usagef("attribute %s is a key or the tenant attribute, or listed twice: it cannot be --%s", n, l.action)
+			if _, dup := sp.Attributes[n]; dup {
+				return nil, usagef("attribute %s is listed twice in --encrypt and --plain", n)
 			}
-			keys[n] = true
-			attrs = append(attrs, attr{name: n, seal: []string{l.action}, omit: true})
+			sp.Attributes[n] = l.action
 		}
 	}
-	fields := make([]reflect.StructField, len(attrs))
-	for i, a := range attrs {
-		if strings.ContainsAny(a.name, ",\"`") {
-			return nil, fmt.Errorf("%w: attribute name %q cannot be described without a schema file", errUsage, a.name)
-		}
-		var t reflect.Type
-		switch a.typ {
-		case types.ScalarAttributeTypeS:
-			t = reflect.TypeFor[string]()
-		case types.ScalarAttributeTypeN:
-			t = reflect.TypeFor[float64]()
-		case types.ScalarAttributeTypeB:
-			t = reflect.TypeFor[[]byte]()
-		case "":
-			t = reflect.TypeFor[any]()
-		default:
-			return nil, fmt.Errorf("key attribute %s has an unknown type %q", a.name, a.typ)
-		}
-		tag := a.name
-		if a.omit {
-			tag += ",omitempty"
-		}
-		st := `dynamodbav:` + strconv.Quote(tag)
-		if len(a.seal) > 0 {
-			st += ` seal:` + strconv.Quote(strings.Join(a.seal, ","))
-		}
-		fields[i] = reflect.StructField{Name: "F" + strconv.Itoa(i), Type: t, Tag: reflect.StructTag(st)}
-	}
-	s, err := schema.FromReflect(reflect.StructOf(fields))
+	s, err := schema.FromSpec(sp)
 	if err != nil {
-		return nil, fmt.Errorf("describe table %s: %w", d.name, err)
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return s, nil
 }
 
 // admin returns the untyped admin handle the jobs run on.
-func (c *cli) admin(ctx context.Context, d *dataTable, encrypt, plain []string) (*table.Admin, error) {
+func (c *cli) admin(ctx context.Context, d *dataTable, jf *jobFlags) (*table.Admin, error) {
 	keys, err := c.keys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s, err := d.keysSchema(encrypt, plain)
+	s, err := c.itemSchema(d, jf)
 	if err != nil {
 		return nil, err
 	}

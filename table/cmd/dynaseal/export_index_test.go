@@ -74,4 +74,18 @@ func TestExportByIndex(t *testing.T) {
 		t.Fatalf("inspect: %+v", got)
 	}
 	f.run(t, "inspect", "--table", name, "--tenant-attr", "org", "--pk", "b", "--sk", "x").want(t, "sk on a table without", exitUsage, "no sort key")
+
+	// A one-tenant re-encryption goes through the index: only o1's items
+	// are resealed; without an index it needs --scan.
+	f.run(t, "keys", "rotate", "--tenant", "o1").ok(t, "rotate")
+	f.run(t, "keys", "rotate", "--tenant", "o2").ok(t, "rotate")
+	r = f.run(t, "reencrypt", "--table", name, "--tenant-attr", "org", "--tenant", "o1", "--verbose", "--json", "--progress", "none").ok(t, "reencrypt by index")
+	if strings.Count(r.stdout, `"outcome":"resealed"`) != 2 || strings.Contains(r.stdout, `"o2"`) || !strings.Contains(r.stdout, `"scanned": 2`) {
+		t.Errorf("reencrypt by index:\n%s", r.stdout)
+	}
+	f.run(t, "reencrypt", "--table", plain, "--tenant-attr", "org", "--tenant", "o1").want(t, "no index", exitUsage, "--scan")
+	r = f.run(t, "reencrypt", "--table", plain, "--tenant-attr", "org", "--tenant", "o1", "--scan", "--json", "--progress", "none").ok(t, "reencrypt by scan")
+	if !strings.Contains(r.stdout, `"resealed": 2`) || !strings.Contains(r.stdout, `"scanned": 2`) {
+		t.Errorf("reencrypt by scan:\n%s", r.stdout)
+	}
 }

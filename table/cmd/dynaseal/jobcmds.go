@@ -31,7 +31,7 @@ func (c *cli) prepare(ctx context.Context, jf *jobFlags, kind string, report fun
 	if err != nil {
 		return nil, err
 	}
-	a, err := c.admin(ctx, d, jf.encrypt, jf.plain)
+	a, err := c.admin(ctx, d, jf)
 	if err != nil {
 		return nil, err
 	}
@@ -173,18 +173,21 @@ func sweepCmd(fs *flag.FlagSet) func(context.Context, *cli) error {
 	var jf jobFlags
 	jf.register(fs, false)
 	return func(ctx context.Context, c *cli) error {
-		// Without a schema there is nothing to drift from: the schema the
-		// command builds names only the keys, so every item with an
-		// encrypted attribute would "drift". Those are current items.
-		r, err := c.prepare(ctx, &jf, "sweep", func(ir table.ItemReport) bool { return ir.Outcome != table.OutcomeDrift })
+		// Without --schema there is nothing to drift from: the schema the
+		// command builds signs everything but the keys, so every item with
+		// an encrypted attribute would "drift". Those are current items.
+		checkDrift := jf.schemaFile != ""
+		r, err := c.prepare(ctx, &jf, "sweep", func(ir table.ItemReport) bool { return checkDrift || ir.Outcome != table.OutcomeDrift })
 		if err != nil {
 			return err
 		}
 		st, err := r.a.Sweep(ctx, r.in)
-		st.Current += st.Drift
-		st.Drift = 0
-		text := fmt.Sprintf("scanned %d, current %d, stale %d, tampered %d, unverifiable %d",
-			st.Scanned, st.Current, st.Stale, st.Tampered, st.Unverifiable)
+		if !checkDrift {
+			st.Current += st.Drift
+			st.Drift = 0
+		}
+		text := fmt.Sprintf("scanned %d, current %d, stale %d, drift %d, tampered %d, unverifiable %d",
+			st.Scanned, st.Current, st.Stale, st.Drift, st.Tampered, st.Unverifiable)
 		return c.finishJob(ctx, &jf, r, "sweep", st, text, st.Tampered+st.Unverifiable, err)
 	}
 }

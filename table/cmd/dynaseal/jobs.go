@@ -27,6 +27,7 @@ type jobFlags struct {
 	consistent bool
 	progress   string
 	verbose    bool
+	schemaFile string
 	// migrate only: the schema's actions beyond signing.
 	encrypt, plain []string
 }
@@ -50,6 +51,7 @@ func (jf *jobFlags) register(fs *flag.FlagSet, tenantRequired bool) {
 	fs.BoolVar(&jf.consistent, "consistent-read", false, "strongly consistent reads")
 	fs.StringVar(&jf.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or none")
 	fs.BoolVar(&jf.verbose, "verbose", false, "report every item written or deleted, not only failures and findings")
+	fs.StringVar(&jf.schemaFile, "schema", "", "item schema file (JSON, as schema.ParseSpec reads): migrate seals with its actions, sweep reports items whose recorded actions differ")
 }
 
 // checkpointer opens the store --checkpoint names.
@@ -148,7 +150,7 @@ func jobCommands() map[string][]command {
 				"dynaseal reencrypt --key-table tenant-keys --kms-key alias/dynaseal --table patients --segment 0 --segments 4 --checkpoint dynamodb://dynaseal-jobs --job-id reenc-2026-11 --resume",
 			}}},
 		"sweep": {{name: "sweep", summary: "verify every item without writing; report tampered, unverifiable and stale ones", flags: sweepCmd,
-			help: "Verifies every item (of --tenant, or of every tenant) under the key its header names and\nreports, by key and never by value, each tampered, unverifiable or stale item (sealed under\nan older key version). Writes nothing. Exit status 1 when an item is tampered or\nunverifiable. Recorded actions are not compared with a schema (there is none here).",
+			help: "Verifies every item (of --tenant, or of every tenant) under the key its header names and\nreports, by key and never by value, each tampered, unverifiable or stale item (sealed under\nan older key version). Writes nothing. Exit status 1 when an item is tampered or\nunverifiable. With --schema it also reports items whose recorded actions differ from\nthe schema's (drift); without it, recorded actions are not compared.",
 			examples: []string{
 				"dynaseal sweep --endpoint-url http://localhost:8000 --key-table tenant-keys --master-key-file ./master.key --table patients --json",
 				"dynaseal sweep --key-table tenant-keys --kms-key alias/dynaseal --table patients --all-segments --segments 8 --checkpoint file://./ckpt --job-id sweep-nightly",
@@ -160,7 +162,7 @@ func jobCommands() map[string][]command {
 				"dynaseal purge --key-table tenant-keys --kms-key alias/dynaseal --table orders --tenant-attr org --tenant acme --checkpoint file://./ckpt --job-id purge-acme --yes",
 			}}},
 		"migrate": {{name: "migrate", summary: "seal the items of a plaintext table in place", flags: migrateCmd,
-			help: "Adopts a table written without dynaseal: seals every unsealed item under its tenant's\ncurrent key, encrypting the --encrypt attributes and leaving --plain ones outside the\nsignature (every other attribute is signed), each write conditioned on the item being\nstill unsealed and unchanged, so the application (with table.WithMigration) keeps\nrunning. Items already sealed are counted, not touched. The table is fully sealed when a\ncomplete pass reports nothing left unsealed. Resumable and segmented like reencrypt.",
+			help: "Adopts a table written without dynaseal: seals every unsealed item under its tenant's\ncurrent key, encrypting the --encrypt attributes and leaving --plain ones outside the\nsignature (every other attribute is signed), or takes the actions from a --schema file,\neach write conditioned on the item being\nstill unsealed and unchanged, so the application (with table.WithMigration) keeps\nrunning. Items already sealed are counted, not touched. The table is fully sealed when a\ncomplete pass reports nothing left unsealed. Resumable and segmented like reencrypt.",
 			examples: []string{
 				"dynaseal migrate --endpoint-url http://localhost:8000 --key-table tenant-keys --master-key-file ./master.key --table patients --encrypt name,ssn --plain seen --create-keys",
 				"dynaseal migrate --key-table tenant-keys --kms-key alias/dynaseal --table patients --encrypt name,ssn --segment 2 --segments 8 --checkpoint dynamodb://dynaseal-jobs --job-id adopt-patients --rate 1000",
@@ -194,6 +196,12 @@ func isStop(ctx context.Context, err error) bool {
 func jobEnd(ctx context.Context, jf *jobFlags, err error) error {
 	if err == nil {
 		return nil
+	}
+	switch {
+	case errors.Is(err, table.ErrNeedsTenantIndex):
+		return usagef("%v: name a global secondary index on the tenant attribute with --index, or add --scan to scan the whole table", err)
+	case errors.Is(err, table.ErrInvalidJob):
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if isStop(ctx, err) {
 		if jf.checkpoint != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -275,7 +276,34 @@ func TestMigrate(t *testing.T) {
 	if in.Covered[0] != (coveredJSON{"email", "encrypt"}) || in.Covered[2] != (coveredJSON{"name", "encrypt"}) || in.Plain[0] != "seen" {
 		t.Errorf("inspect after migrate: %+v", in)
 	}
-	f.run(t, "migrate", "--encrypt", "tenant").want(t, "encrypting the tenant", exitUsage, "tenant attribute")
+	f.run(t, "migrate", "--encrypt", "tenant").want(t, "encrypting the tenant", exitUsage, "tenant")
+	f.run(t, "migrate", "--encrypt", "name", "--plain", "name").want(t, "listed twice", exitUsage, "twice")
+
+	// The same actions from a schema file: sweep finds no drift; a file
+	// that no longer encrypts email reports every item as drifted.
+	dir := t.TempDir()
+	spec := func(name, email string) string {
+		p := filepath.Join(dir, email+".json")
+		body := `{"partitionKey":"tenant","sortKey":"id","tenant":"tenant","version":"v","attributes":{"name":"` + name + `","email":"` + email + `","seen":"plain"}}`
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	r = f.run(t, "sweep", "--schema", spec("encrypt", "encrypt"), "--json", "--progress", "none").ok(t, "sweep with the schema")
+	if !strings.Contains(r.stdout, `"current": 24`) || !strings.Contains(r.stdout, `"drift": 0`) {
+		t.Errorf("sweep with the migration's schema:\n%s", r.stdout)
+	}
+	r = f.run(t, "sweep", "--schema", spec("encrypt", "sign"), "--json", "--progress", "none").ok(t, "sweep with another schema")
+	if !strings.Contains(r.stdout, `"drift": 24`) || strings.Count(r.stdout, `"outcome":"drift"`) != 24 {
+		t.Errorf("sweep with a schema that signs email:\n%s", r.stdout)
+	}
+	f.run(t, "migrate", "--schema", spec("encrypt", "encrypt"), "--encrypt", "name").want(t, "schema and flags", exitUsage, "not both")
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"partitionKey":"id","tenant":"tenant"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.run(t, "migrate", "--schema", bad).want(t, "schema of another table", exitUsage, "partition key")
 }
 
 // TestCheckpointsInDynamoDB: the checkpoint table made by the command holds
