@@ -211,6 +211,19 @@ func (d *dataTable) open(ctx context.Context, keys tenantkeys.Provider, tenant s
 			errors.Is(err, tenantkeys.ErrKeyNotFound) && !errors.Is(err, tenantkeys.ErrKeyShredded) {
 			return nil, ref, statusTampered, fmt.Errorf("%w: the header names key %s, which its tenant never had", attrcrypt.ErrTampered, ref)
 		}
+		// A header edited to name a shredded, retired or disabled version
+		// still commits to the key it was sealed with: if that is the
+		// tenant's current key, the item was edited, as the table layer
+		// decides (which also probes older live versions).
+		if errors.Is(err, tenantkeys.ErrKeyShredded) || errors.Is(err, tenantkeys.ErrKeyRetired) || errors.Is(err, tenantkeys.ErrKeyDisabled) {
+			if cur, cerr := keys.CurrentKey(ctx, ref.Tenant, ref.Class); cerr == nil {
+				edited := cur.Ref.Version != ref.Version && d.sealer.CommitsTo(item, cur)
+				cur.Zero()
+				if edited {
+					return nil, ref, statusTampered, fmt.Errorf("%w: the header names key %s but commits to the current key", attrcrypt.ErrTampered, ref)
+				}
+			}
+		}
 		return nil, ref, statusUnverifiable, fmt.Errorf("key %s: %w", ref, err)
 	}
 	defer key.Zero()

@@ -264,3 +264,35 @@ func fromTyped(t *testing.T, tv map[string]any) types.AttributeValue {
 	}
 	return nil
 }
+
+// TestInspectEditedKeyVersion: an item sealed under version 2 whose header
+// is edited to name the retired version 1 is tampered, not unverifiable;
+// a genuine item under the retired version is unverifiable.
+func TestInspectEditedKeyVersion(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t) // acme items under version 1
+	f.run(t, "keys", "rotate", "--tenant", "acme").ok(t, "rotate")
+	f.write(t, &record{Tenant: "acme", ID: "v2", Name: "n", Email: "e", Plan: "p", Tags: []string{"t"}})
+	f.run(t, "keys", "retire", "--tenant", "acme", "--below", "2", "--yes").ok(t, "retire")
+	ctx := context.Background()
+	key := map[string]types.AttributeValue{"tenant": &types.AttributeValueMemberS{Value: "acme"}, "id": &types.AttributeValueMemberS{Value: "v2"}}
+	got, err := f.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(f.table), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := slices.Clone(got.Item["__h"].(*types.AttributeValueMemberB).Value)
+	off := 2 + int(h[1]) // format version, class length, class, then the key version
+	if h[off+3] != 2 {
+		t.Fatalf("header does not name version 2 where expected: % x", h[:off+4])
+	}
+	h[off+3] = 1
+	f.tamper(t, "acme", "v2", "__h", &types.AttributeValueMemberB{Value: h})
+	r := f.run(t, "inspect", "--pk", "acme", "--sk", "v2", "--json")
+	if in := decodeJSON[inspectJSON](t, r.stdout); r.code != exitFailed || in.Status != statusTampered || in.KeyRef.Version != 1 {
+		t.Errorf("edited key version: exit %d %+v", r.code, in)
+	}
+	r = f.run(t, "inspect", "--pk", "acme", "--sk", "r1", "--json")
+	if in := decodeJSON[inspectJSON](t, r.stdout); r.code != exitFailed || in.Status != statusUnverifiable || !strings.Contains(in.Error, "retired") {
+		t.Errorf("item under the retired version: exit %d %+v", r.code, in)
+	}
+}
