@@ -2,10 +2,12 @@ package main
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBinary builds the command and runs the binary: main's wiring, --help
@@ -77,5 +79,37 @@ func TestBinary(t *testing.T) {
 	out, errOut, code = exe("keys", "versions", "--endpoint-url", f.endpoint, "--master-key-file", f.masterKey, "--tenant", "bin-tenant")
 	if code != 0 || !strings.Contains(out, "VERSION") {
 		t.Fatalf("keys versions via DYNASEAL_KEY_TABLE: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	// An interrupt stops a job (exit 3) with its checkpoint saved; the
+	// same job id resumes it to the end.
+	f.seedMany(t, 30, "sig")
+	f.run(t, "keys", "rotate", "--tenant", "sig").ok(t, "rotate")
+	ckpt := "file://" + filepath.Join(t.TempDir(), "ckpt")
+	jobArgs := []string{"reencrypt", "--endpoint-url", f.endpoint, "--master-key-file", f.masterKey, "--table", f.table,
+		"--tenant", "sig", "--checkpoint", ckpt, "--job-id", "sig-1", "--page-size", "4", "--progress", "lines"}
+	cmd := exec.Command(bin, append(jobArgs, "--rate", "8")...)
+	var jobOut, jobErr strings.Builder
+	cmd.Stdout, cmd.Stderr = &jobOut, &jobErr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitStopped || !strings.Contains(jobErr.String(), "--resume") {
+		t.Fatalf("interrupted job: %v\n%s\n%s", err, jobOut.String(), jobErr.String())
+	}
+	out, errOut, code = exe(append(jobArgs, "--resume")...)
+	if code != 0 || !strings.Contains(out, "reencrypt done") {
+		t.Fatalf("resumed job: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for k, v := range f.versions(t) {
+		if strings.HasPrefix(k, "sig/") && v != 2 {
+			t.Errorf("%s at version %d after the resume", k, v)
+		}
 	}
 }
