@@ -114,6 +114,13 @@ func TestKeysUsage(t *testing.T) {
 	f.run(t, "keys", "create", "--tenant", "x", "extra").want(t, "positional", exitUsage, "unexpected argument")
 	f.run(t, "keys", "create", "--tenant", "x", "--kms-key", "alias/k").want(t, "two wrapping keys", exitUsage, "exactly one")
 	f.run(t, "keys", "create", "--tenant", "x", "--class", "bad#class").want(t, "bad class", exitFailed, "invalid")
+	f.run(t, "keys").want(t, "group without command", exitUsage, "")
+	f.run(t, "--bogus").want(t, "unknown flag", exitUsage, "bogus")
+	for _, args := range [][]string{{"keys", "--help"}, {"help", "keys"}, {"help", "inspect"}, {"help"}, {"reencrypt", "-h"}} {
+		if r := f.run(t, args...).ok(t, strings.Join(args, " ")); !strings.Contains(r.stdout, "dynaseal") || r.stderr != "" {
+			t.Errorf("%v: stdout %q stderr %q", args, r.stdout, r.stderr)
+		}
+	}
 }
 
 // TestKeysKMS runs the key commands with KMS wrapping, through the real KMS

@@ -123,38 +123,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-	groups := commands()
-	name := rest[0]
-	cmds, isGroup := groups[name]
-	if !isGroup {
-		fmt.Fprintf(stderr, "dynaseal: unknown command %q\n\n", name)
-		c.topUsage(stderr)
-		return exitUsage
-	}
-	args = rest[1:]
-	var cmd *command
-	if len(cmds) == 1 && cmds[0].name == name {
-		cmd = &cmds[0]
-	} else {
-		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-			c.groupUsage(stdoutOrErr(args, stdout, stderr), name, cmds)
-			if len(args) > 0 && isHelpFlag(args[0]) {
-				return exitOK
-			}
-			return exitUsage
-		}
-		for i := range cmds {
-			if cmds[i].name == args[0] {
-				cmd = &cmds[i]
-			}
-		}
-		if cmd == nil {
-			fmt.Fprintf(stderr, "dynaseal: unknown command %q %q\n\n", name, args[0])
-			c.groupUsage(stderr, name, cmds)
-			return exitUsage
-		}
-		name += " " + cmd.name
-		args = args[1:]
+	cmd, name, args, code := c.lookup(rest, stdout, stderr)
+	if cmd == nil {
+		return code
 	}
 	fs := flag.NewFlagSet("dynaseal "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -185,9 +156,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errStopped):
 		fmt.Fprintf(stderr, "dynaseal %s: %v\n", name, err)
 		return exitStopped
-	case errors.Is(err, errItemsFailed):
-		fmt.Fprintf(stderr, "dynaseal %s: %v\n", name, err)
-		return exitFailed
 	}
 	// Every error printed here is value-free: dynaseal's packages never put
 	// values in errors, and the command's own AWS calls go through
@@ -196,19 +164,44 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitFailed
 }
 
+// lookup finds the command rest names ("inspect", or "keys create") and
+// returns it with its full name and its arguments; without one it prints
+// the usage and returns the exit code.
+func (c *cli) lookup(rest []string, stdout, stderr io.Writer) (*command, string, []string, int) {
+	name, args := rest[0], rest[1:]
+	cmds, ok := commands()[name]
+	if !ok {
+		fmt.Fprintf(stderr, "dynaseal: unknown command %q\n\n", name)
+		c.topUsage(stderr)
+		return nil, "", nil, exitUsage
+	}
+	if len(cmds) == 1 && cmds[0].name == name {
+		return &cmds[0], name, args, 0
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && isHelpFlag(args[0]) {
+			c.groupUsage(stdout, name, cmds)
+			return nil, "", nil, exitOK
+		}
+		c.groupUsage(stderr, name, cmds)
+		return nil, "", nil, exitUsage
+	}
+	for i := range cmds {
+		if cmds[i].name == args[0] {
+			return &cmds[i], name + " " + cmds[i].name, args[1:], 0
+		}
+	}
+	fmt.Fprintf(stderr, "dynaseal: unknown command %q %q\n\n", name, args[0])
+	c.groupUsage(stderr, name, cmds)
+	return nil, "", nil, exitUsage
+}
+
 func isHelpFlag(s string) bool {
 	switch strings.TrimLeft(s, "-") {
 	case "h", "help":
 		return true
 	}
 	return false
-}
-
-func stdoutOrErr(args []string, stdout, stderr io.Writer) io.Writer {
-	if len(args) > 0 && isHelpFlag(args[0]) {
-		return stdout
-	}
-	return stderr
 }
 
 // usagef is a usage error.
