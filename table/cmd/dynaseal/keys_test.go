@@ -115,6 +115,8 @@ func TestKeysUsage(t *testing.T) {
 	f.run(t, "keys", "create", "--tenant", "x", "--kms-key", "alias/k").want(t, "two wrapping keys", exitUsage, "exactly one")
 	f.run(t, "keys", "create", "--tenant", "x", "--class", "bad#class").want(t, "bad class", exitFailed, "invalid")
 	f.run(t, "keys").want(t, "group without command", exitUsage, "")
+	f.run(t, "inspect", "--table", "no-such-table", "--pk", "x").want(t, "missing table", exitFailed, "DescribeTable no-such-table failed: ResourceNotFoundException (HTTP 400)")
+	f.run(t, "keys", "versions", "--tenant", "x", "--key-table", "no-such-keys").want(t, "missing key table", exitFailed, "key store unavailable")
 	f.run(t, "--bogus").want(t, "unknown flag", exitUsage, "bogus")
 	for _, args := range [][]string{{"keys", "--help"}, {"help", "keys"}, {"help", "inspect"}, {"help"}, {"reencrypt", "-h"}} {
 		if r := f.run(t, args...).ok(t, strings.Join(args, " ")); !strings.Contains(r.stdout, "dynaseal") || r.stderr != "" {
