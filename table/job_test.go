@@ -79,7 +79,7 @@ func fill(t testing.TB, tb *table.Table[Patient], n int, tenants ...string) {
 // snapshot returns every stored item of a table by "tenant/id".
 func snapshot(t testing.TB, c *dynamodb.Client, name string) map[string]map[string]types.AttributeValue {
 	t.Helper()
-	return scanBy(t, c, name, func(it map[string]types.AttributeValue) string { return sval(it["tenant"]) + "/" + sval(it["id"]) })
+	return scanBy(t, c, name, func(it map[string]types.AttributeValue) string { return strOf(it["tenant"]) + "/" + strOf(it["id"]) })
 }
 
 // scanBy returns every stored item of a table (strongly consistent) by
@@ -100,14 +100,14 @@ func scanBy(t testing.TB, c *dynamodb.Client, name string, key func(map[string]t
 	return out
 }
 
-func sval(av types.AttributeValue) string {
+func strOf(av types.AttributeValue) string {
 	if s, ok := av.(*types.AttributeValueMemberS); ok {
 		return s.Value
 	}
 	return ""
 }
 
-func reportKey(r table.ItemReport) string { return r.Tenant + "/" + sval(r.Key.SK) }
+func reportKey(r table.ItemReport) string { return r.Tenant + "/" + strOf(r.Key.SK) }
 
 // TestReEncryptOneTenant: re-encrypting one tenant reads its partition with
 // Query (no Scan), reseals exactly its stale items, and leaves every other
@@ -150,8 +150,8 @@ func TestReEncryptOneTenant(t *testing.T) {
 			if headerVersion(t, it) != 2 {
 				t.Errorf("%s not resealed", k)
 			}
-			p, err := tb.For("tenant-a").Get(ctx, sk(sval(it["id"])))
-			if err != nil || p.Name != "n-"+k[:8]+"-"+sval(it["id"]) {
+			p, err := tb.For("tenant-a").Get(ctx, sk(strOf(it["id"])))
+			if err != nil || p.Name != "n-"+k[:8]+"-"+strOf(it["id"]) {
 				t.Errorf("%s after reseal: %v", k, err)
 			}
 		default:
@@ -480,7 +480,7 @@ func TestPurge(t *testing.T) {
 	}
 	var once sync.Once
 	cc.beforeDelete = func(in *dynamodb.DeleteItemInput) {
-		if sval(in.Key["id"]) != "p0000" {
+		if strOf(in.Key["id"]) != "p0000" {
 			return
 		}
 		once.Do(func() {

@@ -20,6 +20,9 @@ type plannedQuery struct {
 	indexKeys [2]string
 	// allow is the unsealed-item opt-in (migration mode), or nil.
 	allow func(Key)
+	// match, when set (Find), keeps only the opened items it accepts; the
+	// others are beacon collisions, dropped and counted.
+	match func(map[string]types.AttributeValue) bool
 }
 
 func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
@@ -197,7 +200,20 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 		if it == nil {
 			continue
 		}
-		v, unsealed, oerr := s.t.openRead(ctx, s.tenant, it, pq.allow)
+		var (
+			v        *T
+			unsealed bool
+			oerr     error
+		)
+		if pq.match != nil {
+			// A search: unsealed items carry no beacon, so none matches.
+			var keepIt bool
+			if v, keepIt, oerr = s.openMatch(ctx, pq, it); !keepIt {
+				continue
+			}
+		} else {
+			v, unsealed, oerr = s.t.openRead(ctx, s.tenant, it, pq.allow)
+		}
 		r := pageResult[T]{v: v, after: afters[i]}
 		if oerr != nil {
 			r.v, r.err = nil, &ItemError{Key: s.t.keyOfItem(it), Err: oerr}
@@ -208,6 +224,26 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 		res = append(res, r)
 	}
 	return res, out.LastEvaluatedKey, nil
+}
+
+// openMatch verifies and opens a raw item of a query; with pq.match it
+// drops (keep false) a verified item the match refuses, counting a beacon
+// collision.
+func (s Scope[T]) openMatch(ctx context.Context, pq plannedQuery, it map[string]types.AttributeValue) (v *T, keep bool, err error) {
+	if pq.match == nil {
+		v, err = s.t.open(ctx, s.tenant, it)
+		return v, true, err
+	}
+	m, err := s.t.openMap(ctx, s.tenant, it)
+	if err != nil {
+		return nil, true, err
+	}
+	if !pq.match(m) {
+		s.t.obs.collision(ctx)
+		return nil, false, nil
+	}
+	v, err = s.t.decode(m)
+	return v, true, err
 }
 
 // startKey is the ExclusiveStartKey that resumes pq after the raw item it:
@@ -236,36 +272,43 @@ func (s Scope[T]) Query(ctx context.Context, in QueryInput) iter.Seq2[*T, error]
 			yield(nil, err)
 			return
 		}
-		var start map[string]types.AttributeValue
-		if in.Cursor != "" {
-			if start, err = s.decodeCursor(ctx, in.Cursor, pq.binding); err != nil {
-				yield(nil, err)
+		s.runQuery(ctx, pq, &in, yield)
+	}
+}
+
+// runQuery yields the items of the planned query pq over all pages,
+// starting after in.Cursor (see Query).
+func (s Scope[T]) runQuery(ctx context.Context, pq plannedQuery, in *QueryInput, yield func(*T, error) bool) {
+	var start map[string]types.AttributeValue
+	if in.Cursor != "" {
+		var err error
+		if start, err = s.decodeCursor(ctx, in.Cursor, pq.binding); err != nil {
+			yield(nil, err)
+			return
+		}
+	}
+	for {
+		res, last, err := s.page(ctx, pq, start, 0, false)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		for _, r := range res {
+			var ok bool
+			if r.err != nil {
+				ok = yield(nil, r.err)
+			} else {
+				r.mark(pq.allow)
+				ok = yield(r.v, nil)
+			}
+			if !ok {
 				return
 			}
 		}
-		for {
-			res, last, err := s.page(ctx, pq, start, 0, false)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, r := range res {
-				var ok bool
-				if r.err != nil {
-					ok = yield(nil, r.err)
-				} else {
-					r.mark(pq.allow)
-					ok = yield(r.v, nil)
-				}
-				if !ok {
-					return
-				}
-			}
-			if len(last) == 0 {
-				return
-			}
-			start = last
+		if len(last) == 0 {
+			return
 		}
+		start = last
 	}
 }
 
@@ -296,8 +339,14 @@ func (s Scope[T]) QueryPage(ctx context.Context, in QueryInput) (Page[T], error)
 	if err != nil {
 		return Page[T]{}, err
 	}
+	return s.queryPage(ctx, pq, &in)
+}
+
+// queryPage returns one page of the planned query pq (see QueryPage).
+func (s Scope[T]) queryPage(ctx context.Context, pq plannedQuery, in *QueryInput) (Page[T], error) {
 	var start map[string]types.AttributeValue
 	if in.Cursor != "" {
+		var err error
 		if start, err = s.decodeCursor(ctx, in.Cursor, pq.binding); err != nil {
 			return Page[T]{}, err
 		}
@@ -320,16 +369,17 @@ func (s Scope[T]) QueryPage(ctx context.Context, in QueryInput) (Page[T], error)
 			items = append(items, r.v)
 			if want > 0 && len(items) == want {
 				full = true
+				// Resume after this item, unless it ends the query. (after
+				// may hold an earlier call's LastEvaluatedKey: reset it, or
+				// the next page would repeat this call's items.)
+				after = nil
 				if i < len(res)-1 || len(last) > 0 {
-					after = r.after // cut inside the results: resume after this item
+					after = r.after
 				}
 				break
 			}
 		}
 		if full {
-			if after == nil {
-				after = last
-			}
 			break
 		}
 		after = last
