@@ -30,7 +30,7 @@ type loggingClient struct {
 }
 
 func (c *loggingClient) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	id := sval(in.Key["tenant"]) + "/" + sval(in.Key["id"])
+	id := strOf(in.Key["tenant"]) + "/" + strOf(in.Key["id"])
 	c.write("send " + id)
 	out, err := c.Client.UpdateItem(ctx, in, o...)
 	if err == nil {

@@ -230,7 +230,7 @@ func TestMigrateReportsUnsealable(t *testing.T) {
 	failed := map[string]error{}
 	st, err = ad.Migrate(ctx, table.JobInput{Segments: 3, AllSegments: true, PageSize: 5, OnItem: func(r table.ItemReport) {
 		if r.Outcome == table.OutcomeUnsealed {
-			failed[sval(r.Key.SK)] = r.Err
+			failed[strOf(r.Key.SK)] = r.Err
 		}
 	}})
 	if err != nil {
@@ -271,7 +271,7 @@ func TestMigrateReportsUnsealable(t *testing.T) {
 
 func docSnapshot(t testing.TB, c *dynamodb.Client, name string) map[string]map[string]types.AttributeValue {
 	t.Helper()
-	return scanBy(t, c, name, func(it map[string]types.AttributeValue) string { return sval(it["sk"]) })
+	return scanBy(t, c, name, func(it map[string]types.AttributeValue) string { return strOf(it["sk"]) })
 }
 
 // migrateKillEnv carries TestMigrateKillResume's setup to its child.
