@@ -157,7 +157,7 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 	// caller that another tenant's item exists.
 	keep := out.Items[:0:0]
 	for _, it := range out.Items {
-		if scalarEqual(it[s.t.schema.Tenant], S(s.tenant)) {
+		if scalarEqual(it[s.t.schema.Tenant], S(s.tenant)) && !IsClaimItem(it) {
 			keep = append(keep, it)
 		}
 	}
@@ -182,7 +182,7 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 		keep = full // aligned with keys; nil where deleted since the index was written
 	}
 	for i, it := range keep {
-		if it == nil {
+		if it == nil || IsClaimItem(it) {
 			continue
 		}
 		v, oerr := s.t.open(ctx, s.tenant, it)
