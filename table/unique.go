@@ -130,14 +130,23 @@ func IsClaimItem(item map[string]types.AttributeValue) bool {
 func (t *Table[T]) hasUnique() bool { return len(t.schema.Unique) > 0 }
 
 // beaconKey returns the tenant's beacon key for the table's class, which
-// must be version 1 (beacon keys are not rotated). The caller zeroes it.
-func (s Scope[T]) beaconKey(ctx context.Context) (attrcrypt.Key, error) {
+// must be version 1 (beacon keys are not rotated). A write asks for the
+// current key (which a provider with create-on-first-use creates); a read
+// (forRead) asks for version 1 by reference, which never creates a key. The
+// caller zeroes it.
+func (s Scope[T]) beaconKey(ctx context.Context, forRead bool) (attrcrypt.Key, error) {
 	class := tenantkeys.BeaconClass(s.t.class)
-	sctx, end := s.t.obs.keySpan(ctx, class, 0)
-	k, err := s.t.keys.CurrentKey(sctx, s.tenant, class)
-	end(err)
+	var k attrcrypt.Key
+	var err error
+	if forRead {
+		k, err = s.t.keyByRef(ctx, attrcrypt.KeyRef{Tenant: s.tenant, Class: class, Version: 1})
+	} else {
+		sctx, end := s.t.obs.keySpan(ctx, class, 0)
+		k, err = s.t.keys.CurrentKey(sctx, s.tenant, class)
+		end(err)
+	}
 	if err != nil {
-		return attrcrypt.Key{}, fmt.Errorf("table: beacon key: %w", err)
+		return attrcrypt.Key{}, fmt.Errorf("table: beacon key (class %s): %w", class, err)
 	}
 	if k.Ref.Version != 1 {
 		k.Zero()
@@ -211,7 +220,7 @@ func (s Scope[T]) claimOps(ctx context.Context, owner, old, cur map[string]types
 	if !s.t.hasUnique() {
 		return nil, nil
 	}
-	bk, err := s.beaconKey(ctx)
+	bk, err := s.beaconKey(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -541,10 +550,11 @@ func flattenTx(built []txBuilt) ([]txBuilt, []int) {
 // onto the ops they belong to (the first failure of an op is its cause),
 // so that a TxError stays aligned with the ops of the call.
 func collapseTxError(te *TxError, owner []int, n int) {
+	reasons, ops := make([]string, n), make([]error, n)
 	if te.err != nil || len(te.Reasons) != len(owner) {
+		te.Reasons = reasons // the call failed as a whole: no op has a code
 		return
 	}
-	reasons, ops := make([]string, n), make([]error, n)
 	for i, code := range te.Reasons {
 		o := owner[i]
 		if code == "" || reasons[o] != "" {
@@ -576,7 +586,11 @@ func (s Scope[T]) GetUnique(ctx context.Context, attr string, v types.AttributeV
 		return nil, fmt.Errorf("%w: %s of %s", ErrNotUnique, attr, s.t.schema.TypeName)
 	}
 	notFound := fmt.Errorf("%w (%s by %s)", ErrNotFound, s.t.schema.TypeName, attr)
-	bk, err := s.beaconKey(ctx)
+	bk, err := s.beaconKey(ctx, true)
+	if errors.Is(err, tenantkeys.ErrKeyNotFound) || errors.Is(err, tenantkeys.ErrKeyShredded) {
+		// No beacon key (never created, or shredded): no value is claimed.
+		return nil, fmt.Errorf("%w: %w", notFound, err)
+	}
 	if err != nil {
 		return nil, err
 	}
