@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
 	"github.com/dynaseal/dynaseal/tenantkeys"
@@ -75,7 +76,15 @@ import (
 //     takes no conditions and cannot keep claims.
 //
 // Items stored before their attribute became unique have no claim; their
-// next write that changes the value takes one. A claim whose value moved or
+// next write that changes the value takes one. A claim left stale by an
+// item deleted outside this package (a TTL expiry, a raw DeleteItem), or an
+// old claim written back, is released by the next Create, Put or Update
+// that wants the value: it checks that the claim's MAC holds and that the
+// item it names is gone or verifies without the value, and deletes the
+// claim on condition that neither changed (releaseStale). A claim whose MAC
+// fails, or whose item fails verification, is never released: the write
+// reports ErrUniqueTaken. Inside TransactWrite a stale claim is reported
+// as ErrUniqueTaken (Create, Put or Update outside one releases it). A claim whose value moved or
 // was deleted is gone in the same transaction, so GetUnique (one strongly
 // consistent GetItem of the claim and one of its owner) only ever returns
 // the item that holds the value now: it verifies the claim's MAC, reads and
@@ -109,6 +118,7 @@ func (uniqueTaken) Unwrap() error { return ErrAlreadyExists }
 type UniqueError struct {
 	// Attribute is the unique attribute's name.
 	Attribute string
+	claim     string // the claim string (no value), for releaseStale
 }
 
 // Error names the attribute, never the value.
@@ -250,7 +260,7 @@ func (s Scope[T]) claimOps(ctx context.Context, owner, old, cur map[string]types
 		}
 		if nc != "" {
 			op, err := s.claimWrite(bk, nc, owner, true, func(map[string]types.AttributeValue) error {
-				return &UniqueError{Attribute: attr}
+				return &UniqueError{Attribute: attr, claim: nc}
 			})
 			if err != nil {
 				return nil, err
@@ -455,7 +465,7 @@ func (s Scope[T]) createUnique(ctx context.Context, v *T) error {
 		if err != nil {
 			return err
 		}
-		return s.t.sendOwn(ctx, b, b.item.Put.Item)
+		return s.sendOwn(ctx, b, b.item.Put.Item)
 	})
 }
 
@@ -466,7 +476,7 @@ func (s Scope[T]) putUnique(ctx context.Context, v *T) error {
 		if err != nil {
 			return err
 		}
-		return s.t.sendOwn(ctx, b, b.item.Put.Item)
+		return s.sendOwn(ctx, b, b.item.Put.Item)
 	}
 	if s.t.schema.Version != "" {
 		// An optimistic-locking Put names the version it replaces: a race
@@ -483,7 +493,7 @@ func (s Scope[T]) deleteUnique(ctx context.Context, k Key, wc writeConfig) error
 		if err != nil || absent {
 			return err
 		}
-		return s.t.sendOwn(ctx, b, nil)
+		return s.sendOwn(ctx, b, nil)
 	}
 	if wc.ifVersion != nil {
 		return once()
@@ -500,7 +510,21 @@ var errOwnWrite = errors.New("table: own earlier write")
 // cause of a failed op as is. When written (the item b puts) is given, a
 // failed condition whose stored item has written's signature (a resend
 // after a lost answer that outlived the token) is success.
-func (t *Table[T]) sendOwn(ctx context.Context, b txBuilt, written map[string]types.AttributeValue) error {
+func (s Scope[T]) sendOwn(ctx context.Context, b txBuilt, written map[string]types.AttributeValue) error {
+	for repairs := 0; ; repairs++ {
+		err := s.sendOnce(ctx, b, written)
+		var ue *UniqueError
+		if !errors.As(err, &ue) || ue.claim == "" || repairs >= len(s.t.schema.Unique) {
+			return err
+		}
+		if !s.releaseStale(ctx, ue.Attribute, ue.claim) {
+			return err
+		}
+	}
+}
+
+// sendOnce is one attempt of sendOwn.
+func (s Scope[T]) sendOnce(ctx context.Context, b txBuilt, written map[string]types.AttributeValue) error {
 	if written != nil {
 		failed := b.failed
 		b.failed = func(old map[string]types.AttributeValue) error {
@@ -510,7 +534,7 @@ func (t *Table[T]) sendOwn(ctx context.Context, b txBuilt, written map[string]ty
 			return failed(old)
 		}
 	}
-	err := sendTx(ctx, t.client, []txBuilt{b})
+	err := sendTx(ctx, s.t.client, []txBuilt{b})
 	if errors.Is(err, errOwnWrite) {
 		if b.onSuccess != nil {
 			b.onSuccess()
@@ -667,4 +691,66 @@ func (s Scope[T]) claimOwner(bk attrcrypt.Key, cs string, claim map[string]types
 		return nil, false
 	}
 	return owner, true
+}
+
+// releaseStale deletes the claim cs of attribute attr when it is stale, so
+// that the write it blocked can be sent again, and reports whether it did
+// (or found the claim gone). A claim is stale when its MAC checks but the
+// item it names is gone, or verifies and no longer holds the value: what an
+// item deleted outside this package (a TTL expiry, a raw DeleteItem) or a
+// replayed old claim leaves behind. A claim whose MAC fails (edited) or
+// whose item does not open (tampered, another tenant's) is left alone. The
+// delete is conditioned on the claim and its item being as read, so it
+// never races a write that takes the value.
+func (s Scope[T]) releaseStale(ctx context.Context, attr, cs string) bool {
+	ck := s.claimKey(cs)
+	out, err := s.t.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.t.name), Key: ck, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false
+	}
+	if out.Item == nil {
+		return true
+	}
+	bk, err := s.beaconKey(ctx, true)
+	if err != nil {
+		return false
+	}
+	defer bk.Zero()
+	owner, valid := s.claimOwner(bk, cs, out.Item)
+	if !valid {
+		return false
+	}
+	var oc expr
+	raw, err := s.getRaw(ctx, s.t.keyOfItem(owner), true)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		oc.add("attribute_not_exists(" + oc.name(s.t.schema.PartitionKey) + ")")
+	case err != nil:
+		return false
+	default:
+		m, err := s.t.openMap(ctx, s.tenant, raw)
+		if err != nil {
+			return false
+		}
+		if held, err := s.claimString(bk, attr, m[attr]); err != nil || held == cs {
+			return false // genuinely taken
+		}
+		oc.add(oc.name(attrcrypt.SignatureAttribute) + " = " + oc.value(raw[attrcrypt.SignatureAttribute]))
+	}
+	var c expr
+	c.add(c.name(attrcrypt.ClaimAttribute) + " = " + c.value(out.Item[attrcrypt.ClaimAttribute]))
+	_, err = s.t.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		ClientRequestToken: aws.String(uuid.NewString()),
+		TransactItems: []types.TransactWriteItem{
+			{Delete: &types.Delete{
+				TableName: aws.String(s.t.name), Key: ck, ConditionExpression: c.String(),
+				ExpressionAttributeNames: c.names, ExpressionAttributeValues: c.values,
+			}},
+			{ConditionCheck: &types.ConditionCheck{
+				TableName: aws.String(s.t.name), Key: owner, ConditionExpression: oc.String(),
+				ExpressionAttributeNames: oc.names, ExpressionAttributeValues: oc.values,
+			}},
+		},
+	})
+	return err == nil
 }

@@ -821,3 +821,76 @@ func TestUniqueErrorsValueFree(t *testing.T) {
 	}
 	noMarker(t, "unique errors", strings.ToLower(sink.buf.String()), marker, "mrk-uniq")
 }
+
+// TestUniqueStaleClaimReleased: a claim left by an item deleted outside
+// the library (a TTL expiry), or an old claim written back after its value
+// moved, no longer blocks the value; a claim whose MAC was edited, or whose
+// item fails verification, is never released.
+func TestUniqueStaleClaimReleased(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	tb, name := customers(t, e)
+	a := tb.For("tenant-a")
+	if err := a.Create(ctx, &Customer{ID: "c1", Email: "v@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	// c1 expires (TTL): its claim stays behind.
+	if _, err := e.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(name), Key: pkey("tenant-a", "c1")}); err != nil {
+		t.Fatal(err)
+	}
+	wantStored(t, e.c, name, 0, 1)
+	wantOwner(t, a, "v@example.com", "")
+	if err := a.Create(ctx, &Customer{ID: "c2", Email: "v@example.com"}); err != nil {
+		t.Fatalf("create over a stale claim: %v", err)
+	}
+	wantOwner(t, a, "v@example.com", "c2")
+	wantStored(t, e.c, name, 1, 1)
+	// c2 moves to w; its old claim of v is written back.
+	_, claims := rawItems(t, e.c, name)
+	old := claims[0]
+	if _, err := a.Update(ctx, sk("c2"), func(c *Customer) error { c.Email = "w@example.com"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	rawPut(t, e.c, name, old)
+	wantOwner(t, a, "v@example.com", "")
+	if _, err := a.Update(ctx, sk("c2"), func(c *Customer) error { c.Name = "x"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	c3 := &Customer{ID: "c3", Email: "w@example.com"}
+	if err := a.Create(ctx, c3); !isTaken(err, "email") {
+		t.Fatalf("create of a value genuinely held: %v", err)
+	}
+	c3.Email = "V@example.com"
+	if err := a.Put(ctx, c3); err != nil {
+		t.Fatalf("put over a replayed stale claim: %v", err)
+	}
+	wantOwner(t, a, "v@example.com", "c3")
+	wantOwner(t, a, "w@example.com", "c2")
+	wantStored(t, e.c, name, 2, 2)
+	// An edited claim (MAC flipped) is not released, though it names
+	// nothing valid: the write is refused.
+	_, claims = rawItems(t, e.c, name)
+	for _, c := range claims {
+		c = clone(c)
+		m := bval(t, c[attrcrypt.ClaimAttribute])
+		m[5] ^= 1
+		c[attrcrypt.ClaimAttribute] = &types.AttributeValueMemberB{Value: m}
+		rawPut(t, e.c, name, c)
+	}
+	if _, err := e.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(name), Key: pkey("tenant-a", "c3")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Create(ctx, &Customer{ID: "c4", Email: "v@example.com"}); !isTaken(err, "email") {
+		t.Fatalf("create over an edited claim: %v", err)
+	}
+	// Nor is the claim of an item that fails verification.
+	if err := a.Create(ctx, &Customer{ID: "c5", Email: "t@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	it := clone(rawGet(t, e.c, name, pkey("tenant-a", "c5")))
+	it["name"] = &types.AttributeValueMemberB{Value: []byte("edited")}
+	rawPut(t, e.c, name, it)
+	if err := a.Create(ctx, &Customer{ID: "c6", Email: "t@example.com"}); !isTaken(err, "email") {
+		t.Fatalf("create over the claim of a tampered item: %v", err)
+	}
+}
