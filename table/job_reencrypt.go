@@ -77,8 +77,8 @@ func (a *Admin) ReEncrypt(ctx context.Context, in JobInput) (ReEncryptStats, err
 	bounded := in.Checkpoints != nil
 	c, err := a.run(ctx, &in, "reencrypt", func() job.Handler {
 		return func(ctx context.Context, item map[string]types.AttributeValue, c job.Counts) error {
-			if !a.ofTenant(item, in.Tenant) {
-				return nil
+			if !a.ofTenant(item, in.Tenant) || IsClaimItem(item) {
+				return nil // claim items are not sealed items: nothing to do
 			}
 			c[cScanned]++
 			o, err := a.e.resealItem(ctx, item, c, bounded)

@@ -50,8 +50,8 @@ func (a *Admin) Sweep(ctx context.Context, in JobInput) (SweepStats, error) {
 	e := a.e
 	c, err := a.run(ctx, &in, "sweep", func() job.Handler {
 		return func(ctx context.Context, item map[string]types.AttributeValue, c job.Counts) error {
-			if !a.ofTenant(item, in.Tenant) {
-				return nil
+			if !a.ofTenant(item, in.Tenant) || IsClaimItem(item) {
+				return nil // claim items are not sealed items: nothing to do
 			}
 			c[cScanned]++
 			o, err := e.sweepItem(ctx, item, !in.SkipDrift)

@@ -3,6 +3,7 @@ package table
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -117,8 +118,8 @@ const (
 func (a *Admin) Migrate(ctx context.Context, in JobInput) (MigrateStats, error) {
 	c, err := a.run(ctx, &in, "migrate", func() job.Handler {
 		return func(ctx context.Context, item map[string]types.AttributeValue, c job.Counts) error {
-			if !a.ofTenant(item, in.Tenant) {
-				return nil
+			if !a.ofTenant(item, in.Tenant) || IsClaimItem(item) {
+				return nil // claim items are not sealed items: nothing to do
 			}
 			c[cScanned]++
 			o, err := a.e.migrateItem(ctx, item, c)
@@ -189,7 +190,17 @@ func (t *engine) sealInPlace(ctx context.Context, item map[string]types.Attribut
 	if err != nil {
 		return nil, fmt.Errorf("table: tenant key: %w", err)
 	}
-	fresh, err := t.sealer.Seal(item, key)
+	toSeal := item
+	if t.hasSearch() {
+		// Beacons are computed like on any write; the stored item stays as
+		// read, for the unchanged condition.
+		toSeal = maps.Clone(item)
+		if err := t.addBeacons(ctx, tenant, toSeal); err != nil {
+			key.Zero()
+			return nil, err
+		}
+	}
+	fresh, err := t.sealer.Seal(toSeal, key)
 	key.Zero()
 	if err != nil {
 		return nil, fmt.Errorf("table: seal: %w", err)

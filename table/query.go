@@ -197,7 +197,7 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 		keep = full // aligned with keys; nil where deleted since the index was written
 	}
 	for i, it := range keep {
-		if it == nil {
+		if it == nil || IsClaimItem(it) {
 			continue
 		}
 		var (

@@ -52,6 +52,9 @@ func (t *Table[T]) Scan(ctx context.Context, in ScanInput) iter.Seq2[*T, error] 
 						return
 					}
 					for _, it := range out.Items {
+						if IsClaimItem(it) {
+							continue // a unique-value claim, not a sealed item
+						}
 						v, unsealed, err := t.openRead(ctx, "", it, allow)
 						r := res{v: v}
 						if err != nil {
