@@ -100,7 +100,7 @@ func (s Scope[T]) BatchGet(ctx context.Context, keys []Key, opts ...ReadOption) 
 	be := &BatchError{Unprocessed: unprocessed, Err: err}
 	opened := map[string]*T{}
 	for i, raw := range raws {
-		if raw == nil {
+		if raw == nil || IsClaimItem(raw) {
 			continue
 		}
 		ks := s.t.keyString(raw)
@@ -138,6 +138,9 @@ func (s Scope[T]) BatchWrite(ctx context.Context, puts []*T, deletes []Key) erro
 		return err
 	}
 	t := s.t
+	if t.hasUnique() && len(puts)+len(deletes) > 0 {
+		return fmt.Errorf("%w: BatchWrite of %s, which has unique attributes (BatchWriteItem takes no conditions); use Create, Put, Delete or TransactWrite", ErrUniqueUnsupported, t.schema.TypeName)
+	}
 	if !t.pkIsTenant && !t.cfg.unguarded {
 		return fmt.Errorf("table: BatchWrite on %s cannot guard the tenant (the partition key is not the tenant attribute); see WithUnguardedBatchWrite", t.name)
 	}

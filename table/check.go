@@ -152,6 +152,9 @@ func keyDiffs(sch *schema.Schema, where string, ks []types.KeySchemaElement, att
 // attrKeyType is the DynamoDB scalar type attribute name is stored as
 // (through pointers), or "" when the schema does not say.
 func attrKeyType(sch *schema.Schema, name string) types.ScalarAttributeType {
+	if derivedKey(sch, name) {
+		return types.ScalarAttributeTypeS // beacons and compounds are strings
+	}
 	if kt := sch.KeyType(name); kt != "" {
 		return kt
 	}

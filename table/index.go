@@ -53,8 +53,12 @@ func checkIndex(s *schema.Schema, ix Index) error {
 }
 
 // indexKeyProblem says what is wrong with attribute name as an index key,
-// or "".
+// or "". A beacon or compound beacon of the schema is a good key: the
+// engine writes it as a signed string on every item that has its sources.
 func indexKeyProblem(s *schema.Schema, name string) string {
+	if derivedKey(s, name) {
+		return ""
+	}
 	a, ok := s.Attribute(name)
 	if !ok {
 		return "is not an attribute of " + s.TypeName
@@ -76,4 +80,35 @@ func indexKeyProblem(s *schema.Schema, name string) string {
 		return fmt.Sprintf("(field %s, type %s) can be empty and DynamoDB rejects an empty index key: add omitempty to its dynamodbav tag (`dynamodbav:\"%s,omitempty\"`)", a.Field, a.Type, name)
 	}
 	return ""
+}
+
+// addIndexes registers the indexes the schema declares (projection ALL)
+// and those of WithIndex, in that order. A WithIndex of an index the
+// schema declares must agree with it (keys and projection ALL), or New
+// fails with ErrInvalidIndex.
+func (t *Table[T]) addIndexes(declared []Index) error {
+	for _, six := range t.schema.Indexes {
+		ix := Index{Name: six.Name, PartitionKey: six.PartitionKey, SortKey: six.SortKey, Projection: types.ProjectionTypeAll}
+		if err := checkIndex(t.schema, ix); err != nil {
+			return err
+		}
+		t.indexes[ix.Name] = ix
+		t.indexOrder = append(t.indexOrder, ix.Name)
+	}
+	for _, ix := range declared {
+		if err := checkIndex(t.schema, ix); err != nil {
+			return err
+		}
+		if six, ok := t.schema.IndexNamed(ix.Name); ok {
+			if ix.PartitionKey != six.PartitionKey || ix.SortKey != six.SortKey || ix.Projection != types.ProjectionTypeAll {
+				return fmt.Errorf("%w: WithIndex(%q) differs from the index the schema declares (keys %s/%s, projection ALL)", ErrInvalidIndex, ix.Name, six.PartitionKey, six.SortKey)
+			}
+			continue
+		}
+		if _, dup := t.indexes[ix.Name]; !dup {
+			t.indexOrder = append(t.indexOrder, ix.Name)
+		}
+		t.indexes[ix.Name] = ix
+	}
+	return nil
 }

@@ -21,6 +21,10 @@ const (
 	// MetricTampered counts stored items that failed verification
 	// (ErrTampered).
 	MetricTampered = "dynaseal.table.tampered"
+	// MetricBeaconCollisions counts verified items a search (Find,
+	// FindCompound) dropped because their value only shared the truncated
+	// beacon of the searched one.
+	MetricBeaconCollisions = "dynaseal.table.beacon_collisions"
 	// SpanKeyLoad is the name of the span around each tenant key load.
 	SpanKeyLoad = "dynaseal.KeyLoad"
 )
@@ -28,8 +32,8 @@ const (
 // observer holds the table's tracer and counters; its zero value (no
 // provider given) records nothing and costs one nil check per event.
 type observer struct {
-	tracer                      tracing.Tracer
-	conflicts, retries, tampers metrics.Int64Counter
+	tracer                                  tracing.Tracer
+	conflicts, retries, tampers, collisions metrics.Int64Counter
 }
 
 // WithTracerProvider traces the table's work with tp (smithy-go's
@@ -56,7 +60,7 @@ func newObserver(c *config) (*observer, error) {
 	}
 	if c.meterProvider != nil {
 		m := c.meterProvider.Meter(instrumentationScope)
-		for name, dst := range map[string]*metrics.Int64Counter{MetricConflicts: &o.conflicts, MetricRetries: &o.retries, MetricTampered: &o.tampers} {
+		for name, dst := range map[string]*metrics.Int64Counter{MetricConflicts: &o.conflicts, MetricRetries: &o.retries, MetricTampered: &o.tampers, MetricBeaconCollisions: &o.collisions} {
 			ctr, err := m.Int64Counter(name)
 			if err != nil {
 				return nil, err
@@ -73,9 +77,10 @@ func (o *observer) add(ctx context.Context, c metrics.Int64Counter) {
 	}
 }
 
-func (o *observer) conflict(ctx context.Context) { o.add(ctx, o.conflicts) }
-func (o *observer) retry(ctx context.Context)    { o.add(ctx, o.retries) }
-func (o *observer) tampered(ctx context.Context) { o.add(ctx, o.tampers) }
+func (o *observer) conflict(ctx context.Context)  { o.add(ctx, o.conflicts) }
+func (o *observer) retry(ctx context.Context)     { o.add(ctx, o.retries) }
+func (o *observer) tampered(ctx context.Context)  { o.add(ctx, o.tampers) }
+func (o *observer) collision(ctx context.Context) { o.add(ctx, o.collisions) }
 
 // keySpan starts a SpanKeyLoad span; end records the outcome and ends it.
 func (o *observer) keySpan(ctx context.Context, class string, version uint32) (context.Context, func(error)) {

@@ -156,7 +156,7 @@ func (s Scope[T]) getRaw(ctx context.Context, k Key, consistent bool) (map[strin
 	if err != nil {
 		return nil, fmt.Errorf("table: get: %w", ddbError("GetItem", err))
 	}
-	if out.Item == nil {
+	if out.Item == nil || IsClaimItem(out.Item) {
 		return nil, fmt.Errorf("%w (%s)", ErrNotFound, s.t.schema.TypeName)
 	}
 	return out.Item, nil
@@ -166,6 +166,9 @@ func (s Scope[T]) getRaw(ctx context.Context, k Key, consistent bool) (map[strin
 // With a version attribute, v is written with version 1 and v's version
 // field is set to 1 on success.
 func (s Scope[T]) Create(ctx context.Context, v *T) error {
+	if s.t != nil && s.t.hasUnique() {
+		return s.createUnique(ctx, v)
+	}
 	r, err := s.preparePut(ctx, v, modeCreate, nil)
 	if err != nil {
 		return err
@@ -190,6 +193,9 @@ func (s Scope[T]) Create(ctx context.Context, v *T) error {
 // reported as success; ErrUnknownOutcome means the resend found another
 // writer's item, so whether the first attempt applied is unknown.
 func (s Scope[T]) Put(ctx context.Context, v *T) error {
+	if s.t != nil && s.t.hasUnique() {
+		return s.putUnique(ctx, v)
+	}
 	r, err := s.preparePut(ctx, v, modePut, nil)
 	if err != nil {
 		return err
@@ -236,6 +242,9 @@ func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error 
 	var wc writeConfig
 	for _, o := range opts {
 		o(&wc)
+	}
+	if s.t.hasUnique() {
+		return s.deleteUnique(ctx, k, wc)
 	}
 	if wc.ifVersion != nil && s.t.schema.Version == "" {
 		return fmt.Errorf("table: IfVersion on %s, which has no version attribute", s.t.schema.TypeName)

@@ -18,6 +18,9 @@ type plannedQuery struct {
 	fetch   bool // index items are partial: fetch full items by primary key
 	// indexKeys are the index's key attributes (index queries only).
 	indexKeys [2]string
+	// match, when set (Find), keeps only the opened items it accepts; the
+	// others are beacon collisions, dropped and counted.
+	match func(map[string]types.AttributeValue) bool
 }
 
 func (s Scope[T]) planQuery(in *QueryInput) (plannedQuery, error) {
@@ -157,7 +160,7 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 	// caller that another tenant's item exists.
 	keep := out.Items[:0:0]
 	for _, it := range out.Items {
-		if scalarEqual(it[s.t.schema.Tenant], S(s.tenant)) {
+		if scalarEqual(it[s.t.schema.Tenant], S(s.tenant)) && !IsClaimItem(it) {
 			keep = append(keep, it)
 		}
 	}
@@ -182,10 +185,13 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 		keep = full // aligned with keys; nil where deleted since the index was written
 	}
 	for i, it := range keep {
-		if it == nil {
+		if it == nil || IsClaimItem(it) {
 			continue
 		}
-		v, oerr := s.t.open(ctx, s.tenant, it)
+		v, keepIt, oerr := s.openMatch(ctx, pq, it)
+		if !keepIt {
+			continue
+		}
 		r := pageResult[T]{v: v, after: afters[i]}
 		if oerr != nil {
 			r.v, r.err = nil, &ItemError{Key: s.t.keyOfItem(it), Err: oerr}
@@ -193,6 +199,26 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 		res = append(res, r)
 	}
 	return res, out.LastEvaluatedKey, nil
+}
+
+// openMatch verifies and opens a raw item of a query; with pq.match it
+// drops (keep false) a verified item the match refuses, counting a beacon
+// collision.
+func (s Scope[T]) openMatch(ctx context.Context, pq plannedQuery, it map[string]types.AttributeValue) (v *T, keep bool, err error) {
+	if pq.match == nil {
+		v, err = s.t.open(ctx, s.tenant, it)
+		return v, true, err
+	}
+	m, err := s.t.openMap(ctx, s.tenant, it)
+	if err != nil {
+		return nil, true, err
+	}
+	if !pq.match(m) {
+		s.t.obs.collision(ctx)
+		return nil, false, nil
+	}
+	v, err = s.t.decode(m)
+	return v, true, err
 }
 
 // startKey is the ExclusiveStartKey that resumes pq after the raw item it:
@@ -221,35 +247,42 @@ func (s Scope[T]) Query(ctx context.Context, in QueryInput) iter.Seq2[*T, error]
 			yield(nil, err)
 			return
 		}
-		var start map[string]types.AttributeValue
-		if in.Cursor != "" {
-			if start, err = s.decodeCursor(ctx, in.Cursor, pq.binding); err != nil {
-				yield(nil, err)
+		s.runQuery(ctx, pq, &in, yield)
+	}
+}
+
+// runQuery yields the items of the planned query pq over all pages,
+// starting after in.Cursor (see Query).
+func (s Scope[T]) runQuery(ctx context.Context, pq plannedQuery, in *QueryInput, yield func(*T, error) bool) {
+	var start map[string]types.AttributeValue
+	if in.Cursor != "" {
+		var err error
+		if start, err = s.decodeCursor(ctx, in.Cursor, pq.binding); err != nil {
+			yield(nil, err)
+			return
+		}
+	}
+	for {
+		res, last, err := s.page(ctx, pq, start, 0, false)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		for _, r := range res {
+			var ok bool
+			if r.err != nil {
+				ok = yield(nil, r.err)
+			} else {
+				ok = yield(r.v, nil)
+			}
+			if !ok {
 				return
 			}
 		}
-		for {
-			res, last, err := s.page(ctx, pq, start, 0, false)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, r := range res {
-				var ok bool
-				if r.err != nil {
-					ok = yield(nil, r.err)
-				} else {
-					ok = yield(r.v, nil)
-				}
-				if !ok {
-					return
-				}
-			}
-			if len(last) == 0 {
-				return
-			}
-			start = last
+		if len(last) == 0 {
+			return
 		}
+		start = last
 	}
 }
 
@@ -280,8 +313,14 @@ func (s Scope[T]) QueryPage(ctx context.Context, in QueryInput) (Page[T], error)
 	if err != nil {
 		return Page[T]{}, err
 	}
+	return s.queryPage(ctx, pq, &in)
+}
+
+// queryPage returns one page of the planned query pq (see QueryPage).
+func (s Scope[T]) queryPage(ctx context.Context, pq plannedQuery, in *QueryInput) (Page[T], error) {
 	var start map[string]types.AttributeValue
 	if in.Cursor != "" {
+		var err error
 		if start, err = s.decodeCursor(ctx, in.Cursor, pq.binding); err != nil {
 			return Page[T]{}, err
 		}

@@ -138,6 +138,9 @@ func (t *Table[T]) Reseal(ctx context.Context, in ScanInput, opts ...ResealOptio
 			return st, fmt.Errorf("table: reseal scan: %w", ddbError("Scan", err))
 		}
 		for _, item := range out.Items {
+			if IsClaimItem(item) {
+				continue // a unique-value claim, not a sealed item: nothing to reseal
+			}
 			st.Scanned++
 			if err := t.resealItem(ctx, item, &st); err != nil {
 				if ctx.Err() != nil {

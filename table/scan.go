@@ -59,6 +59,9 @@ func (t *Table[T]) Scan(ctx context.Context, in ScanInput) iter.Seq2[*T, error] 
 						return
 					}
 					for _, it := range out.Items {
+						if IsClaimItem(it) {
+							continue // a unique-value claim, not a sealed item
+						}
 						v, err := t.open(ctx, "", it)
 						if err != nil {
 							err = &ItemError{Key: t.keyOfItem(it), Err: err}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -32,6 +33,7 @@ type Table[T any] struct {
 	sealer     *attrcrypt.Sealer
 	cfg        config
 	indexes    map[string]Index
+	indexOrder []string // index names in declaration order (searches pick the first that fits)
 	pkIsTenant bool
 	obs        *observer
 }
@@ -51,6 +53,9 @@ func New[T any](client Client, name string, keys tenantkeys.Provider, opts ...Op
 	}
 	if cfg.batchAttempts < 1 {
 		cfg.batchAttempts = 1
+	}
+	if strings.HasPrefix(cfg.keyClass, "__") {
+		return nil, fmt.Errorf("table: key class %q: classes starting with \"__\" are reserved (beacon keys live in %s classes)", cfg.keyClass, tenantkeys.BeaconClassPrefix)
 	}
 	t := &Table[T]{client: client, name: name, logical: name, class: cfg.keyClass, keys: keys, cfg: cfg, indexes: map[string]Index{}}
 	if cfg.logicalName != "" {
@@ -95,11 +100,8 @@ func New[T any](client Client, name string, keys tenantkeys.Provider, opts ...Op
 	if t.obs, err = newObserver(&cfg); err != nil {
 		return nil, fmt.Errorf("table: meter: %w", err)
 	}
-	for _, ix := range cfg.indexes {
-		if err := checkIndex(t.schema, ix); err != nil {
-			return nil, err
-		}
-		t.indexes[ix.Name] = ix
+	if err := t.addIndexes(cfg.indexes); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -231,6 +233,11 @@ func (s Scope[T]) sealMap(ctx context.Context, m map[string]types.AttributeValue
 		out.newVersion = out.oldVersion + 1
 		m[t.schema.Version] = N(out.newVersion)
 	}
+	if t.hasSearch() {
+		if err := t.addBeacons(ctx, s.tenant, m); err != nil {
+			return sealed{}, err
+		}
+	}
 	key, err := t.currentKey(ctx, s.tenant)
 	if err != nil {
 		return sealed{}, fmt.Errorf("table: tenant key: %w", err)
@@ -270,6 +277,11 @@ func (t *Table[T]) open(ctx context.Context, tenant string, item map[string]type
 	if err != nil {
 		return nil, err
 	}
+	return t.decode(m)
+}
+
+// decode unmarshals an opened item into a new T.
+func (t *Table[T]) decode(m map[string]types.AttributeValue) (*T, error) {
 	v := new(T)
 	if err := t.codec.Unmarshal(m, v); err != nil {
 		return nil, fmt.Errorf("table: unmarshal %s: %w", t.schema.TypeName, err)

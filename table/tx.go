@@ -26,6 +26,9 @@ type txBuilt struct {
 	// key is the primary key of the item the op writes (ReadModifyWrite
 	// matches it with the items it read).
 	key map[string]types.AttributeValue
+	// extra are the unique-value claim writes that go with the op, in the
+	// same transaction (see unique.go).
+	extra []txBuilt
 }
 
 type txFunc func(ctx context.Context) (txBuilt, error)
@@ -34,6 +37,12 @@ func (f txFunc) buildTx(ctx context.Context) (txBuilt, error) { return f(ctx) }
 
 func (s Scope[T]) txPut(v *T, mode writeMode) TxOp {
 	return txFunc(func(ctx context.Context) (txBuilt, error) {
+		if s.t.hasUnique() {
+			if mode == modeCreate {
+				return s.txCreateUnique(ctx, v)
+			}
+			return s.txPutUnique(ctx, v)
+		}
 		r, err := s.preparePut(ctx, v, mode, nil)
 		if err != nil {
 			return txBuilt{}, err
@@ -104,6 +113,7 @@ func (s Scope[T]) TxUpdate(k Key, fn func(*T) error) TxOp {
 			onSuccess: func() { s.t.setVersion(v, nv) },
 			key:       r.key,
 			failed:    func(old map[string]types.AttributeValue) error { return s.txCause(old, ErrNotFound) },
+			extra:     r.claims,
 		}, nil
 	})
 }
@@ -112,6 +122,16 @@ func (s Scope[T]) TxUpdate(k Key, fn func(*T) error) TxOp {
 // and tenant condition. Its failure in a *TxError is ErrNotFound (MustExist
 // or IfVersion, no item), ErrWrongTenant or ErrConflict (IfVersion).
 func (s Scope[T]) TxDelete(k Key, opts ...WriteOption) TxOp {
+	if s.t != nil && s.t.hasUnique() {
+		return txFunc(func(ctx context.Context) (txBuilt, error) {
+			var wc writeConfig
+			for _, o := range opts {
+				o(&wc)
+			}
+			b, _, err := s.txDeleteUnique(ctx, k, wc)
+			return b, err
+		})
+	}
 	return s.txKeyed(k, opts, false, func(name *string, km map[string]types.AttributeValue, c expr) types.TransactWriteItem {
 		return types.TransactWriteItem{Delete: &types.Delete{
 			TableName: name, Key: km, ConditionExpression: c.String(),
@@ -187,15 +207,29 @@ func TransactWrite(ctx context.Context, client Client, ops ...TxOp) error {
 // sendTx sends built as one TransactWriteItems call and, on success, runs
 // each op's onSuccess.
 func sendTx(ctx context.Context, client Client, built []txBuilt) error {
-	items := make([]types.TransactWriteItem, len(built))
-	for i, b := range built {
+	flat, owner := built, []int(nil)
+	for _, b := range built {
+		if len(b.extra) > 0 {
+			flat, owner = flattenTx(built)
+			break
+		}
+	}
+	if len(flat) > maxTxOps {
+		return fmt.Errorf("%w: %d writes with unique-value claims > %d", ErrTooManyOps, len(flat), maxTxOps)
+	}
+	items := make([]types.TransactWriteItem, len(flat))
+	for i, b := range flat {
 		items[i] = b.item
 	}
 	// A fresh token per call: DynamoDB answers a resend of the same request
 	// (after a lost answer) as it answered the first, for ten minutes.
 	_, err := client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ClientRequestToken: aws.String(uuid.NewString())})
 	if err != nil {
-		return txError(err, built)
+		err = txError(err, flat)
+		if te, ok := err.(*TxError); ok && owner != nil {
+			collapseTxError(te, owner, len(built))
+		}
+		return err
 	}
 	for _, b := range built {
 		if b.onSuccess != nil {
@@ -342,7 +376,7 @@ func (r *TxRead[T]) txGetItem() (types.TransactGetItem, error) {
 
 func (r *TxRead[T]) txOpen(ctx context.Context, item map[string]types.AttributeValue) error {
 	r.Item = nil
-	if item == nil {
+	if item == nil || IsClaimItem(item) {
 		return nil
 	}
 	v, err := r.s.t.open(ctx, r.s.tenant, item)

@@ -69,7 +69,8 @@ func (s Scope[T]) Update(ctx context.Context, k Key, fn func(*T) error, opts ...
 type updateReq struct {
 	putReq
 	key    map[string]types.AttributeValue
-	update string // the UpdateExpression; names and values are in cond
+	update string    // the UpdateExpression; names and values are in cond
+	claims []txBuilt // unique-value claims that move with the write
 }
 
 // prepareUpdate reads, opens, applies fn, seals and builds the UpdateItem.
@@ -103,7 +104,17 @@ func (s Scope[T]) prepareUpdate(ctx context.Context, k Key, fn func(*T) error) (
 			return nil, updateReq{}, fmt.Errorf("%w (%s)", ErrKeyChanged, name)
 		}
 	}
-	return v, s.t.buildUpdate(r, raw, before), nil
+	u := s.t.buildUpdate(r, raw, before)
+	if s.t.hasUnique() {
+		cur, err := s.plainOf(v)
+		if err != nil {
+			return nil, updateReq{}, err
+		}
+		if u.claims, err = s.claimOps(ctx, u.key, before, cur); err != nil {
+			return nil, updateReq{}, err
+		}
+	}
+	return v, u, nil
 }
 
 // buildUpdate turns the sealed item r, replacing stored, into an UpdateItem:
@@ -158,6 +169,15 @@ func (t *Table[T]) buildUpdate(r putReq, stored, before map[string]types.Attribu
 }
 
 func (s Scope[T]) updateItem(ctx context.Context, r updateReq) error {
+	if len(r.claims) > 0 {
+		return s.t.sendOwn(ctx, txBuilt{
+			item:  txUpdate(s.t.name, r.key, r.update, &r.cond),
+			extra: r.claims,
+			failed: func(old map[string]types.AttributeValue) error {
+				return s.conditionError(modeUpdate, old, errConditionFailed)
+			},
+		}, r.item)
+	}
 	var at attempts
 	old, failed, err := s.t.sendUpdate(ctx, r.key, r.update, &r.cond, at.option)
 	switch {
@@ -212,6 +232,9 @@ func (s Scope[T]) plainAttr(attr string) error {
 	if !ok {
 		return fmt.Errorf("%w: %q is not in the schema of %s", ErrNotPlain, attr, sch.TypeName)
 	}
+	if slices.Contains(sch.Unique, attr) {
+		return fmt.Errorf("%w: %q is unique; change it with Update, which keeps its claim", ErrNotPlain, attr)
+	}
 	if a != attrcrypt.ActionPlain {
 		return fmt.Errorf("%w: %q is %s", ErrNotPlain, attr, a)
 	}
@@ -245,8 +268,10 @@ func (s Scope[T]) keyedConditionError(old map[string]types.AttributeValue) error
 	if old == nil {
 		return fmt.Errorf("%w (%s)", ErrNotFound, s.t.schema.TypeName)
 	}
-	return s.conditionError(modePut, old, errors.New("the conditional request failed"))
+	return s.conditionError(modePut, old, errConditionFailed)
 }
+
+var errConditionFailed = errors.New("the conditional request failed")
 
 // SetPlain sets the plain (seal:"plain") attribute attr of the existing
 // item with key k to v with one UpdateItem, without reading the item or
