@@ -11,6 +11,13 @@ import (
 const tablePath = "github.com/dynaseal/dynaseal/table"
 const keysPath = "github.com/dynaseal/dynaseal/tenantkeys"
 
+// reservedArgs are the parameter and local variable names of generated
+// methods, which a key or search argument must not shadow.
+var reservedArgs = map[string]bool{
+	"ctx": true, "opts": true, "fn": true, "cond": true, "s": true, "r": true, "k": true,
+	"v": true, "err": true, "in": true, "pk": true, "parts": true, "cursor": true, "pageSize": true, "yield": true,
+}
+
 // argName turns a Go field name into a parameter name.
 func argName(field string) string {
 	rs := []rune(field)
@@ -30,7 +37,7 @@ func argName(field string) string {
 		}
 	}
 	s := string(rs)
-	if token.IsKeyword(s) || s == "ctx" || s == "opts" || s == "fn" || s == "cond" || s == "s" || s == "r" || s == "k" {
+	if token.IsKeyword(s) || reservedArgs[s] {
 		s += "Key"
 	}
 	return s
@@ -133,7 +140,6 @@ func (g *gen) emitRepository(w *bytes.Buffer, r *rootInfo, fields []field) {
 	if g.opts.LogicalTable != "" {
 		fmt.Fprintf(w, ", %s.WithLogicalName(%q)", tbl, g.opts.LogicalTable)
 	}
-	w.WriteString(g.indexOptions(r, fields))
 	fmt.Fprintf(w, "}\nt, err := %s.New[%s](client, name, keys, append(base, opts...)...)\nif err != nil {\nreturn nil, err\n}\nreturn &%sRepository{t: t}, nil\n}\n\n", tbl, name, name)
 	fmt.Fprintf(w, "// Table returns the underlying table handle (admin operations such as Scan).\nfunc (r *%sRepository) Table() *%s.Table[%s] {\nreturn r.t\n}\n\n", name, tbl, name)
 	fmt.Fprintf(w, "// For returns the scope of tenant, which must come from the authenticated\n// request, never from a stored item.\nfunc (r *%sRepository) For(tenant string) %sScope {\nreturn %sScope{s: r.t.For(tenant)}\n}\n\n", name, name, name)

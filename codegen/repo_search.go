@@ -8,6 +8,7 @@ import (
 
 	awstypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/dynaseal/dynaseal/attrcrypt"
 	"github.com/dynaseal/dynaseal/schema"
 )
 
@@ -201,11 +202,7 @@ func (g *gen) emitIndexQueries(w *bytes.Buffer, r *rootInfo, fields []field, nam
 		// conditions (once per field; the table's sort key has them).
 		var pkParam, pkArg, pkDoc string
 		if ix.PartitionKey != s.Tenant {
-			enc := g.prefix + pk.gonam + "Value"
-			if !sortDone["value:"+pk.name] {
-				sortDone["value:"+pk.name] = true
-				g.emitValueFunc(w, r, pk, enc)
-			}
+			g.searchValue(w, r, pk, sortDone)
 			a := argName(pk.gonam)
 			pkParam, pkArg = ", "+a+" "+g.typ(pk.typ), a+", "
 			pkDoc = " whose " + pk.gonam + " equals " + a
@@ -249,7 +246,8 @@ func (g *gen) emitIndexQueries(w *bytes.Buffer, r *rootInfo, fields []field, nam
 }
 
 // emitSearch writes the repository's typed access paths beyond the primary
-// key: the key-struct methods, and the typed queries of declared indexes.
+// key: the key-struct methods, the typed queries of declared indexes, and
+// the searches by beacon, compound beacon and unique value.
 // tableSK is the table's sort key field (nil when none), whose sort
 // conditions emitRepository wrote already.
 func (g *gen) emitSearch(w *bytes.Buffer, r *rootInfo, fields []field, nargs int, tableSK *field) {
@@ -260,20 +258,136 @@ func (g *gen) emitSearch(w *bytes.Buffer, r *rootInfo, fields []field, nargs int
 		done[tableSK.name] = true
 	}
 	g.emitIndexQueries(w, r, fields, names, done)
+	g.emitFinds(w, r, fields, names, done)
 }
 
-// indexOptions returns the table.WithIndex options of the declared indexes
-// whose keys are ordinary attributes, for the generated constructor.
-func (g *gen) indexOptions(r *rootInfo, fields []field) string {
-	var b strings.Builder
+// beaconIndexed reports whether a declared index can serve a search on the
+// stored derived attribute attr: attr is the index's partition key, or
+// (compounds) its sort key under the tenant as partition key.
+func beaconIndexed(r *rootInfo, attr string, asSortKey bool) bool {
 	for _, ix := range r.schema.Indexes {
-		if !plainIndex(r, fields, ix) {
+		if ix.PartitionKey == attr || (asSortKey && ix.SortKey == attr && ix.PartitionKey == r.schema.Tenant) {
+			return true
+		}
+	}
+	return false
+}
+
+// searchValue returns the expression that encodes argument arg of field f
+// (through the field's value encoder, emitted once) and the statement that
+// returns its error.
+func (g *gen) searchValue(w *bytes.Buffer, r *rootInfo, f *field, done map[string]bool) string {
+	enc := g.prefix + f.gonam + "Value"
+	if !done["value:"+f.name] {
+		done["value:"+f.name] = true
+		g.emitValueFunc(w, r, f, enc)
+	}
+	return enc
+}
+
+// emitFinds writes FindBy<Field> and FindBy<Field>Page for every beacon
+// with an index keyed on it, FindBy<Compound> and FindBy<Compound>Page for
+// every compound beacon with an index that serves it, and GetBy<Field> for
+// every unique field. Each takes the plaintext values as the fields' Go
+// types and calls the engine's untyped search (table.Scope.Find,
+// FindCompound, GetUnique), which verifies, decrypts and keeps only exact
+// matches.
+func (g *gen) emitFinds(w *bytes.Buffer, r *rootInfo, fields []field, names *methodNames, done map[string]bool) {
+	s := r.schema
+	name, tbl, ctxPkg, ty := r.name, g.imp(tablePath), g.imp("context"), g.ty()
+	fail := func(n string) string {
+		return fmt.Sprintf("return func(yield func(*%s, error) bool) {\nyield(nil, err)\n}", n)
+	}
+	for _, b := range s.Beacons {
+		f := fieldNamed(fields, b.Source)
+		if f == nil || !beaconIndexed(r, b.Attribute, false) {
 			continue
 		}
-		tbl := g.imp(tablePath)
-		fmt.Fprintf(&b, ", %s.WithIndex(%s.Index{Name: %q, PartitionKey: %q, SortKey: %q, Projection: %q})", tbl, tbl, ix.Name, ix.PartitionKey, ix.SortKey, "ALL")
+		m, mp := "FindBy"+f.gonam, "FindBy"+f.gonam+"Page"
+		if !names.claim("field "+f.gonam+" (beacon)", m, mp) {
+			continue
+		}
+		enc := g.searchValue(w, r, f, done)
+		a := argName(f.gonam)
+		w.WriteString(docComment(fmt.Sprintf("%s returns the tenant's %s items whose %s equals %s%s, through the beacon index: each item is verified and decrypted, and items that only share the truncated beacon are dropped, never returned (table.Scope.Find). opts add table.Descending, table.Filter and the like.", m, name, f.gonam, a, normDoc(b.Normalize))))
+		fmt.Fprintf(w, "func (s %sScope) %s(ctx %s.Context, %s %s, opts ...%s.QueryOption) %s.Seq2[*%s, error] {\nv, err := %s(%s)\nif err != nil {\n%s\n}\nreturn s.s.Find(ctx, %q, v, opts...)\n}\n\n",
+			name, m, ctxPkg, a, g.typ(f.typ), tbl, g.imp("iter"), name, enc, a, fail(name), f.name)
+		w.WriteString(docComment(fmt.Sprintf("%s returns one page of %s (at most pageSize index items; 0: DynamoDB's default), starting after cursor (\"\" for the first page). Dropped collisions can leave a page short, or empty with a cursor (table.Scope.FindPage).", mp, m)))
+		fmt.Fprintf(w, "func (s %sScope) %s(ctx %s.Context, %s %s, pageSize int32, cursor string, opts ...%s.QueryOption) (%s.Page[%s], error) {\nv, err := %s(%s)\nif err != nil {\nreturn %s.Page[%s]{}, err\n}\nreturn s.s.FindPage(ctx, %q, v, %s.ApplyQueryOptions(%s.QueryInput{PageSize: pageSize, Cursor: cursor}, opts...))\n}\n\n",
+			name, mp, ctxPkg, a, g.typ(f.typ), tbl, tbl, name, enc, a, tbl, name, f.name, tbl, tbl)
 	}
-	return b.String()
+	for _, c := range s.Compounds {
+		if !beaconIndexed(r, c.Attribute, true) {
+			continue
+		}
+		var parts []*field
+		for _, p := range c.Parts {
+			if f := fieldNamed(fields, p); f != nil {
+				parts = append(parts, f)
+			}
+		}
+		if len(parts) != len(c.Parts) {
+			continue
+		}
+		gn := goName(c.Attribute)
+		m, mp := "FindBy"+gn, "FindBy"+gn+"Page"
+		if !names.claim(fmt.Sprintf("compound %q", c.Attribute), m, mp) {
+			continue
+		}
+		var params, encs, partDoc []string
+		for i, f := range parts {
+			a := argName(f.gonam)
+			params = append(params, a+" "+g.typ(f.typ))
+			enc := g.searchValue(w, r, f, done)
+			encs = append(encs, fmt.Sprintf("if parts[%d], err = %s(%s); err != nil {\n", i, enc, a))
+			partDoc = append(partDoc, f.gonam+" equals "+a)
+		}
+		build := func(ret string) string {
+			var b strings.Builder
+			fmt.Fprintf(&b, "parts := make([]%s.AttributeValue, %d)\nvar err error\n", ty, len(parts))
+			for _, e := range encs {
+				b.WriteString(e + ret + "\n}\n")
+			}
+			return b.String()
+		}
+		plist := strings.Join(params, ", ")
+		w.WriteString(docComment(fmt.Sprintf("%s returns the tenant's %s items whose %s, through the index of compound beacon %q: each item is verified, decrypted and compared part by part, so items that match only through a truncated beacon are dropped (table.Scope.FindCompound). opts add table.Descending, table.Filter and the like.", m, name, strings.Join(partDoc, " and "), c.Attribute)))
+		fmt.Fprintf(w, "func (s %sScope) %s(ctx %s.Context, %s, opts ...%s.QueryOption) %s.Seq2[*%s, error] {\n%sreturn s.s.FindCompound(ctx, %q, parts, opts...)\n}\n\n",
+			name, m, ctxPkg, plist, tbl, g.imp("iter"), name, build(fail(name)), c.Attribute)
+		w.WriteString(docComment(fmt.Sprintf("%s returns one page of %s (at most pageSize index items; 0: DynamoDB's default), starting after cursor (\"\" for the first page); dropped collisions can leave a page short (table.Scope.FindCompoundPage).", mp, m)))
+		fmt.Fprintf(w, "func (s %sScope) %s(ctx %s.Context, %s, pageSize int32, cursor string, opts ...%s.QueryOption) (%s.Page[%s], error) {\n%sreturn s.s.FindCompoundPage(ctx, %q, parts, %s.ApplyQueryOptions(%s.QueryInput{PageSize: pageSize, Cursor: cursor}, opts...))\n}\n\n",
+			name, mp, ctxPkg, plist, tbl, tbl, name, build(fmt.Sprintf("return %s.Page[%s]{}, err", tbl, name)), c.Attribute, tbl, tbl)
+	}
+	for _, u := range s.Unique {
+		f := fieldNamed(fields, u)
+		if f == nil {
+			continue
+		}
+		m := "GetBy" + f.gonam
+		if !names.claim("field "+f.gonam+" (unique)", m) {
+			continue
+		}
+		a, _ := s.Attribute(u)
+		enc := g.searchValue(w, r, f, done)
+		arg := argName(f.gonam)
+		w.WriteString(docComment(fmt.Sprintf("%s returns the %s of the tenant whose unique %s equals %s%s: one consistent read of the value's claim and one of the item it names, verified (table.Scope.GetUnique). No such item is table.ErrNotFound.", m, name, f.gonam, arg, normDoc(a.Normalize))))
+		fmt.Fprintf(w, "func (s %sScope) %s(ctx %s.Context, %s %s, opts ...%s.ReadOption) (*%s, error) {\nv, err := %s(%s)\nif err != nil {\nreturn nil, err\n}\nreturn s.s.GetUnique(ctx, %q, v, opts...)\n}\n\n",
+			name, m, ctxPkg, arg, g.typ(f.typ), tbl, name, enc, arg, f.name)
+	}
+}
+
+// normDoc is the doc fragment saying how a search compares a field with
+// normalisation n.
+func normDoc(n attrcrypt.Normalization) string {
+	switch {
+	case n&attrcrypt.NormalizeTrim != 0 && n&attrcrypt.NormalizeLower != 0:
+		return " (both trimmed of white space and lower-cased)"
+	case n&attrcrypt.NormalizeTrim != 0:
+		return " (both trimmed of white space)"
+	case n&attrcrypt.NormalizeLower != 0:
+		return " (both lower-cased)"
+	}
+	return ""
 }
 
 // docComment wraps text into // comment lines of at most about 76

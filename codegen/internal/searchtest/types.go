@@ -6,7 +6,7 @@ package searchtest
 
 import "time"
 
-//go:generate go run github.com/dynaseal/dynaseal/codegen/cmd/dynaseal-gen -type Customer,Ticket -table crm
+//go:generate go run github.com/dynaseal/dynaseal/codegen/cmd/dynaseal-gen -type Customer,Ticket,Lead -table crm
 
 // Customer is a tenant's customer, found by email (an encrypted field with
 // a beacon, unique per tenant), by status and creation time (a signed
@@ -33,4 +33,16 @@ type Ticket struct {
 	Org      string `dynamodbav:"org" seal:"tenant"`
 	Priority int    `dynamodbav:"priority" seal:"index=priority-index"`
 	Body     string `dynamodbav:"body" seal:"encrypt"`
+}
+
+// Lead has a 2-bit beacon on its email: with more than four distinct
+// emails per tenant, beacons collide, and FindByEmail must still return
+// exact matches only.
+type Lead struct {
+	Org   string   `dynamodbav:"org" seal:"pk,tenant"`
+	ID    string   `dynamodbav:"id" seal:"sk"`
+	Email string   `dynamodbav:"email" seal:"encrypt,beacon=2,lower,index=byEmail"`
+	Score int      `dynamodbav:"score"`
+	_     struct{} `seal:"compound=scoreEmail,parts=score+email"`
+	_     struct{} `seal:"index=recent,pk=org,sk=scoreEmail"`
 }
