@@ -2,29 +2,33 @@ package search
 
 import "time"
 
-// Customer is a tenant's customer, found by email (an encrypted field with
-// a beacon, unique per tenant), by status and creation time (a signed
-// index), by status and email together (a compound beacon), or by creation
-// time within the tenant.
-type Customer struct {
-	Org     string    `dynamodbav:"org" seal:"pk,tenant"`
-	ID      string    `dynamodbav:"id" seal:"sk"`
-	Email   string    `dynamodbav:"email" seal:"encrypt,beacon,lower,trim,unique,index=byEmail"`
-	Name    string    `dynamodbav:"name" seal:"encrypt"`
-	Status  string    `dynamodbav:"status,omitempty" seal:"index=byStatus"`
-	Created time.Time `dynamodbav:"created,unixtime" seal:"index=byStatus:sk"`
-	_       struct{}  `seal:"compound=statusEmail,parts=status+email"`
-	_       struct{}  `seal:"index=status-email,pk=statusEmail"`
-	_       struct{}  `seal:"index=recent,pk=org,sk=created"`
-	Version int64     `dynamodbav:"v" seal:"version"`
+// Member covers the search methods: a signed unique handle without a
+// beacon (GetByHandle), an encrypted phone with a 24-bit beacon and its
+// index (FindByPhone), an encrypted number that has both a beacon and a
+// unique constraint (FindByCard, GetByCard), a compound of a signed number
+// and a beacon under the tenant as partition key (FindByTierPhone), and a
+// declared index on signed attributes with a string-encoded time as sort
+// key (QueryByTier).
+type Member struct {
+	Club   string    `dynamodbav:"club" seal:"pk,tenant"`
+	ID     string    `dynamodbav:"id" seal:"sk"`
+	Handle string    `dynamodbav:"handle" seal:"unique,lower"`
+	Phone  string    `dynamodbav:"phone" seal:"encrypt,beacon=24,trim,index=phone-index"`
+	Card   int64     `dynamodbav:"card" seal:"encrypt,beacon,unique,index=byCard"`
+	Tier   int       `dynamodbav:"tier"`
+	Joined time.Time `dynamodbav:"joined"`
+	_      struct{}  `seal:"compound=tierPhone,parts=tier+phone"`
+	_      struct{}  `seal:"index=byTierPhone,pk=club,sk=tierPhone"`
+	_      struct{}  `seal:"index=byTier,pk=tier,sk=joined"`
 }
 
-// Ticket has a composite key whose partition is not the tenant, so its
-// repository also takes TicketKey structs; it is queried by priority.
-type Ticket struct {
-	Account  string `dynamodbav:"account" seal:"pk"`
-	N        int64  `dynamodbav:"n" seal:"sk"`
-	Org      string `dynamodbav:"org" seal:"tenant"`
-	Priority int    `dynamodbav:"priority" seal:"index=priority-index"`
-	Body     string `dynamodbav:"body" seal:"encrypt"`
+// Entry has a composite key whose partition is not the tenant, so its
+// repository also takes EntryKey structs, and an index on a plain
+// attribute without a sort key.
+type Entry struct {
+	Ledger string `dynamodbav:"ledger" seal:"pk"`
+	Seq    uint32 `dynamodbav:"seq" seal:"sk"`
+	Org    string `dynamodbav:"org" seal:"tenant"`
+	Kind   string `dynamodbav:"kind,omitempty" seal:"plain,index=kind"`
+	Memo   string `dynamodbav:"memo" seal:"encrypt"`
 }
