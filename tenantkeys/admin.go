@@ -32,6 +32,9 @@ func (s *Store) Retire(ctx context.Context, tenant, class string, below uint32) 
 	if err := validateTC(tenant, class); err != nil {
 		return err
 	}
+	if IsBeaconClass(class) {
+		return fmt.Errorf("%w: %s", ErrBeaconKeyRotation, attrcrypt.KeyRef{Tenant: tenant, Class: class})
+	}
 	snap, err := s.b.read(ctx, tenant, class, 0)
 	if err != nil {
 		return err

@@ -39,6 +39,25 @@
 // each item; writes use TransactWriteItems (PutItem, UpdateItem,
 // ConditionCheckItem). Only the admin role may write the key store table.
 //
+// # Beacon keys
+//
+// Each tenant has, per data class C, a beacon key: the key of class
+// BeaconClass(C) ("__beacon" for the default class, "__beacon.C"
+// otherwise), from which the table layer derives the beacons and
+// unique-value claim tags of searchable encryption (attrcrypt.Searcher,
+// attrcrypt FORMAT.md section 16). It is stored, wrapped and authenticated
+// like every tenant key (its class is in the encryption context and the
+// record tag, so a data key record copied over a beacon key's, or the
+// other way round, is refused with ErrKeyRecordTampered). It is separate
+// from the data keys so that rotating a data key changes no beacon:
+// Admin.Create of a data class also creates its beacon key (one more
+// GenerateDataKey; an existing one is kept), first use creates it like any
+// key, Create(tenant, BeaconClass(C)) adds it to a tenant of an older
+// release, Rotate and Retire refuse it (ErrBeaconKeyRotation), and Shred
+// destroys it with the tenant's other keys. Class names starting with "__"
+// are otherwise reserved. A KMS key policy that conditions on
+// kms:EncryptionContext:class must allow the beacon classes too.
+//
 // # Key store table
 //
 // CreateTableInput returns the table definition: partition key "pk" (S),
@@ -167,8 +186,10 @@
 //
 // # KMS calls
 //
-// Create and first-use creation: one GenerateDataKey (the admin computes
-// the records' tags with the new key, then zeroes it). Rotate: one Decrypt
+// Create: one GenerateDataKey per key it makes, so two for a new tenant
+// and class (data key and beacon key; the admin computes the records' tags
+// with each new key, then zeroes it). First-use creation: one
+// GenerateDataKey. Rotate: one Decrypt
 // (to verify the current pointer) and one GenerateDataKey. Disable, Enable
 // and Rewrap: one Decrypt per version (Rewrap: plus one Encrypt per
 // version moved); Retire: one Decrypt. CurrentKey or Key through a Cache: one
@@ -183,7 +204,8 @@
 // Every error wraps one of the sentinels (ErrKeyNotFound, ErrKeyShredded,
 // ErrKeyDisabled, ErrKeyRetired, ErrKMSUnavailable, ErrKeyStoreUnavailable,
 // ErrConflict, ErrKeyCorrupt, ErrKeyRecordTampered, ErrUntrustedKey,
-// ErrAccessDenied, ErrInvalidName, ErrKeyring) or a context error; test
+// ErrAccessDenied, ErrInvalidName, ErrBeaconKeyRotation, ErrKeyring) or a
+// context error; test
 // with errors.Is. KMS answers map by error code, and unmodelled ones by
 // HTTP status: throttling, 5xx (also with an empty body) and unknown codes
 // are ErrKMSUnavailable; IncorrectKeyException is ErrUntrustedKey;

@@ -135,7 +135,9 @@ func ExampleSlogAudit() {
 	if _, err := store.Create(context.Background(), "acme", ""); err != nil {
 		log.Fatal(err)
 	}
-	// Output: level=INFO msg="dynaseal key event" event=create tenant=acme class=default version=1
+	// Output:
+	// level=INFO msg="dynaseal key event" event=create tenant=acme class=__beacon version=1
+	// level=INFO msg="dynaseal key event" event=create tenant=acme class=default version=1
 }
 
 // Production wiring with AWS KMS and a DynamoDB key store table. Not run:

@@ -111,8 +111,9 @@ func TestSeal100kItemsAcross1000Tenants(t *testing.T) {
 	if firstErr != nil {
 		t.Fatal(firstErr)
 	}
-	if got := srv.Calls("GenerateDataKey"); got != tenants {
-		t.Fatalf("creation made %d GenerateDataKey calls, want %d", got, tenants)
+	// Create makes each tenant's data key and its beacon key.
+	if got := srv.Calls("GenerateDataKey"); got != 2*tenants {
+		t.Fatalf("creation made %d GenerateDataKey calls, want %d", got, 2*tenants)
 	}
 	srv.ResetCalls()
 	created := time.Since(began)

@@ -62,6 +62,8 @@ func TestKeyStoreMutationsNeverYieldWrongKey(t *testing.T) {
 			for v := uint32(1); v <= 3; v++ {
 				genuine[ref(tn, cl, v)] = mustKey(t)(admin.Key(ctx, ref(tn, cl, v)))
 			}
+			// Create made the class's beacon key too (version 1 only).
+			genuine[ref(tn, tenantkeys.BeaconClass(cl), 1)] = mustKey(t)(admin.Key(ctx, ref(tn, tenantkeys.BeaconClass(cl), 1)))
 		}
 	}
 	// A foreign blob for a's v1 under the other keyring's "0".
@@ -74,7 +76,7 @@ func TestKeyStoreMutationsNeverYieldWrongKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	items := scan.Items
-	if len(items) != 16 {
+	if len(items) != 24 { // 4 data keys: 3 versions + pointer; 4 beacon keys: 1 version + pointer
 		t.Fatalf("%d items", len(items))
 	}
 	put := func(item map[string]types.AttributeValue) {
@@ -98,7 +100,7 @@ func TestKeyStoreMutationsNeverYieldWrongKey(t *testing.T) {
 		return b
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	const rounds = 40
+	const rounds = 60
 	accepted, refused := 0, 0
 	for round := range rounds {
 		target := items[r.IntN(len(items))]
@@ -143,7 +145,7 @@ func TestKeyStoreMutationsNeverYieldWrongKey(t *testing.T) {
 		}
 		put(m)
 		s := tenantkeys.NewDynamoDBStore(c, tbl, kr)
-		check := func(asked attrcrypt.KeyRef, k attrcrypt.Key, err error) {
+		check := func(asked attrcrypt.KeyRef, current uint32, k attrcrypt.Key, err error) {
 			if err != nil {
 				refused++
 				if !hasSentinel(err) {
@@ -156,17 +158,22 @@ func TestKeyStoreMutationsNeverYieldWrongKey(t *testing.T) {
 			if k.Ref != asked && asked.Version != 0 || k.Material != want.Material {
 				t.Fatalf("round %d (%s on %s/%s): asked %s, got a key that is not its genuine key", round, what, getPK(target), getSK(target), asked)
 			}
-			if asked.Version == 0 && k.Ref.Version != 3 {
-				t.Fatalf("round %d (%s): current version %d, want 3", round, what, k.Ref.Version)
+			if asked.Version == 0 && k.Ref.Version != current {
+				t.Fatalf("round %d (%s): current version %d, want %d", round, what, k.Ref.Version, current)
 			}
 		}
 		for _, tn := range tenants {
 			for _, cl := range classes {
-				k, err := s.CurrentKey(ctx, tn, cl)
-				check(attrcrypt.KeyRef{Tenant: tn, Class: cl}, k, err)
-				for v := uint32(1); v <= 3; v++ {
-					k, err := s.Key(ctx, ref(tn, cl, v))
-					check(ref(tn, cl, v), k, err)
+				for _, kc := range []struct {
+					class   string
+					current uint32
+				}{{cl, 3}, {tenantkeys.BeaconClass(cl), 1}} {
+					k, err := s.CurrentKey(ctx, tn, kc.class)
+					check(attrcrypt.KeyRef{Tenant: tn, Class: kc.class}, kc.current, k, err)
+					for v := uint32(1); v <= kc.current; v++ {
+						k, err := s.Key(ctx, ref(tn, kc.class, v))
+						check(ref(tn, kc.class, v), kc.current, k, err)
+					}
 				}
 			}
 		}

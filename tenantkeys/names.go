@@ -3,6 +3,7 @@ package tenantkeys
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
@@ -49,10 +50,22 @@ func ValidateTenant(tenant string) error {
 	return nil
 }
 
-// ValidateClass checks a key class name: "" (the default class) or 1 to
-// MaxClassLen characters from [A-Za-z0-9._-], and not DefaultClassLabel.
-// The error wraps ErrInvalidName.
+// ValidateClass checks a key class name: "" (the default class), a data
+// class name of 1 to MaxClassLen characters from [A-Za-z0-9._-] that is
+// not DefaultClassLabel and does not start with "__" (reserved), or the
+// beacon class BeaconClass(c) of such a class or of "". The error wraps
+// ErrInvalidName.
 func ValidateClass(class string) error {
+	if data, ok := DataClassOf(class); ok {
+		if data == "" || validateDataClass(data) == nil {
+			return nil
+		}
+		return fmt.Errorf("%w: beacon class %q does not name a valid data class", ErrInvalidName, class)
+	}
+	return validateDataClass(class)
+}
+
+func validateDataClass(class string) error {
 	if class == DefaultClassLabel {
 		return fmt.Errorf("%w: class %q is reserved; use \"\" for the default class", ErrInvalidName, class)
 	}
@@ -64,6 +77,9 @@ func ValidateClass(class string) error {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
 			return fmt.Errorf("%w: class %q may hold only A-Z a-z 0-9 . _ -", ErrInvalidName, class)
 		}
+	}
+	if strings.HasPrefix(class, "__") {
+		return fmt.Errorf("%w: class %q: names starting with \"__\" are reserved (beacon key classes are named by BeaconClass)", ErrInvalidName, class)
 	}
 	return nil
 }
@@ -111,10 +127,39 @@ func EncryptionContext(ref attrcrypt.KeyRef) map[string]string {
 // from (table searchable encryption); they are not data key classes.
 const BeaconClassPrefix = "__beacon"
 
+// IsBeaconClass reports whether class is a beacon key class, the result
+// of BeaconClass for some data class. Such a class holds a beacon key,
+// never a data key: seal nothing with it.
+func IsBeaconClass(class string) bool {
+	_, ok := DataClassOf(class)
+	return ok
+}
+
+// DataClassOf returns the data class whose beacon key class is class, and
+// false if class has not the form of a beacon class (BeaconClassPrefix,
+// or BeaconClassPrefix + "." + a non-empty name). It does not validate the
+// data class; ValidateClass does.
+func DataClassOf(class string) (string, bool) {
+	rest, ok := strings.CutPrefix(class, BeaconClassPrefix)
+	if !ok {
+		return "", false
+	}
+	if rest == "" {
+		return "", true
+	}
+	data, ok := strings.CutPrefix(rest, ".")
+	if !ok || data == "" {
+		return "", false
+	}
+	return data, true
+}
+
 // BeaconClass names the key class that holds the beacon key of data class
 // class. A tenant's beacon key is separate from its data keys so that
 // rotating the data key never changes beacons or claims; it is destroyed
-// with every other key of the tenant by Shred.
+// with every other key of the tenant by Shred. Admin.Create of a data
+// class also creates its beacon key; Rotate and Retire refuse beacon
+// classes (ErrBeaconKeyRotation).
 func BeaconClass(class string) string {
 	if class == "" {
 		return BeaconClassPrefix

@@ -68,4 +68,9 @@ var (
 	// ErrKeyRecordTampered: a key-store record failed authentication: it was
 	// edited, or copied from another tenant, class, version or role.
 	ErrKeyRecordTampered = errors.New("tenantkeys: key store record failed authentication")
+	// ErrBeaconKeyRotation: Rotate or Retire was asked for a beacon key
+	// class (BeaconClass). Beacon keys are not rotated in this release:
+	// every stored beacon and unique-value claim of the tenant was computed
+	// with the one beacon key, so a new one would orphan them.
+	ErrBeaconKeyRotation = errors.New("tenantkeys: beacon keys cannot be rotated or retired")
 )

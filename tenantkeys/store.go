@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/smithy-go/tracing"
-
 	"github.com/dynaseal/dynaseal/attrcrypt"
 )
 
@@ -24,10 +22,14 @@ import (
 type Admin interface {
 	// Create makes version 1 of (tenant, class). It fails with ErrConflict
 	// if the key exists and with ErrKeyShredded if the tenant was shredded
-	// and not reopened.
+	// and not reopened. For a data class it also creates the class's
+	// beacon key (BeaconClass) if missing, and keeps it if present;
+	// Create(tenant, BeaconClass(class)) creates only the beacon key (for
+	// tenants made by releases before searchable encryption).
 	Create(ctx context.Context, tenant, class string) (VersionInfo, error)
 	// Rotate adds version N+1 and makes it current. Two concurrent rotations
 	// yield two distinct versions or one ErrConflict; none is overwritten.
+	// A beacon class is refused with ErrBeaconKeyRotation.
 	Rotate(ctx context.Context, tenant, class string) (VersionInfo, error)
 	// Disable makes every version of (tenant, class) refuse to serve
 	// (ErrKeyDisabled) until Enable. Caches notice after their TTL.
@@ -195,21 +197,9 @@ func (s *Store) emit(ctx context.Context, e Event) {
 }
 
 func (s *Store) unwrap(ctx context.Context, ref attrcrypt.KeyRef, w Wrapped) (attrcrypt.Key, error) {
-	var sp tracing.Span
-	if tp := s.opts.tracerProvider; tp != nil {
-		ctx, sp = tp.Tracer(instrumentationScope).StartSpan(ctx, SpanUnwrap)
-		sp.SetProperty("dynaseal.key.class", ref.Class)
-		sp.SetProperty("dynaseal.key.version", int64(ref.Version))
-	}
-	k, err := s.w.Unwrap(ctx, ref, w)
-	if sp != nil {
-		if err != nil {
-			sp.SetStatus(tracing.SpanStatusError)
-		} else {
-			sp.SetStatus(tracing.SpanStatusOK)
-		}
-		sp.End()
-	}
+	sctx, end := s.startSpan(ctx, SpanUnwrap, ref)
+	k, err := s.w.Unwrap(sctx, ref, w)
+	end(err)
 	s.emit(ctx, Event{Type: EventUnwrap, Ref: ref, KMSKeyID: w.KeyID, Err: err})
 	if err != nil {
 		return attrcrypt.Key{}, err
@@ -265,7 +255,7 @@ func (s *Store) currentKey(ctx context.Context, tenant, class string, have haveF
 		if hw := s.hw.get(tenant, class); ref.Version <= hw.current {
 			return attrcrypt.Key{}, tamperedf("%s: the current-version record of a key this process saw at version %d is gone", ref, hw.current)
 		}
-		info, key, err := s.newVersion(ctx, ref, nil, snap.tomb)
+		info, key, err := s.newVersion(ctx, SpanCreate, ref, nil, snap.tomb)
 		if err == nil {
 			s.emit(ctx, Event{Type: EventCreate, Ref: ref, KMSKeyID: info.Wrapped.KeyID})
 			return key, nil
@@ -371,11 +361,27 @@ func validateTC(tenant, class string) error {
 	return ValidateClass(class)
 }
 
-// Create implements Admin.
+// Create implements Admin. For a data class it first makes sure the
+// class's beacon key (BeaconClass) exists, creating its first version if
+// not (one more key generation), and keeps an existing one; so it also
+// adds the beacon key to a tenant made by an older release, even when it
+// then fails with ErrConflict because the data key exists. Creating the
+// beacon key first means a failure leaves nothing a retry cannot finish.
 func (s *Store) Create(ctx context.Context, tenant, class string) (VersionInfo, error) {
 	if err := validateTC(tenant, class); err != nil {
 		return VersionInfo{}, err
 	}
+	if !IsBeaconClass(class) {
+		if _, err := s.create(ctx, tenant, BeaconClass(class)); err != nil && !errors.Is(err, ErrConflict) {
+			return VersionInfo{}, err
+		}
+	}
+	return s.create(ctx, tenant, class)
+}
+
+// create makes the first version of (tenant, class); ErrConflict if the
+// key exists.
+func (s *Store) create(ctx context.Context, tenant, class string) (VersionInfo, error) {
 	snap, err := s.b.read(ctx, tenant, class, 0)
 	if err != nil {
 		return VersionInfo{}, err
@@ -390,7 +396,7 @@ func (s *Store) Create(ctx context.Context, tenant, class string) (VersionInfo, 
 	if snap.tomb != nil {
 		ref.Version = snap.tomb.floor[class] + 1
 	}
-	info, key, err := s.newVersion(ctx, ref, nil, snap.tomb)
+	info, key, err := s.newVersion(ctx, SpanCreate, ref, nil, snap.tomb)
 	key.Zero()
 	if err != nil {
 		return VersionInfo{}, err
@@ -405,6 +411,9 @@ func (s *Store) Create(ctx context.Context, tenant, class string) (VersionInfo, 
 func (s *Store) Rotate(ctx context.Context, tenant, class string) (VersionInfo, error) {
 	if err := validateTC(tenant, class); err != nil {
 		return VersionInfo{}, err
+	}
+	if IsBeaconClass(class) {
+		return VersionInfo{}, fmt.Errorf("%w: %s", ErrBeaconKeyRotation, attrcrypt.KeyRef{Tenant: tenant, Class: class})
 	}
 	snap, err := s.b.read(ctx, tenant, class, 0)
 	if err != nil {
@@ -426,7 +435,7 @@ func (s *Store) Rotate(ctx context.Context, tenant, class string) (VersionInfo, 
 		return VersionInfo{}, fmt.Errorf("%w: %s: version space exhausted", ErrConflict, ref)
 	}
 	ref.Version = snap.ptr.version + 1
-	info, key, err := s.newVersion(ctx, ref, snap.ptr, snap.tomb)
+	info, key, err := s.newVersion(ctx, SpanRotate, ref, snap.ptr, snap.tomb)
 	key.Zero()
 	if err != nil {
 		return VersionInfo{}, err
@@ -455,9 +464,12 @@ func (s *Store) verifyPointer(ctx context.Context, tenant, class string, p *poin
 
 // newVersion makes version ref.Version with fresh key material, tags the
 // version record and the pointer that names it, and writes both in one
-// conditional transaction. from is the verified pointer it replaces (nil
-// for creation). The caller zeroes the returned key.
-func (s *Store) newVersion(ctx context.Context, ref attrcrypt.KeyRef, from *pointer, tomb *tombstone) (VersionInfo, attrcrypt.Key, error) {
+// conditional transaction, in a span named span (SpanCreate, SpanRotate).
+// from is the verified pointer it replaces (nil for creation). The caller
+// zeroes the returned key.
+func (s *Store) newVersion(ctx context.Context, span string, ref attrcrypt.KeyRef, from *pointer, tomb *tombstone) (info VersionInfo, key attrcrypt.Key, err error) {
+	ctx, end := s.startSpan(ctx, span, ref)
+	defer func() { end(err) }()
 	key, w, err := s.w.GenerateKey(ctx, ref)
 	if err != nil {
 		return VersionInfo{}, attrcrypt.Key{}, err
