@@ -3,7 +3,9 @@
 // email through a beacon (FindByEmail), unique per company (GetByEmail; a
 // duplicate create is refused, a changed email releases the old one), found
 // by status and email through a compound beacon (FindByStatusEmail), and
-// listed by status and date through a declared index (QueryByStatus).
+// listed by status and date through a declared index (QueryByStatus). A
+// data key rotation leaves search and uniqueness working (the beacon key is
+// not rotated); a shredded company cannot be searched any more.
 //
 //	go run ./examples/crm
 //

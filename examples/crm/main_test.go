@@ -34,7 +34,10 @@ func TestCRM(t *testing.T) {
 		`GetByEmail("grace@example.com"): not found`,
 		`acme FindByStatusEmail("lead", "linus@example.com"): []`,
 		"c-barbara (2026-01-08), c-linus (2026-01-07)",
-		"All 6 steps behaved as shown.",
+		"FindByEmail finds c-ada (sealed before the rotation) and c-edsger (after it)",
+		"a second ada@example.com is still refused",
+		`globex FindByEmail("ada@example.com"): refused (ErrKeyShredded)`,
+		"All 8 steps behaved as shown.",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())

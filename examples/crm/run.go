@@ -31,6 +31,8 @@ type env struct {
 	repo   *CustomerRepository
 	acme   CustomerScope // two companies (tenants) of the CRM
 	globex CustomerScope
+	store  *tenantkeys.Store // Admin; the repository gets only the cache
+	cache  *tenantkeys.Cache
 }
 
 // joined is the date every customer of the example joined, plus a day
@@ -60,6 +62,8 @@ func run(ctx context.Context, out io.Writer, cfg config) (err error) {
 		{"Changing an email releases the old one in the same transaction", e.changeEmail},
 		{"Compound beacon: customers by status and email with one index", e.findByStatusEmail},
 		{"Declared index on signed attributes: active customers by date joined", e.queryByStatus},
+		{"Rotating a company's data key: search and uniqueness keep working", e.rotate},
+		{"Shredding a company: its customers cannot be searched any more", e.shred},
 	}
 	for i, s := range steps {
 		step(out, i+1, s.title)
@@ -119,24 +123,21 @@ func setup(ctx context.Context, out io.Writer, cfg config, cleanup *[]func(conte
 	fmt.Fprintf(out, "Tables: %s (customers; indexes %s), %s (tenant keys)\n", dataTable, strings.Join(indexes, ", "), keyTable)
 
 	// Each company's keys are created up front, so a request never creates
-	// keys: the data key of the default class, and the beacon key that its
-	// beacons and unique claims use (class tenantkeys.BeaconClass(""),
-	// never rotated with the data key). Creating the data key may create
-	// the beacon key as well; then the second Create finds it there.
+	// keys. Admin.Create of a data class also creates the class's beacon
+	// key (class tenantkeys.BeaconClass("")), which beacons and unique
+	// claims use and which is never rotated with the data key.
 	store := tenantkeys.NewDynamoDBStore(db, keyTable, ring)
 	for _, company := range []string{"acme", "globex"} {
 		if _, err := store.Create(ctx, company, ""); err != nil {
-			return nil, fmt.Errorf("create the data key of %s: %w", company, err)
-		}
-		if _, err := store.Create(ctx, company, tenantkeys.BeaconClass("")); err != nil && !errors.Is(err, tenantkeys.ErrConflict) {
-			return nil, fmt.Errorf("create the beacon key of %s: %w", company, err)
+			return nil, fmt.Errorf("create the keys of %s: %w", company, err)
 		}
 	}
-	repo, err := NewCustomerRepositoryNamed(db, dataTable, tenantkeys.NewCache(store))
+	cache := tenantkeys.NewCache(store)
+	repo, err := NewCustomerRepositoryNamed(db, dataTable, cache)
 	if err != nil {
 		return nil, err
 	}
-	return &env{out: out, db: db, table: dataTable, repo: repo, acme: repo.For("acme"), globex: repo.For("globex")}, nil
+	return &env{out: out, db: db, table: dataTable, repo: repo, acme: repo.For("acme"), globex: repo.For("globex"), store: store, cache: cache}, nil
 }
 
 // connect returns a DynamoDB client: real AWS, a given DynamoDB Local, or
@@ -346,5 +347,63 @@ func (e *env) queryByStatus(ctx context.Context) error {
 		return fmt.Errorf("CountByStatus(active) = %d, %v; want 3", n, err)
 	}
 	fmt.Fprintf(e.out, "   acme CountByStatus(\"active\"): %d\n", n)
+	return nil
+}
+
+// findOne returns the IDs FindByEmail yields in sc.
+func findOne(ctx context.Context, sc CustomerScope, email string) ([]string, error) {
+	var ids []string
+	for c, err := range sc.FindByEmail(ctx, email) {
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, c.ID)
+	}
+	return ids, nil
+}
+
+func (e *env) rotate(ctx context.Context) error {
+	info, err := e.store.Rotate(ctx, "acme", "")
+	if err != nil {
+		return err
+	}
+	e.cache.Purge("acme") // this process's cache; others see the new version when their entries expire
+	fmt.Fprintf(e.out, "   acme's data key is now version %d; its beacon key is not rotated, so no beacon changes\n", info.Ref.Version)
+	if err := e.acme.Create(ctx, customer("acme", "c-edsger", "edsger@example.com", "Edsger Dijkstra", "lead", 5)); err != nil {
+		return err
+	}
+	for _, q := range []struct{ email, id string }{{"ada@example.com", "c-ada"}, {"edsger@example.com", "c-edsger"}} {
+		ids, err := findOne(ctx, e.acme, q.email)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(ids, []string{q.id}) {
+			return fmt.Errorf("FindByEmail(%s) after the rotation = %v, want %s", q.email, ids, q.id)
+		}
+	}
+	fmt.Fprintln(e.out, "   FindByEmail finds c-ada (sealed before the rotation) and c-edsger (after it)")
+	err = e.acme.Create(ctx, customer("acme", "c-ada2", "ada@example.com", "Ada again", "lead", 6))
+	if !errors.Is(err, table.ErrUniqueTaken) {
+		return fmt.Errorf("duplicate email after the rotation: %v, want ErrUniqueTaken", err)
+	}
+	fmt.Fprintln(e.out, "   a second ada@example.com is still refused")
+	return nil
+}
+
+func (e *env) shred(ctx context.Context) error {
+	if err := e.store.Shred(ctx, "globex"); err != nil {
+		return err
+	}
+	e.cache.Purge("globex")
+	_, err := findOne(ctx, e.globex, "ada@example.com")
+	if !errors.Is(err, tenantkeys.ErrKeyShredded) {
+		return fmt.Errorf("FindByEmail in a shredded company: %v, want ErrKeyShredded", err)
+	}
+	fmt.Fprintln(e.out, "   globex FindByEmail(\"ada@example.com\"): refused (ErrKeyShredded): the beacon key died with the data keys")
+	ids, err := findOne(ctx, e.acme, "ada@example.com")
+	if err != nil || !slices.Equal(ids, []string{"c-ada"}) {
+		return fmt.Errorf("acme FindByEmail after globex's shred = %v, %v", ids, err)
+	}
+	fmt.Fprintln(e.out, "   acme FindByEmail(\"ada@example.com\"): c-ada, untouched")
 	return nil
 }
