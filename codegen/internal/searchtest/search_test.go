@@ -8,6 +8,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/dynaseal/dynaseal/itest"
 	"github.com/dynaseal/dynaseal/table"
 )
@@ -164,5 +168,46 @@ func TestFindByStatusEmail(t *testing.T) {
 	p, err := repo.For("t2").FindByStatusEmailPage(ctx, "active", "c4@t2.example", 5, "")
 	if err != nil || len(p.Items) != 1 || p.Items[0].ID != "c4" || p.Items[0].Org != "t2" {
 		t.Fatalf("t2 FindByStatusEmailPage(active, c4) = %+v, %v", p.Items, err)
+	}
+}
+
+// TestFindByEmailTamperedBeacon copies the beacon of one customer's email
+// onto another customer's item, as a writer with table access could: the
+// generated FindByEmail then meets the altered item in the index and yields
+// ErrTampered for it, never the item, and still yields the genuine match.
+func TestFindByEmailTamperedBeacon(t *testing.T) {
+	ctx := context.Background()
+	repo := customers(t)
+	seedStatuses(t, repo, "t1")
+	db := itest.DynamoDB(t)
+	key := func(id string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"org": &types.AttributeValueMemberS{Value: "t1"}, "id": &types.AttributeValueMemberS{Value: id}}
+	}
+	src, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(repo.Table().Name()), Key: key("c2")})
+	if err != nil || src.Item["email#b"] == nil {
+		t.Fatalf("reading c2's beacon: %v", err)
+	}
+	if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(repo.Table().Name()), Key: key("c3"),
+		UpdateExpression:          aws.String("SET #b = :b"),
+		ExpressionAttributeNames:  map[string]string{"#b": "email#b"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":b": src.Item["email#b"]},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	tampered := 0
+	for c, err := range repo.For("t1").FindByEmail(ctx, "c2@t1.example") {
+		switch {
+		case errors.Is(err, table.ErrTampered):
+			tampered++
+		case err != nil:
+			t.Fatalf("FindByEmail: %v, want ErrTampered for the altered item", err)
+		default:
+			found = append(found, c.ID)
+		}
+	}
+	if tampered != 1 || !slices.Equal(found, []string{"c2"}) {
+		t.Fatalf("FindByEmail over a copied beacon: items %v, %d ErrTampered; want [c2] and 1", found, tampered)
 	}
 }
