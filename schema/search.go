@@ -111,9 +111,56 @@ func (s *Schema) DerivedAttributes() []string {
 }
 
 // searchable reports whether a is a scalar a beacon or a claim can be
-// computed from (string, number or binary).
+// computed from (string, number or binary, or a pointer to one).
 func searchable(a Attribute) bool {
-	return keyType(a.Type, a.Dynamo) != ""
+	return scalarType(a) != ""
+}
+
+// scalarType is the DynamoDB scalar type a is stored as, looking through
+// pointers (as table's index checks do), or "" if it is not a scalar.
+func scalarType(a Attribute) types.ScalarAttributeType {
+	return keyType(derefType(a.Type), a.Dynamo)
+}
+
+func derefType(t TypeInfo) TypeInfo {
+	for t.Kind() == KindPointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// CanBeEmpty reports whether a's stored value can be an empty string or
+// binary, or NULL (a pointer, string or []byte without omitempty). Such an
+// attribute cannot be an index key: DynamoDB rejects an empty or NULL key
+// value, while with omitempty an empty value leaves the attribute out and
+// the item out of the (sparse) index. The table's own keys and the tenant
+// attribute are never stored empty.
+func (a Attribute) CanBeEmpty() bool {
+	if a.PartitionKey || a.SortKey || a.Tenant || a.Dynamo.OmitEmpty {
+		return false
+	}
+	t := derefType(a.Type)
+	return a.Type.Kind() == KindPointer || t.Kind() == KindString || t.Kind() == KindBytes
+}
+
+// emptyKeyReason explains the omitempty rule for index key a.
+func emptyKeyReason(a Attribute, index string) string {
+	return fmt.Sprintf("index %q key %s (type %s) can be empty and DynamoDB rejects an empty index key: add omitempty to its dynamodbav tag (`dynamodbav:\"%s,omitempty\"`)", index, a.Name, a.Type, a.Name)
+}
+
+// validIndexName reports whether name is a DynamoDB index name: 3 to 255
+// characters from [A-Za-z0-9_.-].
+func validIndexName(name string) bool {
+	if len(name) < 3 || len(name) > 255 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // buildSearch fills the beacons, compounds, unique attributes and indexes
@@ -170,7 +217,7 @@ func buildSearch(s *Schema, decls []walkField) []error {
 		if a.Normalize != 0 {
 			if a.BeaconBits == 0 && !a.Unique {
 				attrErr(a, "lower and trim apply to a beacon or a unique value; add beacon or unique")
-			} else if a.Type.Kind() != KindString {
+			} else if derefType(a.Type).Kind() != KindString {
 				attrErr(a, "lower and trim apply to strings only")
 			}
 		}
@@ -184,6 +231,9 @@ func buildSearch(s *Schema, decls []walkField) []error {
 				key = a.Name + BeaconSuffix
 			} else if !searchable(a) {
 				attrErr(a, fmt.Sprintf("index %q key of type %s; an index key is a string, a number or []byte", k.Index, a.Type))
+				continue
+			} else if a.CanBeEmpty() {
+				attrErr(a, emptyKeyReason(a, k.Index))
 				continue
 			}
 			addKey(k.Index, key, k.Sort, "")
@@ -204,8 +254,15 @@ func buildSearch(s *Schema, decls []walkField) []error {
 	}
 	for _, name := range order {
 		ix := indexes[name]
-		if ix.PartitionKey == "" {
+		switch {
+		case !validIndexName(name):
+			typeErr(fmt.Sprintf("index name %q: DynamoDB index names are 3 to 255 characters from A-Z a-z 0-9 _ . -", name))
+			continue
+		case ix.PartitionKey == "":
 			typeErr(fmt.Sprintf("index %q has a sort key but no partition key", name))
+			continue
+		case ix.PartitionKey == ix.SortKey:
+			typeErr(fmt.Sprintf("index %q uses %s as both partition and sort key", name, ix.PartitionKey))
 			continue
 		}
 		s.Indexes = append(s.Indexes, *ix)
@@ -251,11 +308,14 @@ func parseDecl(s *Schema, d walkField, names map[string]bool, addKey func(ix, at
 			if !ok {
 				return bad(fmt.Sprintf("part %q is not an attribute of the type", p))
 			}
+			if slices.Contains(c.Parts, p) {
+				return bad(fmt.Sprintf("part %q repeated", p))
+			}
 			if _, hasBeacon := s.BeaconOf(p); !hasBeacon {
 				if a.Action == attrcrypt.ActionEncrypt {
 					return bad(fmt.Sprintf("part %q is encrypted: give it a beacon", p))
 				}
-				if kt := keyType(a.Type, a.Dynamo); kt != types.ScalarAttributeTypeS && kt != types.ScalarAttributeTypeN {
+				if kt := scalarType(a); kt != types.ScalarAttributeTypeS && kt != types.ScalarAttributeTypeN {
 					return bad(fmt.Sprintf("part %q must be a string or a number", p))
 				}
 			}
@@ -280,7 +340,7 @@ func parseDecl(s *Schema, d walkField, names map[string]bool, addKey func(ix, at
 			if attr == "" {
 				continue
 			}
-			stored, err := s.indexKeyAttribute(attr)
+			stored, err := s.indexKeyAttribute(opts["index"], attr)
 			if err != "" {
 				return bad(err)
 			}
@@ -295,7 +355,7 @@ func parseDecl(s *Schema, d walkField, names map[string]bool, addKey func(ix, at
 // indexKeyAttribute maps an attribute named in an index declaration to the
 // stored key attribute: a compound, a beacon for an encrypted attribute,
 // or the attribute itself.
-func (s *Schema) indexKeyAttribute(attr string) (string, string) {
+func (s *Schema) indexKeyAttribute(index, attr string) (string, string) {
 	if _, ok := s.CompoundNamed(attr); ok {
 		return attr, ""
 	}
@@ -315,6 +375,9 @@ func (s *Schema) indexKeyAttribute(attr string) (string, string) {
 	if !searchable(a) {
 		return "", fmt.Sprintf("index key %q must be a string, a number or []byte", attr)
 	}
+	if a.CanBeEmpty() {
+		return "", emptyKeyReason(a, index)
+	}
 	return attr, ""
 }
 
@@ -326,7 +389,11 @@ func (s *Schema) indexKeyType(name string) types.ScalarAttributeType {
 	if _, ok := s.CompoundNamed(name); ok {
 		return types.ScalarAttributeTypeS
 	}
-	return s.KeyType(name)
+	a, ok := s.Attribute(name)
+	if !ok {
+		return ""
+	}
+	return scalarType(a)
 }
 
 // addIndexes adds the declared indexes to a CreateTableInput.

@@ -90,6 +90,9 @@ func parseSealTag(tag, attr string) (SealTag, error) {
 			st.Action = attrcrypt.ActionSign
 			actions++
 		case "beacon":
+			if st.BeaconBits != 0 {
+				return st, fmt.Errorf("option beacon repeated in seal tag %q", tag)
+			}
 			st.BeaconBits = DefaultBeaconBits
 		case "unique":
 			st.Unique = true

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
 	"github.com/dynaseal/dynaseal/tenantkeys"
@@ -146,6 +147,21 @@ func TestStoreBeaconKeys(t *testing.T) {
 		// The shredded beacon key is not recreated by Create.
 		if _, err := s.Create(ctx, "acme", ""); !errors.Is(err, tenantkeys.ErrKeyShredded) {
 			t.Fatalf("Create after shred: err = %v, want ErrKeyShredded", err)
+		}
+		// After reopening, Create makes a new beacon key numbered above the
+		// destroyed one, which stays destroyed.
+		if err := s.ReopenAfterShred(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Create(ctx, "acme", ""); err != nil {
+			t.Fatal(err)
+		}
+		reborn := mustKey(t)(s.CurrentKey(ctx, "acme", bc))
+		if reborn.Ref.Version != 2 || reborn.Material == beacon.Material {
+			t.Fatalf("beacon key after reopen: %s", reborn.Ref)
+		}
+		if _, err := s.Key(ctx, ref("acme", bc, 1)); !errors.Is(err, tenantkeys.ErrKeyShredded) {
+			t.Fatalf("destroyed beacon key after reopen: err = %v, want ErrKeyShredded", err)
 		}
 	})
 }
@@ -299,5 +315,63 @@ func TestAttackBeaconRecordSwap(t *testing.T) {
 			}
 			mustKey(t)(s.CurrentKey(k.ctx, "acme", tc.from))
 		})
+	}
+}
+
+// TestKMSBeaconKeyUnderClassKey: with a KMS key per tenant and class, the
+// beacon key of a class is wrapped by that class's KMS key (the selector is
+// asked about the data class, never about "__beacon.C", which no alias
+// could name), under its own encryption context.
+func TestKMSBeaconKeyUnderClassKey(t *testing.T) {
+	ctx := context.Background()
+	srv := startKMS(t)
+	s := &kmsServer{name: "kmslocal", client: srv.Client(), prefix: "alias/"}
+	payKey, payARN := s.createKey(t, "acme pay")
+	defKey, _ := s.createKey(t, "acme default")
+	s.alias(t, "acme/pay", payKey)
+	s.alias(t, "acme/default", defKey)
+	var mu sync.Mutex
+	var asked []string
+	pattern := tenantkeys.AliasPattern("alias/{tenant}/{class}")
+	sel := func(tenant, class string) (string, error) {
+		mu.Lock()
+		asked = append(asked, class)
+		mu.Unlock()
+		return pattern(tenant, class)
+	}
+	store := tenantkeys.NewMemoryStore(tenantkeys.NewKMSWrapper(s.client, sel))
+	for _, c := range []string{"", "pay"} {
+		if _, err := store.Create(ctx, "acme", c); err != nil {
+			t.Fatalf("Create(%q): %v", c, err)
+		}
+	}
+	vs, err := store.Versions(ctx, "acme", tenantkeys.BeaconClass("pay"))
+	if err != nil || len(vs) != 1 {
+		t.Fatalf("beacon versions: %v %v", vs, err)
+	}
+	if id := vs[0].Wrapped.KeyID; id != payARN && id != payKey {
+		t.Fatalf("beacon key of pay wrapped under %s, want the pay key %s", id, payARN)
+	}
+	beacon := mustKey(t)(store.CurrentKey(ctx, "acme", tenantkeys.BeaconClass("pay")))
+	data := mustKey(t)(store.CurrentKey(ctx, "acme", "pay"))
+	if beacon.Material == data.Material {
+		t.Fatal("beacon key equals the data key")
+	}
+	// The blob is bound to the beacon class: a raw Decrypt under the data
+	// class's context fails, under the beacon class's succeeds.
+	for class, ok := range map[string]bool{"__beacon.pay": true, "pay": false} {
+		_, err := s.client.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: vs[0].Wrapped.Blob, EncryptionContext: map[string]string{
+			"tenant": "acme", "class": class, "version": "1", "purpose": tenantkeys.Purpose,
+		}})
+		if (err == nil) != ok {
+			t.Fatalf("raw Decrypt with class %q: err = %v", class, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range asked {
+		if tenantkeys.IsBeaconClass(c) {
+			t.Fatalf("selector asked about beacon class %q", c)
+		}
 	}
 }

@@ -55,8 +55,10 @@
 // key, Create(tenant, BeaconClass(C)) adds it to a tenant of an older
 // release, Rotate and Retire refuse it (ErrBeaconKeyRotation), and Shred
 // destroys it with the tenant's other keys. Class names starting with "__"
-// are otherwise reserved. A KMS key policy that conditions on
-// kms:EncryptionContext:class must allow the beacon classes too.
+// are otherwise reserved. The beacon key of class C is wrapped by the KMS
+// key selected for C (a KeySelector is never asked about a beacon class),
+// with "__beacon.C" as the class in its encryption context: a KMS key
+// policy that conditions on kms:EncryptionContext:class must allow it.
 //
 // # Key store table
 //

@@ -21,7 +21,10 @@ type KMSAPI interface {
 }
 
 // KeySelector chooses the KMS key that wraps the keys of (tenant, class).
-// It returns a key id, key ARN, alias name or alias ARN. It is consulted
+// It returns a key id, key ARN, alias name or alias ARN. It is never asked
+// about a beacon key class: the beacon key of class C (BeaconClass(C)) is
+// wrapped by the key selected for (tenant, C), under its own encryption
+// context (class "__beacon.C"). It is consulted
 // when a tenant key version is created and on every unwrap: the selected key
 // is the only one allowed to unwrap that tenant's keys (Decrypt names it as
 // KeyId), so a record naming another key fails with ErrUntrustedKey. After
@@ -205,7 +208,7 @@ func (w *KMSWrapper) unwrapKey(ref attrcrypt.KeyRef, recorded string) (string, e
 		return "", err
 	}
 	if recorded != "" && w.previous != nil && !sameKMSKey(recorded, want) {
-		if prev, err := w.previous(ref.Tenant, ref.Class); err == nil && prev != "" && !isAlias(prev) && sameKMSKey(recorded, prev) {
+		if prev, err := w.previous(ref.Tenant, selectorClass(ref.Class)); err == nil && prev != "" && !isAlias(prev) && sameKMSKey(recorded, prev) {
 			return prev, nil
 		}
 	}
@@ -215,8 +218,17 @@ func (w *KMSWrapper) unwrapKey(ref attrcrypt.KeyRef, recorded string) (string, e
 	return want, nil
 }
 
+// selectorClass is the class a KeySelector is asked about: a beacon key
+// is wrapped by the KMS key of its data class.
+func selectorClass(class string) string {
+	if data, ok := DataClassOf(class); ok {
+		return data
+	}
+	return class
+}
+
 func (w *KMSWrapper) keyID(ref attrcrypt.KeyRef) (string, error) {
-	id, err := w.choose(ref.Tenant, ref.Class)
+	id, err := w.choose(ref.Tenant, selectorClass(ref.Class))
 	if err != nil {
 		return "", err
 	}
