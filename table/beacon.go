@@ -30,18 +30,20 @@ var ErrBeaconKey = errors.New("table: unusable beacon key")
 // value itself is never quoted.
 var ErrInvalidSearchValue = errors.New("table: value cannot be searched or indexed")
 
-// beaconVersion is the only version a beacon key has: beacon keys are not
-// rotated, so that beacons and claims stay valid across data key rotations.
+// beaconVersion is the version a beacon key has: beacon keys are not
+// rotated, so that beacons and claims stay valid across data key
+// rotations. The one exception is a tenant shredded and reopened
+// (tenantkeys ReopenAfterShred): version 1 is shredded with everything it
+// indexed, and the key created after the reopen (a later version) indexes
+// what is written from then on.
 const beaconVersion = 1
-
-// hasSearch reports whether the schema stores beacons or compound beacons.
-func (t *Table[T]) hasSearch() bool {
-	return len(t.schema.Beacons) > 0 || len(t.schema.Compounds) > 0
-}
 
 // beaconKeyForWrite returns the tenant's beacon key for a write: its
 // current key of the beacon class, created on first use when the provider
-// does that, refused unless it is version 1. The caller zeroes it.
+// does that. It must be version 1, or, for a reopened tenant, a later one
+// with version 1 shredded; anything else (a rotated beacon key) would
+// orphan the beacons already written and is refused with ErrBeaconKey.
+// The caller zeroes the key.
 func (t *Table[T]) beaconKeyForWrite(ctx context.Context, tenant string) (attrcrypt.Key, error) {
 	class := tenantkeys.BeaconClass(t.class)
 	sctx, end := t.obs.keySpan(ctx, class, 0)
@@ -50,25 +52,54 @@ func (t *Table[T]) beaconKeyForWrite(ctx context.Context, tenant string) (attrcr
 	if err != nil {
 		return attrcrypt.Key{}, fmt.Errorf("table: beacon key: %w", err)
 	}
-	if k.Ref.Version != beaconVersion || k.Ref.Tenant != tenant || k.Ref.Class != class {
+	if k.Ref.Tenant != tenant || k.Ref.Class != class {
+		k.Zero()
+		return attrcrypt.Key{}, fmt.Errorf("%w: the provider answered for another tenant or class", ErrBeaconKey)
+	}
+	if k.Ref.Version != beaconVersion && !t.beaconReopened(ctx, tenant) {
 		v := k.Ref.Version
 		k.Zero()
-		return attrcrypt.Key{}, fmt.Errorf("%w: the beacon key of class %q is version %d; beacon keys are never rotated (only version %d is used)", ErrBeaconKey, class, v, beaconVersion)
+		return attrcrypt.Key{}, fmt.Errorf("%w: the beacon key of class %q is at version %d while version %d is live; beacon keys are never rotated (the beacons written under version %d would no longer be found)", ErrBeaconKey, class, v, beaconVersion, beaconVersion)
 	}
 	return k, nil
 }
 
-// beaconKeyForRead returns the tenant's beacon key for a search, by
-// reference (version 1), so that a search never creates a key. The caller
-// zeroes it. A tenant that never had one gets an error matching
-// tenantkeys.ErrKeyNotFound; a shredded tenant one matching
-// tenantkeys.ErrKeyShredded.
-func (t *Table[T]) beaconKeyForRead(ctx context.Context, tenant string) (attrcrypt.Key, error) {
+// beaconReopened reports whether version 1 of the tenant's beacon key is
+// shredded: the tenant was shredded and reopened, so its current beacon
+// key is the one made after the reopen.
+func (t *Table[T]) beaconReopened(ctx context.Context, tenant string) bool {
 	k, err := t.keyByRef(ctx, attrcrypt.KeyRef{Tenant: tenant, Class: tenantkeys.BeaconClass(t.class), Version: beaconVersion})
+	k.Zero()
+	return errors.Is(err, tenantkeys.ErrKeyShredded)
+}
+
+// beaconKeyForRead returns the tenant's beacon key for a search: version 1
+// by reference, so that a search of a tenant without one creates no key
+// (the error then matches tenantkeys.ErrKeyNotFound). When version 1 is
+// shredded it asks for the current key, which for a tenant shredded and
+// not reopened is refused with an error matching ErrKeyShredded, and for a
+// reopened tenant is its new beacon key. The caller zeroes it.
+func (t *Table[T]) beaconKeyForRead(ctx context.Context, tenant string) (attrcrypt.Key, error) {
+	class := tenantkeys.BeaconClass(t.class)
+	k, err := t.keyByRef(ctx, attrcrypt.KeyRef{Tenant: tenant, Class: class, Version: beaconVersion})
+	if errors.Is(err, tenantkeys.ErrKeyShredded) {
+		sctx, end := t.obs.keySpan(ctx, class, 0)
+		cur, cerr := t.keys.CurrentKey(sctx, tenant, class)
+		end(cerr)
+		if cerr == nil && cur.Ref.Tenant == tenant && cur.Ref.Class == class && cur.Ref.Version > beaconVersion {
+			return cur, nil
+		}
+		cur.Zero()
+	}
 	if err != nil {
 		return attrcrypt.Key{}, fmt.Errorf("table: beacon key: %w", err)
 	}
 	return k, nil
+}
+
+// hasSearch reports whether the schema stores beacons or compound beacons.
+func (t *Table[T]) hasSearch() bool {
+	return len(t.schema.Beacons) > 0 || len(t.schema.Compounds) > 0
 }
 
 // present reports whether v is a stored value (not absent, not NULL).
@@ -88,7 +119,7 @@ func present(v types.AttributeValue) bool {
 // the item drops out of their (sparse) indexes.
 func (t *Table[T]) addBeacons(ctx context.Context, tenant string, m map[string]types.AttributeValue) error {
 	sch := t.schema
-	for _, name := range sch.DerivedAttributes() {
+	for _, name := range t.derived {
 		delete(m, name)
 	}
 	key, err := t.beaconKeyForWrite(ctx, tenant)
@@ -96,25 +127,29 @@ func (t *Table[T]) addBeacons(ctx context.Context, tenant string, m map[string]t
 		return err
 	}
 	defer key.Zero()
-	hexes := make(map[string]string, len(sch.Beacons))
+	var hexBuf [4]string
+	hexes := hexBuf[:0:len(hexBuf)] // beacon hex per entry of sch.Beacons; "" when absent
 	for _, b := range sch.Beacons {
 		v := m[b.Source]
 		if !present(v) {
+			hexes = append(hexes, "")
 			continue
 		}
-		h, err := attrcrypt.Beacon(key, t.logical, b.Source, v, b.Normalize, b.Bits)
+		h, err := t.beacon(&key, b, v)
 		if err != nil {
-			return fmt.Errorf("table: beacon of %s: %w", b.Source, scrubBeaconError(err))
+			return err
 		}
-		hexes[b.Source] = h
+		hexes = append(hexes, h)
 		m[b.Attribute] = S(tenant + attrcrypt.IndexSeparator + h)
 	}
 	for _, c := range sch.Compounds {
 		v, ok, err := t.compoundValue(tenant, c, func(i int, part string) (string, bool, error) {
-			if h, ok := hexes[part]; ok {
-				return h, true, nil
+			for j, b := range sch.Beacons {
+				if b.Source == part {
+					return hexes[j], hexes[j] != "", nil
+				}
 			}
-			if _, isBeacon := sch.BeaconOf(part); isBeacon || !present(m[part]) {
+			if !present(m[part]) {
 				return "", false, nil
 			}
 			s, err := plainPart(m[part], i == len(c.Parts)-1)
@@ -131,6 +166,19 @@ func (t *Table[T]) addBeacons(ctx context.Context, tenant string, m map[string]t
 		}
 	}
 	return nil
+}
+
+// beacon computes the beacon hex of v for b under the tenant's beacon key,
+// with the table's cached Searcher of (key, b.Source).
+func (t *Table[T]) beacon(key *attrcrypt.Key, b schema.Beacon, v types.AttributeValue) (string, error) {
+	sr, err := t.searchers.get(key, t.logical, b.Source)
+	if err == nil {
+		var h string
+		if h, err = sr.Beacon(v, b.Normalize, b.Bits); err == nil {
+			return h, nil
+		}
+	}
+	return "", fmt.Errorf("table: beacon of %s: %w", b.Source, scrubBeaconError(err))
 }
 
 // compoundValue joins the tenant and the parts of c that part returns, in
@@ -252,9 +300,9 @@ func (s Scope[T]) BeaconValue(ctx context.Context, attr string, v types.Attribut
 		return nil, err
 	}
 	defer key.Zero()
-	h, err := attrcrypt.Beacon(key, s.t.logical, b.Source, v, b.Normalize, b.Bits)
+	h, err := s.t.beacon(&key, b, v)
 	if err != nil {
-		return nil, fmt.Errorf("table: beacon of %s: %w", attr, scrubBeaconError(err))
+		return nil, err
 	}
 	return S(s.tenant + attrcrypt.IndexSeparator + h), nil
 }
@@ -329,11 +377,8 @@ func (s Scope[T]) compoundSearch(ctx context.Context, c schema.Compound, parts [
 				return "", false, err
 			}
 		}
-		h, err := attrcrypt.Beacon(key, t.logical, b.Source, p, b.Normalize, b.Bits)
-		if err != nil {
-			return "", false, fmt.Errorf("table: beacon of %s: %w", attr, scrubBeaconError(err))
-		}
-		return h, true, nil
+		h, err := t.beacon(&key, b, p)
+		return h, err == nil, err
 	})
 	if err != nil {
 		return "", nil, err

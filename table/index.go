@@ -83,10 +83,20 @@ func indexKeyProblem(s *schema.Schema, name string) string {
 }
 
 // addIndexes registers the indexes the schema declares (projection ALL)
-// and those of WithIndex, in that order. A WithIndex of an index the
+// and those of WithIndex, in that order, after checking that no compound
+// beacon has a plain part. A WithIndex of an index the
 // schema declares must agree with it (keys and projection ALL), or New
 // fails with ErrInvalidIndex.
 func (t *Table[T]) addIndexes(declared []Index) error {
+	for _, c := range t.schema.Compounds {
+		for _, p := range c.Parts {
+			if a, ok := t.schema.Attribute(p); ok && a.Action == attrcrypt.ActionPlain {
+				// SetPlain and AddToCounter change a plain attribute
+				// without a re-seal, which would leave the compound stale.
+				return fmt.Errorf("%w: compound %q: part %q is plain (seal:\"plain\"); a compound part must be signed or have a beacon", ErrInvalidIndex, c.Attribute, p)
+			}
+		}
+	}
 	for _, six := range t.schema.Indexes {
 		ix := Index{Name: six.Name, PartitionKey: six.PartitionKey, SortKey: six.SortKey, Projection: types.ProjectionTypeAll}
 		if err := checkIndex(t.schema, ix); err != nil {

@@ -342,16 +342,17 @@ func (s Scope[T]) queryPage(ctx context.Context, pq plannedQuery, in *QueryInput
 			items = append(items, r.v)
 			if want > 0 && len(items) == want {
 				full = true
+				// Resume after this item, unless it ends the query. (after
+				// may hold an earlier call's LastEvaluatedKey: reset it, or
+				// the next page would repeat this call's items.)
+				after = nil
 				if i < len(res)-1 || len(last) > 0 {
-					after = r.after // cut inside the results: resume after this item
+					after = r.after
 				}
 				break
 			}
 		}
 		if full {
-			if after == nil {
-				after = last
-			}
 			break
 		}
 		after = last

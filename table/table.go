@@ -34,6 +34,8 @@ type Table[T any] struct {
 	cfg        config
 	indexes    map[string]Index
 	indexOrder []string // index names in declaration order (searches pick the first that fits)
+	derived    []string // beacon and compound attributes, recomputed on every write
+	searchers  searcherCache
 	pkIsTenant bool
 	obs        *observer
 }
@@ -70,6 +72,7 @@ func New[T any](client Client, name string, keys tenantkeys.Provider, opts ...Op
 		t.schema = s
 	}
 	t.pkIsTenant = t.schema.PartitionKey == t.schema.Tenant
+	t.derived = t.schema.DerivedAttributes()
 	switch c := cfg.codec.(type) {
 	case nil:
 		t.codec = reflectCodec[T]{}
