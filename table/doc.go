@@ -92,8 +92,24 @@
 // is one transaction conditioned on every item read being unchanged (its
 // version, or header; a missing item still missing), retried on
 // ErrConflict. It replaces a hand-built Get, TxPut at the read version,
-// TxDelete, TxCreate and retry loop, for example to move a unique email
-// claim when an email changes.
+// TxDelete, TxCreate and retry loop.
+//
+// # Unique values
+//
+// A field tagged seal:"unique" (with lower and trim for e-mail addresses)
+// is unique per tenant. Every write of such a type keeps, in the same
+// transaction as the item, a claim item named by a keyed MAC of the
+// normalised value under the tenant's beacon key (never the value itself):
+// Create puts the claims, Put, Update and Delete read the stored item
+// (strongly consistent) and move or release the claims of the values that
+// change. Concurrent writes of one value give exactly one success and
+// ErrUniqueTaken (which matches ErrAlreadyExists, and names the attribute
+// in a *UniqueError) for the rest. GetUnique finds the item holding a
+// value with one strongly consistent read of its claim and one of the item,
+// and returns it only if the claim's MAC, the item's signature and tenant,
+// and the normalised value all check. Claim items are invisible to every
+// other read (IsClaimItem); BatchWrite refuses such types
+// (ErrUniqueUnsupported). The claim layout is in unique.go.
 //
 // # Observability
 //

@@ -160,7 +160,7 @@ func (s Scope[T]) page(ctx context.Context, pq plannedQuery, start map[string]ty
 	// caller that another tenant's item exists.
 	keep := out.Items[:0:0]
 	for _, it := range out.Items {
-		if scalarEqual(it[s.t.schema.Tenant], S(s.tenant)) && !IsClaimItem(it) {
+		if scalarEqual(it[s.t.schema.Tenant], S(s.tenant)) {
 			keep = append(keep, it)
 		}
 	}

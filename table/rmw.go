@@ -134,10 +134,10 @@ func (r *rmwRead) unchanged(old map[string]types.AttributeValue) bool {
 // ErrConflict. fn queuing no write commits nothing (the reads are still
 // verified). At most 100 writes and checks fit in one commit (ErrTooManyOps).
 //
-// Example: moving a unique email claim when a user's email changes reads
-// the user and the new claim (missing), then queues TxPut(user),
-// TxDelete(old claim) and TxCreate(new claim); a concurrent change of the
-// user or of either claim makes the commit fail and fn rerun.
+// Example: moving money between two accounts reads both through tx,
+// then queues TxPut of each with the new balances; a concurrent change of
+// either makes the commit fail and fn rerun. (Unique values need no such
+// code: the writes of a type with seal:"unique" fields keep their claims.)
 func ReadModifyWrite(ctx context.Context, client Client, attempts int, fn func(ctx context.Context, tx *TxBuilder) error) error {
 	if fn == nil || client == nil {
 		return errors.New("table: ReadModifyWrite needs a client and a function")

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
 	"github.com/dynaseal/dynaseal/tenantkeys"
@@ -75,7 +76,15 @@ import (
 //     takes no conditions and cannot keep claims.
 //
 // Items stored before their attribute became unique have no claim; their
-// next write that changes the value takes one. A claim whose value moved or
+// next write that changes the value takes one. A claim left stale by an
+// item deleted outside this package (a TTL expiry, a raw DeleteItem), or an
+// old claim written back, is released by the next Create, Put or Update
+// that wants the value: it checks that the claim's MAC holds and that the
+// item it names is gone or verifies without the value, and deletes the
+// claim on condition that neither changed (releaseStale). A claim whose MAC
+// fails, or whose item fails verification, is never released: the write
+// reports ErrUniqueTaken. Inside TransactWrite a stale claim is reported
+// as ErrUniqueTaken (Create, Put or Update outside one releases it). A claim whose value moved or
 // was deleted is gone in the same transaction, so GetUnique (one strongly
 // consistent GetItem of the claim and one of its owner) only ever returns
 // the item that holds the value now: it verifies the claim's MAC, reads and
@@ -109,6 +118,7 @@ func (uniqueTaken) Unwrap() error { return ErrAlreadyExists }
 type UniqueError struct {
 	// Attribute is the unique attribute's name.
 	Attribute string
+	claim     string // the claim string (no value), for releaseStale
 }
 
 // Error names the attribute, never the value.
@@ -130,14 +140,23 @@ func IsClaimItem(item map[string]types.AttributeValue) bool {
 func (t *Table[T]) hasUnique() bool { return len(t.schema.Unique) > 0 }
 
 // beaconKey returns the tenant's beacon key for the table's class, which
-// must be version 1 (beacon keys are not rotated). The caller zeroes it.
-func (s Scope[T]) beaconKey(ctx context.Context) (attrcrypt.Key, error) {
+// must be version 1 (beacon keys are not rotated). A write asks for the
+// current key (which a provider with create-on-first-use creates); a read
+// (forRead) asks for version 1 by reference, which never creates a key. The
+// caller zeroes it.
+func (s Scope[T]) beaconKey(ctx context.Context, forRead bool) (attrcrypt.Key, error) {
 	class := tenantkeys.BeaconClass(s.t.class)
-	sctx, end := s.t.obs.keySpan(ctx, class, 0)
-	k, err := s.t.keys.CurrentKey(sctx, s.tenant, class)
-	end(err)
+	var k attrcrypt.Key
+	var err error
+	if forRead {
+		k, err = s.t.keyByRef(ctx, attrcrypt.KeyRef{Tenant: s.tenant, Class: class, Version: 1})
+	} else {
+		sctx, end := s.t.obs.keySpan(ctx, class, 0)
+		k, err = s.t.keys.CurrentKey(sctx, s.tenant, class)
+		end(err)
+	}
 	if err != nil {
-		return attrcrypt.Key{}, fmt.Errorf("table: beacon key: %w", err)
+		return attrcrypt.Key{}, fmt.Errorf("table: beacon key (class %s): %w", class, err)
 	}
 	if k.Ref.Version != 1 {
 		k.Zero()
@@ -211,7 +230,7 @@ func (s Scope[T]) claimOps(ctx context.Context, owner, old, cur map[string]types
 	if !s.t.hasUnique() {
 		return nil, nil
 	}
-	bk, err := s.beaconKey(ctx)
+	bk, err := s.beaconKey(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +260,7 @@ func (s Scope[T]) claimOps(ctx context.Context, owner, old, cur map[string]types
 		}
 		if nc != "" {
 			op, err := s.claimWrite(bk, nc, owner, true, func(map[string]types.AttributeValue) error {
-				return &UniqueError{Attribute: attr}
+				return &UniqueError{Attribute: attr, claim: nc}
 			})
 			if err != nil {
 				return nil, err
@@ -446,7 +465,7 @@ func (s Scope[T]) createUnique(ctx context.Context, v *T) error {
 		if err != nil {
 			return err
 		}
-		return s.t.sendOwn(ctx, b, b.item.Put.Item)
+		return s.sendOwn(ctx, b, b.item.Put.Item)
 	})
 }
 
@@ -457,7 +476,7 @@ func (s Scope[T]) putUnique(ctx context.Context, v *T) error {
 		if err != nil {
 			return err
 		}
-		return s.t.sendOwn(ctx, b, b.item.Put.Item)
+		return s.sendOwn(ctx, b, b.item.Put.Item)
 	}
 	if s.t.schema.Version != "" {
 		// An optimistic-locking Put names the version it replaces: a race
@@ -474,7 +493,7 @@ func (s Scope[T]) deleteUnique(ctx context.Context, k Key, wc writeConfig) error
 		if err != nil || absent {
 			return err
 		}
-		return s.t.sendOwn(ctx, b, nil)
+		return s.sendOwn(ctx, b, nil)
 	}
 	if wc.ifVersion != nil {
 		return once()
@@ -491,7 +510,21 @@ var errOwnWrite = errors.New("table: own earlier write")
 // cause of a failed op as is. When written (the item b puts) is given, a
 // failed condition whose stored item has written's signature (a resend
 // after a lost answer that outlived the token) is success.
-func (t *Table[T]) sendOwn(ctx context.Context, b txBuilt, written map[string]types.AttributeValue) error {
+func (s Scope[T]) sendOwn(ctx context.Context, b txBuilt, written map[string]types.AttributeValue) error {
+	for repairs := 0; ; repairs++ {
+		err := s.sendOnce(ctx, b, written)
+		var ue *UniqueError
+		if !errors.As(err, &ue) || ue.claim == "" || repairs >= len(s.t.schema.Unique) {
+			return err
+		}
+		if !s.releaseStale(ctx, ue.Attribute, ue.claim) {
+			return err
+		}
+	}
+}
+
+// sendOnce is one attempt of sendOwn.
+func (s Scope[T]) sendOnce(ctx context.Context, b txBuilt, written map[string]types.AttributeValue) error {
 	if written != nil {
 		failed := b.failed
 		b.failed = func(old map[string]types.AttributeValue) error {
@@ -501,7 +534,7 @@ func (t *Table[T]) sendOwn(ctx context.Context, b txBuilt, written map[string]ty
 			return failed(old)
 		}
 	}
-	err := sendTx(ctx, t.client, []txBuilt{b})
+	err := sendTx(ctx, s.t.client, []txBuilt{b})
 	if errors.Is(err, errOwnWrite) {
 		if b.onSuccess != nil {
 			b.onSuccess()
@@ -541,10 +574,11 @@ func flattenTx(built []txBuilt) ([]txBuilt, []int) {
 // onto the ops they belong to (the first failure of an op is its cause),
 // so that a TxError stays aligned with the ops of the call.
 func collapseTxError(te *TxError, owner []int, n int) {
+	reasons, ops := make([]string, n), make([]error, n)
 	if te.err != nil || len(te.Reasons) != len(owner) {
+		te.Reasons = reasons // the call failed as a whole: no op has a code
 		return
 	}
-	reasons, ops := make([]string, n), make([]error, n)
 	for i, code := range te.Reasons {
 		o := owner[i]
 		if code == "" || reasons[o] != "" {
@@ -576,7 +610,11 @@ func (s Scope[T]) GetUnique(ctx context.Context, attr string, v types.AttributeV
 		return nil, fmt.Errorf("%w: %s of %s", ErrNotUnique, attr, s.t.schema.TypeName)
 	}
 	notFound := fmt.Errorf("%w (%s by %s)", ErrNotFound, s.t.schema.TypeName, attr)
-	bk, err := s.beaconKey(ctx)
+	bk, err := s.beaconKey(ctx, true)
+	if errors.Is(err, tenantkeys.ErrKeyNotFound) || errors.Is(err, tenantkeys.ErrKeyShredded) {
+		// No beacon key (never created, or shredded): no value is claimed.
+		return nil, fmt.Errorf("%w: %w", notFound, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -653,4 +691,66 @@ func (s Scope[T]) claimOwner(bk attrcrypt.Key, cs string, claim map[string]types
 		return nil, false
 	}
 	return owner, true
+}
+
+// releaseStale deletes the claim cs of attribute attr when it is stale, so
+// that the write it blocked can be sent again, and reports whether it did
+// (or found the claim gone). A claim is stale when its MAC checks but the
+// item it names is gone, or verifies and no longer holds the value: what an
+// item deleted outside this package (a TTL expiry, a raw DeleteItem) or a
+// replayed old claim leaves behind. A claim whose MAC fails (edited) or
+// whose item does not open (tampered, another tenant's) is left alone. The
+// delete is conditioned on the claim and its item being as read, so it
+// never races a write that takes the value.
+func (s Scope[T]) releaseStale(ctx context.Context, attr, cs string) bool {
+	ck := s.claimKey(cs)
+	out, err := s.t.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.t.name), Key: ck, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false
+	}
+	if out.Item == nil {
+		return true
+	}
+	bk, err := s.beaconKey(ctx, true)
+	if err != nil {
+		return false
+	}
+	defer bk.Zero()
+	owner, valid := s.claimOwner(bk, cs, out.Item)
+	if !valid {
+		return false
+	}
+	var oc expr
+	raw, err := s.getRaw(ctx, s.t.keyOfItem(owner), true)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		oc.add("attribute_not_exists(" + oc.name(s.t.schema.PartitionKey) + ")")
+	case err != nil:
+		return false
+	default:
+		m, err := s.t.openMap(ctx, s.tenant, raw)
+		if err != nil {
+			return false
+		}
+		if held, err := s.claimString(bk, attr, m[attr]); err != nil || held == cs {
+			return false // genuinely taken
+		}
+		oc.add(oc.name(attrcrypt.SignatureAttribute) + " = " + oc.value(raw[attrcrypt.SignatureAttribute]))
+	}
+	var c expr
+	c.add(c.name(attrcrypt.ClaimAttribute) + " = " + c.value(out.Item[attrcrypt.ClaimAttribute]))
+	_, err = s.t.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		ClientRequestToken: aws.String(uuid.NewString()),
+		TransactItems: []types.TransactWriteItem{
+			{Delete: &types.Delete{
+				TableName: aws.String(s.t.name), Key: ck, ConditionExpression: c.String(),
+				ExpressionAttributeNames: c.names, ExpressionAttributeValues: c.values,
+			}},
+			{ConditionCheck: &types.ConditionCheck{
+				TableName: aws.String(s.t.name), Key: owner, ConditionExpression: oc.String(),
+				ExpressionAttributeNames: oc.names, ExpressionAttributeValues: oc.values,
+			}},
+		},
+	})
+	return err == nil
 }

@@ -170,7 +170,7 @@ func (t *Table[T]) buildUpdate(r putReq, stored, before map[string]types.Attribu
 
 func (s Scope[T]) updateItem(ctx context.Context, r updateReq) error {
 	if len(r.claims) > 0 {
-		return s.t.sendOwn(ctx, txBuilt{
+		return s.sendOwn(ctx, txBuilt{
 			item:  txUpdate(s.t.name, r.key, r.update, &r.cond),
 			extra: r.claims,
 			failed: func(old map[string]types.AttributeValue) error {
