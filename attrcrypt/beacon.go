@@ -3,11 +3,13 @@ package attrcrypt
 import (
 	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -150,11 +152,16 @@ func (s *Searcher) ClaimTag(v types.AttributeValue, norm Normalization) (string,
 	return hex.EncodeToString(mac[:ClaimTagBits/8]), nil
 }
 
-// macKey is an HMAC-SHA256 key as the hash states after its inner and
-// outer padded key blocks (RFC 2104), so that a MAC costs no key setup.
+// macKey is an HMAC-SHA256 key held as the marshalled SHA-256 states
+// after its inner and outer padded key blocks (RFC 2104), so that a MAC
+// costs no key setup and no allocation.
 type macKey struct {
-	inner, outer hash.Cloner
+	inner, outer []byte
 }
+
+// digests recycles SHA-256 digests for macKey.sum; a digest is reset
+// before it goes back, so none holds key-dependent state.
+var digests = sync.Pool{New: func() any { return sha256.New() }}
 
 // deriveMACKey derives the per-table, per-attribute key of a beacon or a
 // claim tag from a tenant's beacon key: HKDF-SHA256 with an empty salt and
@@ -176,7 +183,7 @@ func deriveMACKey(key Key, purpose, table, attr string) (macKey, error) {
 	defer clear(k)
 	var pad [sha256.BlockSize]byte
 	defer clear(pad[:])
-	state := func(x byte) hash.Cloner {
+	state := func(x byte) ([]byte, error) {
 		for i := range pad {
 			pad[i] = x
 		}
@@ -185,27 +192,36 @@ func deriveMACKey(key Key, purpose, table, attr string) (macKey, error) {
 		}
 		h := sha256.New()
 		h.Write(pad[:])
-		return h.(hash.Cloner)
+		return h.(encoding.BinaryMarshaler).MarshalBinary()
 	}
-	return macKey{inner: state(0x36), outer: state(0x5c)}, nil
+	var m macKey
+	if m.inner, err = state(0x36); err != nil {
+		return macKey{}, err
+	}
+	if m.outer, err = state(0x5c); err != nil {
+		return macKey{}, err
+	}
+	return m, nil
 }
 
 // sum writes HMAC-SHA256(key, msg) to out.
 func (m *macKey) sum(msg []byte, out *[sha256.Size]byte) {
-	h := clone(m.inner)
+	h := digests.Get().(hash.Hash)
+	restoreDigest(h, m.inner)
 	h.Write(msg)
 	h.Sum(out[:0])
-	o := clone(m.outer)
-	o.Write(out[:])
-	o.Sum(out[:0])
+	restoreDigest(h, m.outer)
+	h.Write(out[:])
+	h.Sum(out[:0])
+	h.Reset()
+	digests.Put(h)
 }
 
-func clone(h hash.Cloner) hash.Hash {
-	c, err := h.Clone()
-	if err != nil { // sha256 digests always clone
-		panic("attrcrypt: sha256 clone: " + err.Error())
+// restoreDigest sets h to a state made by MarshalBinary.
+func restoreDigest(h hash.Hash, state []byte) {
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		panic("attrcrypt: sha256 state: " + err.Error()) // states come from MarshalBinary
 	}
-	return c
 }
 
 // Beacon returns the beacon of v for attribute attr of the logical table:

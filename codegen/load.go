@@ -20,9 +20,9 @@ import (
 // ... DO NOT EDIT." header) are hidden from the type checker with an
 // overlay, so a stale generated file, this run's or another type's (with
 // one generate directive per type), never stops a regeneration. Type
-// errors elsewhere are tolerated as long as the package type-checks far
-// enough to describe the requested types; Generate refuses
-// fields whose types are invalid.
+// errors elsewhere (such as code that uses what is about to be generated)
+// are tolerated as long as the package type-checks far enough to describe
+// the requested types; Generate refuses fields whose types are invalid.
 func Load(dir, output string, env []string) (*Package, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -65,10 +65,22 @@ func Load(dir, output string, env []string) (*Package, error) {
 		}
 		return nil, fmt.Errorf("dynaseal-gen: loading %s: %w", dir, errors.Join(errs...))
 	}
+	typeErrors := false
 	for _, e := range p.Errors {
-		if e.Kind != packages.TypeError {
-			return nil, fmt.Errorf("dynaseal-gen: loading %s: %w", dir, e)
+		typeErrors = typeErrors || e.Kind == packages.TypeError
+	}
+	for _, e := range p.Errors {
+		if e.Kind == packages.TypeError {
+			continue
 		}
+		// go list compiles the package too and reports the compiler's
+		// output as one list error: the same type errors again (for
+		// example hand-written code that uses the repository about to be
+		// generated), tolerated as they are.
+		if typeErrors && e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# "+p.PkgPath+"\n") {
+			continue
+		}
+		return nil, fmt.Errorf("dynaseal-gen: loading %s: %w", dir, e)
 	}
 	return FromPackages(p), nil
 }

@@ -6,12 +6,17 @@ import (
 	"go/token"
 	"strings"
 	"unicode"
-
-	awstypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 const tablePath = "github.com/dynaseal/dynaseal/table"
 const keysPath = "github.com/dynaseal/dynaseal/tenantkeys"
+
+// reservedArgs are the parameter and local variable names of generated
+// methods, which a key or search argument must not shadow.
+var reservedArgs = map[string]bool{
+	"ctx": true, "opts": true, "fn": true, "cond": true, "s": true, "r": true, "k": true,
+	"v": true, "err": true, "in": true, "pk": true, "parts": true, "cursor": true, "pageSize": true, "yield": true,
+}
 
 // argName turns a Go field name into a parameter name.
 func argName(field string) string {
@@ -32,7 +37,7 @@ func argName(field string) string {
 		}
 	}
 	s := string(rs)
-	if token.IsKeyword(s) || s == "ctx" || s == "opts" || s == "fn" || s == "cond" || s == "s" || s == "r" || s == "k" {
+	if token.IsKeyword(s) || reservedArgs[s] {
 		s += "Key"
 	}
 	return s
@@ -46,7 +51,6 @@ func (g *gen) emitRepository(w *bytes.Buffer, r *rootInfo, fields []field) {
 	s := r.schema
 	tbl := g.imp(tablePath)
 	ctxPkg := g.imp("context")
-	ty := g.ty()
 	var pk, sk *field
 	for i := range fields {
 		if fields[i].name == s.PartitionKey {
@@ -115,25 +119,7 @@ func (g *gen) emitRepository(w *bytes.Buffer, r *rootInfo, fields []field) {
 
 	// Sort conditions.
 	if sk != nil {
-		svName := g.prefix + "SortValue"
-		fmt.Fprintf(w, "// %s encodes a sort-key value for a query condition; it panics\n// only if the key type's own marshaler fails.\nfunc %s(v %s) %s.AttributeValue {\nav, err := func() (%s.AttributeValue, error) {\nvar av %s.AttributeValue\n", svName, svName, g.typ(sk.typ), ty, ty, ty)
-		cond := sk.tag
-		cond.OmitEmpty, cond.NullEmpty = false, false
-		g.enc(w, ectx{field: name + "." + sk.name, ret: "return nil, "}, sk.typ, "v", true, cond, g.varSink("av"), false)
-		w.WriteString("return av, nil\n}()\nif err != nil {\npanic(err)\n}\nreturn av\n}\n\n")
-		for _, c := range []struct{ fn, doc string }{
-			{"Equal", "equal to v"}, {"LessThan", "less than v"}, {"LessOrEqual", "less than or equal to v"},
-			{"GreaterThan", "greater than v"}, {"GreaterOrEqual", "greater than or equal to v"},
-		} {
-			fmt.Fprintf(w, "// %s%s%s matches %s items whose %s is %s.\nfunc %s%s%s(v %s) %s.SortCondition {\nreturn %s.%s(%s(v))\n}\n\n",
-				name, sk.gonam, c.fn, name, sk.gonam, c.doc, name, sk.gonam, c.fn, g.typ(sk.typ), tbl, tbl, c.fn, svName)
-		}
-		fmt.Fprintf(w, "// %s%sBetween matches %s items with lo <= %s <= hi.\nfunc %s%sBetween(lo, hi %s) %s.SortCondition {\nreturn %s.Between(%s(lo), %s(hi))\n}\n\n",
-			name, sk.gonam, name, sk.gonam, name, sk.gonam, g.typ(sk.typ), tbl, tbl, svName, svName)
-		if kt := s.KeyType(s.SortKey); kt == awstypes.ScalarAttributeTypeS || kt == awstypes.ScalarAttributeTypeB {
-			fmt.Fprintf(w, "// %s%sBeginsWith matches %s items whose %s starts with prefix.\nfunc %s%sBeginsWith(prefix %s) %s.SortCondition {\nreturn %s.BeginsWith(%s(prefix))\n}\n\n",
-				name, sk.gonam, name, sk.gonam, name, sk.gonam, g.typ(sk.typ), tbl, tbl, svName)
-		}
+		g.emitSortConds(w, r, sk, g.prefix+"SortValue")
 	}
 
 	// Repository and constructors.
@@ -212,6 +198,8 @@ func (g *gen) emitRepository(w *bytes.Buffer, r *rootInfo, fields []field) {
 	fmt.Fprintf(w, "// TxUpdate is Update as one write of a table.TransactWrite.\nfunc (s %sScope) TxUpdate(%s fn func(*%s) error) %s.TxOp {\nreturn s.s.TxUpdate(%s(%s), fn)\n}\n\n", name, g.plist(paramList), name, tbl, mustKey, keyExpr)
 	fmt.Fprintf(w, "// TxConditionCheck requires the item with the given key to exist in the\n// scope's tenant for the transaction to succeed.\nfunc (s %sScope) TxConditionCheck(%s opts ...%s.WriteOption) %s.TxOp {\nreturn s.s.TxConditionCheck(%s(%s), opts...)\n}\n\n", name, g.plist(paramList), tbl, tbl, mustKey, keyExpr)
 	fmt.Fprintf(w, "// TxGet reads the item with the given key as part of table.TransactGet.\nfunc (s %sScope) TxGet(%s) *%s.TxRead[%s] {\nreturn s.s.TxGet(%s(%s))\n}\n\n", name, g.plist(paramList), tbl, name, mustKey, keyExpr)
+
+	g.emitSearch(w, r, fields, len(kargs), sk)
 }
 
 // varSink assigns the encoded value to the variable (or field) v.

@@ -119,7 +119,7 @@ func present(v types.AttributeValue) bool {
 // the item drops out of their (sparse) indexes.
 func (t *engine) addBeacons(ctx context.Context, tenant string, m map[string]types.AttributeValue) error {
 	sch := t.schema
-	for _, name := range sch.DerivedAttributes() {
+	for _, name := range t.derived {
 		delete(m, name)
 	}
 	key, err := t.beaconKeyForWrite(ctx, tenant)
@@ -127,25 +127,29 @@ func (t *engine) addBeacons(ctx context.Context, tenant string, m map[string]typ
 		return err
 	}
 	defer key.Zero()
-	hexes := make(map[string]string, len(sch.Beacons))
+	var hexBuf [4]string
+	hexes := hexBuf[:0:len(hexBuf)] // beacon hex per entry of sch.Beacons; "" when absent
 	for _, b := range sch.Beacons {
 		v := m[b.Source]
 		if !present(v) {
+			hexes = append(hexes, "")
 			continue
 		}
-		h, err := attrcrypt.Beacon(key, t.logical, b.Source, v, b.Normalize, b.Bits)
+		h, err := t.beacon(&key, b, v)
 		if err != nil {
-			return fmt.Errorf("table: beacon of %s: %w", b.Source, scrubBeaconError(err))
+			return err
 		}
-		hexes[b.Source] = h
+		hexes = append(hexes, h)
 		m[b.Attribute] = S(tenant + attrcrypt.IndexSeparator + h)
 	}
 	for _, c := range sch.Compounds {
 		v, ok, err := t.compoundValue(tenant, c, func(i int, part string) (string, bool, error) {
-			if h, ok := hexes[part]; ok {
-				return h, true, nil
+			for j, b := range sch.Beacons {
+				if b.Source == part {
+					return hexes[j], hexes[j] != "", nil
+				}
 			}
-			if _, isBeacon := sch.BeaconOf(part); isBeacon || !present(m[part]) {
+			if !present(m[part]) {
 				return "", false, nil
 			}
 			s, err := plainPart(m[part], i == len(c.Parts)-1)
@@ -162,6 +166,19 @@ func (t *engine) addBeacons(ctx context.Context, tenant string, m map[string]typ
 		}
 	}
 	return nil
+}
+
+// beacon computes the beacon hex of v for b under the tenant's beacon key,
+// with the table's cached Searcher of (key, b.Source).
+func (t *engine) beacon(key *attrcrypt.Key, b schema.Beacon, v types.AttributeValue) (string, error) {
+	sr, err := t.searchers.get(key, t.logical, b.Source)
+	if err == nil {
+		var h string
+		if h, err = sr.Beacon(v, b.Normalize, b.Bits); err == nil {
+			return h, nil
+		}
+	}
+	return "", fmt.Errorf("table: beacon of %s: %w", b.Source, scrubBeaconError(err))
 }
 
 // compoundValue joins the tenant and the parts of c that part returns, in
@@ -283,9 +300,9 @@ func (s Scope[T]) BeaconValue(ctx context.Context, attr string, v types.Attribut
 		return nil, err
 	}
 	defer key.Zero()
-	h, err := attrcrypt.Beacon(key, s.t.logical, b.Source, v, b.Normalize, b.Bits)
+	h, err := s.t.beacon(&key, b, v)
 	if err != nil {
-		return nil, fmt.Errorf("table: beacon of %s: %w", attr, scrubBeaconError(err))
+		return nil, err
 	}
 	return S(s.tenant + attrcrypt.IndexSeparator + h), nil
 }
@@ -360,11 +377,8 @@ func (s Scope[T]) compoundSearch(ctx context.Context, c schema.Compound, parts [
 				return "", false, err
 			}
 		}
-		h, err := attrcrypt.Beacon(key, t.logical, b.Source, p, b.Normalize, b.Bits)
-		if err != nil {
-			return "", false, fmt.Errorf("table: beacon of %s: %w", attr, scrubBeaconError(err))
-		}
-		return h, true, nil
+		h, err := t.beacon(&key, b, p)
+		return h, err == nil, err
 	})
 	if err != nil {
 		return "", nil, err

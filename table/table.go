@@ -42,6 +42,8 @@ type engine struct {
 	cfg        config
 	indexes    map[string]Index
 	indexOrder []string // index names in declaration order (searches pick the first that fits)
+	derived    []string // beacon and compound attributes, recomputed on every write
+	searchers  searcherCache
 	pkIsTenant bool
 	obs        *observer
 }
@@ -114,6 +116,7 @@ func newEngine(client Client, name string, keys tenantkeys.Provider, sch *schema
 		t.logical = cfg.logicalName
 	}
 	t.pkIsTenant = t.schema.PartitionKey == t.schema.Tenant
+	t.derived = t.schema.DerivedAttributes()
 	ac := attrcrypt.Config{Table: t.logical, TenantAttribute: t.schema.Tenant, Actions: t.schema.Actions()}
 	for _, f := range cfg.sealerConfig {
 		f(&ac)
