@@ -113,6 +113,11 @@ type JobInput struct {
 	// ProgressEvery is the minimum interval between two reports of one
 	// segment.
 	ProgressEvery time.Duration
+	// SkipDrift makes Sweep skip the comparison of each item's recorded
+	// actions with the schema's, for a tool whose schema names only the
+	// keys and the tenant (it has no Go type for the items); such a sweep
+	// never reports drift.
+	SkipDrift bool
 	// OnItem receives a report for every item that is not simply fine
 	// (see each job), with its key and never its values. It runs on the
 	// segment's goroutine; with AllSegments, on several at once.
@@ -330,9 +335,6 @@ func (a *Admin) scanSource(in *JobInput, seg, segs int, filter *expr) job.Source
 		}
 		out, err := e.client.Scan(ctx, si)
 		if err != nil {
-			if ctx.Err() != nil {
-				return job.Page{}, ctx.Err()
-			}
 			return job.Page{}, fmt.Errorf("table: job scan: %w", ddbError("Scan", err))
 		}
 		return job.Page{Items: out.Items, Next: out.LastEvaluatedKey}, nil
@@ -360,9 +362,6 @@ func (a *Admin) querySource(in *JobInput, ix *Index) job.Source {
 		}
 		out, err := e.client.Query(ctx, qi)
 		if err != nil {
-			if ctx.Err() != nil {
-				return job.Page{}, ctx.Err()
-			}
 			return job.Page{}, fmt.Errorf("table: job query: %w", ddbError("Query", err))
 		}
 		items := out.Items
@@ -371,9 +370,6 @@ func (a *Admin) querySource(in *JobInput, ix *Index) job.Source {
 			for _, it := range out.Items {
 				g, err := e.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(e.name), Key: e.keyMapOfItem(it), ConsistentRead: aws.Bool(true)})
 				if err != nil {
-					if ctx.Err() != nil {
-						return job.Page{}, ctx.Err()
-					}
 					return job.Page{}, fmt.Errorf("table: job get: %w", ddbError("GetItem", err))
 				}
 				if g.Item != nil {

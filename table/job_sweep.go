@@ -54,7 +54,7 @@ func (a *Admin) Sweep(ctx context.Context, in JobInput) (SweepStats, error) {
 				return nil
 			}
 			c[cScanned]++
-			o, err := e.sweepItem(ctx, item)
+			o, err := e.sweepItem(ctx, item, !in.SkipDrift)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -82,8 +82,9 @@ func (a *Admin) Sweep(ctx context.Context, in JobInput) (SweepStats, error) {
 }
 
 // sweepItem verifies item and says whether it is current (""), stale,
-// drifted, or failed (OutcomeUnverifiable, with the error).
-func (t *engine) sweepItem(ctx context.Context, item map[string]types.AttributeValue) (Outcome, error) {
+// drifted (checked only with drift), or failed (OutcomeUnverifiable, with
+// the error).
+func (t *engine) sweepItem(ctx context.Context, item map[string]types.AttributeValue, drift bool) (Outcome, error) {
 	tenant, ref, key, err := t.verifyStored(ctx, item)
 	if err != nil {
 		return OutcomeUnverifiable, err
@@ -97,6 +98,9 @@ func (t *engine) sweepItem(ctx context.Context, item map[string]types.AttributeV
 	cur.Zero()
 	if ref.Class != curRef.Class || ref.Version < curRef.Version {
 		return OutcomeStale, nil
+	}
+	if !drift {
+		return "", nil
 	}
 	// The item is authentic; Open under the schema's actions says whether
 	// they differ from the recorded ones. Its plaintext is dropped.
