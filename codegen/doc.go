@@ -48,8 +48,10 @@
 //     QueryPage and Count (verified items) with typed sort-key conditions
 //     (<T><Field>Equal, LessThan, LessOrEqual, GreaterThan, GreaterOrEqual,
 //     Between, BeginsWith),
-//     BatchGet, BatchWrite, TxPut and TxCreate. All of it calls the table
-//     package; none of its logic is duplicated.
+//     BatchGet, BatchWrite, TxPut and TxCreate; the repository's OpenImage
+//     opens one stored image read elsewhere (a DynamoDB Streams record's
+//     NewImage or OldImage, an export) with the generated codec. All of it
+//     calls the table package; none of its logic is duplicated.
 //   - For a composite key (two key arguments, which are easy to swap), the
 //     same operations taking a <T>Key struct: GetKey, DeleteKey, UpdateKey,
 //     TxGetKey, TxDeleteKey, TxUpdateKey, TxConditionCheckKey. The

@@ -290,9 +290,10 @@ func TestOpenRemoveOfShreddedTenant(t *testing.T) {
 	}
 }
 
-// TestOpenViewTypes: a KEYS_ONLY stream's records and a NEW_IMAGE stream's
-// REMOVE carry only keys (ErrKeysOnly, with the keys); a NEW_IMAGE
-// stream's INSERT and MODIFY open their new image only.
+// TestOpenViewTypes: a KEYS_ONLY stream's records, a NEW_IMAGE stream's
+// REMOVE and an OLD_IMAGE stream's INSERT carry only keys (ErrKeysOnly,
+// with the keys); the other records of NEW_IMAGE and OLD_IMAGE streams
+// open their one image.
 func TestOpenViewTypes(t *testing.T) {
 	e := streamtest.New(t)
 	store := streamtest.NewStore(t)
@@ -331,6 +332,27 @@ func TestOpenViewTypes(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "A,B" {
 		t.Fatalf("NEW_IMAGE names %v", names)
+	}
+	oldOnly, arn := streamtest.NewTable[Patient](t, e, store, ddbtypes.StreamViewTypeOldImage)
+	write(oldOnly)
+	names = nil
+	for _, rec := range e.Records(t, arn, 3) {
+		ch, err := streams.Open(ctx, oldOnly, rec)
+		switch rec.EventName {
+		case streams.Insert:
+			if !errors.Is(err, streams.ErrKeysOnly) || len(ch.Keys) != 2 {
+				t.Fatalf("OLD_IMAGE insert: %v", err)
+			}
+		default:
+			must(t, err)
+			if ch.New != nil {
+				t.Fatal("OLD_IMAGE record with a new image")
+			}
+			names = append(names, ch.Old.Name)
+		}
+	}
+	if strings.Join(names, ",") != "A,B" {
+		t.Fatalf("OLD_IMAGE names %v", names)
 	}
 }
 
