@@ -234,7 +234,7 @@ func checkpointsCreateTable(fs *flag.FlagSet) func(context.Context, *cli) error 
 		if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, *wait); err != nil {
 			return fmt.Errorf("wait for table %s: %w", name, err)
 		}
-		return c.printDone("created checkpoint table", name, "", nil)
+		return c.printCreated("checkpoint", name)
 	}
 }
 

@@ -314,7 +314,9 @@ func TestCheckpointsInDynamoDB(t *testing.T) {
 	f.seedMany(t, 8, "c1")
 	name := strings.ReplaceAll(t.Name(), "/", "-") + "-ckpt"
 	spec := "dynamodb://" + name
-	f.run(t, "checkpoints", "create-table", "--checkpoint", spec).ok(t, "create-table")
+	if r := f.run(t, "checkpoints", "create-table", "--checkpoint", spec, "--json").ok(t, "create-table"); !strings.Contains(r.stdout, `"table": "`+name+`"`) {
+		t.Errorf("create-table printed %s", r.stdout)
+	}
 	t.Cleanup(func() {
 		_, _ = f.db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
