@@ -8,6 +8,16 @@
 //	err = s.Create(ctx, &Patient{Tenant: tenantFromAuth, ID: "p-1", Name: "Ada"})
 //	p, err := s.Get(ctx, table.SortKey(table.S("p-1")))
 //
+// # Jobs
+//
+// Table-wide admin work runs as resumable, segmented jobs on Admin (from
+// Table.Admin, or NewAdmin with a schema for a tool without Go types):
+// ReEncrypt after key rotations, Sweep to verify every item without
+// writing, Purge to delete a shredded tenant's rows. Each takes a JobInput
+// (one tenant or all, segment i of N, checkpoints, rate limit, progress and
+// per-item reports); package table/job holds the machinery and its
+// guarantees under failure.
+//
 // # Tenant scope
 //
 // Every data call goes through a Scope, whose tenant comes from the caller

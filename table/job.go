@@ -113,6 +113,11 @@ type JobInput struct {
 	// ProgressEvery is the minimum interval between two reports of one
 	// segment.
 	ProgressEvery time.Duration
+	// SkipDrift makes Sweep skip the comparison of each item's recorded
+	// actions with the schema's, for a tool whose schema names only the
+	// keys and the tenant (it has no Go type for the items); such a sweep
+	// never reports drift.
+	SkipDrift bool
 	// OnItem receives a report for every item that is not simply fine
 	// (see each job), with its key and never its values. It runs on the
 	// segment's goroutine; with AllSegments, on several at once.
@@ -322,25 +327,14 @@ func (a *Admin) source(in *JobInput, seg, segs int) (job.Source, string, error) 
 func (a *Admin) scanSource(in *JobInput, seg, segs int, filter *expr) job.Source {
 	e := a.e
 	return func(ctx context.Context, start map[string]types.AttributeValue) (job.Page, error) {
-		si := &dynamodb.ScanInput{TableName: aws.String(e.name), ExclusiveStartKey: start}
-		if segs > 1 {
-			si.Segment, si.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(segs))
-		}
-		if in.PageSize > 0 {
-			si.Limit = aws.Int32(in.PageSize)
-		}
-		if in.ConsistentRead {
-			si.ConsistentRead = aws.Bool(true)
-		}
+		si := scanInput(e.name, seg, segs, in.PageSize, in.ConsistentRead)
+		si.ExclusiveStartKey = start
 		if filter != nil {
 			si.FilterExpression = filter.String()
 			si.ExpressionAttributeNames, si.ExpressionAttributeValues = filter.names, filter.values
 		}
 		out, err := e.client.Scan(ctx, si)
 		if err != nil {
-			if ctx.Err() != nil {
-				return job.Page{}, ctx.Err()
-			}
 			return job.Page{}, fmt.Errorf("table: job scan: %w", ddbError("Scan", err))
 		}
 		return job.Page{Items: out.Items, Next: out.LastEvaluatedKey}, nil
@@ -368,9 +362,6 @@ func (a *Admin) querySource(in *JobInput, ix *Index) job.Source {
 		}
 		out, err := e.client.Query(ctx, qi)
 		if err != nil {
-			if ctx.Err() != nil {
-				return job.Page{}, ctx.Err()
-			}
 			return job.Page{}, fmt.Errorf("table: job query: %w", ddbError("Query", err))
 		}
 		items := out.Items
@@ -379,9 +370,6 @@ func (a *Admin) querySource(in *JobInput, ix *Index) job.Source {
 			for _, it := range out.Items {
 				g, err := e.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(e.name), Key: e.keyMapOfItem(it), ConsistentRead: aws.Bool(true)})
 				if err != nil {
-					if ctx.Err() != nil {
-						return job.Page{}, ctx.Err()
-					}
 					return job.Page{}, fmt.Errorf("table: job get: %w", ddbError("GetItem", err))
 				}
 				if g.Item != nil {

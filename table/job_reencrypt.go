@@ -67,8 +67,12 @@ type ReEncryptStats struct {
 // resealed verifies as current and is not written again.
 //
 // OnItem receives every item resealed, gone or failed (current items are
-// only counted). The error is a DynamoDB or checkpoint failure that
-// stopped a segment; the stats count what was done up to it.
+// only counted). The error is what stopped a segment: a failed read, a
+// checkpoint failure, or, with checkpoints, DynamoDB or the key store
+// being unavailable (ErrUnavailable, tenantkeys.ErrKeyStoreUnavailable...)
+// on one item, so that a resume reseals it instead of skipping it; without
+// checkpoints such an item is counted Unverifiable and the pass goes on.
+// The stats count what was done up to the error.
 func (a *Admin) ReEncrypt(ctx context.Context, in JobInput) (ReEncryptStats, error) {
 	bounded := in.Checkpoints != nil
 	c, err := a.run(ctx, &in, "reencrypt", func() job.Handler {
@@ -81,6 +85,9 @@ func (a *Admin) ReEncrypt(ctx context.Context, in JobInput) (ReEncryptStats, err
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
+				}
+				if bounded && unavailable(err) {
+					return fmt.Errorf("table: reencrypt: %w", err) // resume later; skip nothing
 				}
 				o = classifyFailure(c, err)
 				if ref, rerr := a.e.sealer.KeyRef(item); rerr == nil && !errors.Is(err, ErrTampered) && ref.Class == a.e.class {

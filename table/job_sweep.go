@@ -43,7 +43,9 @@ type SweepStats struct {
 // actions its header records, then compared with its tenant's current key
 // and with the schema. Like ReEncrypt it creates no key for a tenant that
 // has none (with WithCreateOnFirstUse, a genuine tenant without a key of
-// the table's class gets one).
+// the table's class gets one). With checkpoints, DynamoDB or the key store
+// being unavailable stops the segment (resume it later) rather than
+// counting the item Unverifiable.
 func (a *Admin) Sweep(ctx context.Context, in JobInput) (SweepStats, error) {
 	e := a.e
 	c, err := a.run(ctx, &in, "sweep", func() job.Handler {
@@ -52,9 +54,12 @@ func (a *Admin) Sweep(ctx context.Context, in JobInput) (SweepStats, error) {
 				return nil
 			}
 			c[cScanned]++
-			o, err := e.sweepItem(ctx, item)
+			o, err := e.sweepItem(ctx, item, !in.SkipDrift)
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if err != nil && in.Checkpoints != nil && unavailable(err) {
+				return fmt.Errorf("table: sweep: %w", err) // resume later; skip nothing
 			}
 			switch o {
 			case "":
@@ -77,8 +82,9 @@ func (a *Admin) Sweep(ctx context.Context, in JobInput) (SweepStats, error) {
 }
 
 // sweepItem verifies item and says whether it is current (""), stale,
-// drifted, or failed (OutcomeUnverifiable, with the error).
-func (t *engine) sweepItem(ctx context.Context, item map[string]types.AttributeValue) (Outcome, error) {
+// drifted (checked only with drift), or failed (OutcomeUnverifiable, with
+// the error).
+func (t *engine) sweepItem(ctx context.Context, item map[string]types.AttributeValue, drift bool) (Outcome, error) {
 	tenant, ref, key, err := t.verifyStored(ctx, item)
 	if err != nil {
 		return OutcomeUnverifiable, err
@@ -92,6 +98,9 @@ func (t *engine) sweepItem(ctx context.Context, item map[string]types.AttributeV
 	cur.Zero()
 	if ref.Class != curRef.Class || ref.Version < curRef.Version {
 		return OutcomeStale, nil
+	}
+	if !drift {
+		return "", nil
 	}
 	// The item is authentic; Open under the schema's actions says whether
 	// they differ from the recorded ones. Its plaintext is dropped.

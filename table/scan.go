@@ -44,16 +44,7 @@ func (t *Table[T]) Scan(ctx context.Context, in ScanInput) iter.Seq2[*T, error] 
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				si := &dynamodb.ScanInput{TableName: aws.String(t.name)}
-				if segs > 1 {
-					si.Segment, si.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(segs))
-				}
-				if in.PageSize > 0 {
-					si.Limit = aws.Int32(in.PageSize)
-				}
-				if in.ConsistentRead {
-					si.ConsistentRead = aws.Bool(true)
-				}
+				si := scanInput(t.name, seg, segs, in.PageSize, in.ConsistentRead)
 				for {
 					out, err := t.client.Scan(ctx, si)
 					if err != nil {
@@ -103,4 +94,21 @@ func (t *Table[T]) Scan(ctx context.Context, in ScanInput) iter.Seq2[*T, error] 
 			yield(nil, fmt.Errorf("table: scan: %w", ddbError("Scan", err)))
 		}
 	}
+}
+
+// scanInput is the Scan of segment seg of segs (segs <= 1: the whole
+// table) of table name, with a page size (0: DynamoDB's) and read
+// consistency.
+func scanInput(name string, seg, segs int, pageSize int32, consistent bool) *dynamodb.ScanInput {
+	si := &dynamodb.ScanInput{TableName: aws.String(name)}
+	if segs > 1 {
+		si.Segment, si.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(segs))
+	}
+	if pageSize > 0 {
+		si.Limit = aws.Int32(pageSize)
+	}
+	if consistent {
+		si.ConsistentRead = aws.Bool(true)
+	}
+	return si
 }

@@ -144,10 +144,10 @@ func (s *Segment) Run(ctx context.Context, src Source, h Handler) (Counts, error
 		return nil, err
 	}
 	for {
-		if err := ctx.Err(); err != nil {
-			return st.Counts, err
+		page, err := src(ctx, next) // a done ctx fails the read, as the source reports it
+		if err == nil {
+			err = ctx.Err()
 		}
-		page, err := src(ctx, next)
 		if err != nil {
 			return st.Counts, err
 		}
