@@ -1,26 +1,16 @@
 package table_test
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	mrand "math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/dynaseal/dynaseal/itest"
 	"github.com/dynaseal/dynaseal/table"
-	"github.com/dynaseal/dynaseal/table/job"
 	"github.com/dynaseal/dynaseal/tenantkeys"
 )
 
@@ -68,38 +58,12 @@ func killKeyStore(c *dynamodb.Client, ksTable, master string) (*tenantkeys.Store
 // TestJobKillChild is the worker TestJobKillResume starts and kills; it
 // does nothing in a normal run.
 func TestJobKillChild(t *testing.T) {
-	raw := os.Getenv(killEnv)
-	if raw == "" {
-		t.Skip("child process of TestJobKillResume")
-	}
-	var ks killSetup
-	if err := json.Unmarshal([]byte(raw), &ks); err != nil {
-		t.Fatal(err)
-	}
-	c := itest.NewDynamoDBClient(os.Getenv("DYNAMODB_ENDPOINT"))
-	store, err := killKeyStore(c, ks.KeyStore, ks.Master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(ks.Log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tb, err := table.New[Patient](&loggingClient{Client: c, log: f}, ks.Table, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := job.NewFileCheckpoints(ks.Checkpoints)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tb, cp := killChild(t, killEnv, "TestJobKillResume")
 	st, err := tb.Admin().ReEncrypt(context.Background(), table.JobInput{JobID: "kill", Checkpoints: cp, PageSize: 10, RateLimit: 150})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(st)
-	fmt.Printf("STATS %s\n", b)
+	printStats(st)
 }
 
 // TestJobKillResume: a re-encryption run in a child process is killed with
@@ -114,18 +78,7 @@ func TestJobKillResume(t *testing.T) {
 	}
 	e := newEnv(t)
 	ctx := context.Background()
-	endpoint := itest.Endpoint(t)
-	var mk [32]byte
-	if _, err := rand.Read(mk[:]); err != nil {
-		t.Fatal(err)
-	}
-	ks := killSetup{Master: hex.EncodeToString(mk[:]), Checkpoints: t.TempDir()}
-	ks.Log = filepath.Join(t.TempDir(), "writes.log")
-	ks.KeyStore = itest.NewTable(t, e.c, tenantkeys.CreateTableInput("ks"))
-	store, err := killKeyStore(e.c, ks.KeyStore, ks.Master)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ks, store := newKillSetup(t, e)
 	ks.Table = createTable[Patient](t, e, "patients", nil)
 	tb, err := table.New[Patient](e.c, ks.Table, store)
 	if err != nil {
@@ -138,75 +91,16 @@ func TestJobKillResume(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg, _ := json.Marshal(ks)
-	child := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestJobKillChild$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), killEnv+"="+string(cfg), "DYNAMODB_ENDPOINT="+endpoint)
-		return cmd
-	}
-	oks := func() int {
-		b, _ := os.ReadFile(ks.Log)
-		return strings.Count(string(b), "ok ")
-	}
-	midway := 0
-	for kill := 0; kill < 5; kill++ {
-		cmd := child()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		killed := false
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			t.Logf("child %d finished before its kill (%v)", kill, err)
-		case <-time.After(time.Duration(300+mrand.IntN(900)) * time.Millisecond):
-			if err := cmd.Process.Kill(); err != nil { // SIGKILL
-				t.Fatal(err)
-			}
-			<-done
-			killed = true
-		}
-		if n := oks(); killed && n > 0 && n < 300 {
-			midway++
-		}
-		t.Logf("after kill %d: %d reseals logged", kill, oks())
-	}
-	if midway < 2 {
-		t.Fatalf("only %d kills landed in the middle of the job; the test proves nothing", midway)
-	}
-	out, err := child().CombinedOutput()
-	if err != nil {
-		t.Fatalf("final run: %v\n%s", err, out)
-	}
+	h := killHarness{env: killEnv, child: "TestJobKillChild", setup: ks}
+	h.killAtRandom(t, 5, 300*time.Millisecond, 900*time.Millisecond, 300)
 	var st table.ReEncryptStats
-	for line := range strings.Lines(string(out)) {
-		if s, ok := strings.CutPrefix(line, "STATS "); ok {
-			if err := json.Unmarshal([]byte(s), &st); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	h.finish(t, &st)
 	if st.Scanned < 300 || st.Failed != 0 || st.Resealed+st.Current != st.Scanned || st.SafeFloor["k1"] != 2 {
 		t.Fatalf("final stats %+v", st)
 	}
 	// The write log: no item resealed twice; every item without a logged
 	// success was in flight when a child died (its write may have landed).
-	f, err := os.Open(ks.Log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sends, okCount := map[string]int{}, map[string]int{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		kind, id, _ := strings.Cut(sc.Text(), " ")
-		if kind == "send" {
-			sends[id]++
-		} else {
-			okCount[id]++
-		}
-	}
+	sends, okCount := h.writes(t)
 	inFlight := 0
 	for id, n := range okCount {
 		if n > 1 {

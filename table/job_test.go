@@ -79,6 +79,13 @@ func fill(t testing.TB, tb *table.Table[Patient], n int, tenants ...string) {
 // snapshot returns every stored item of a table by "tenant/id".
 func snapshot(t testing.TB, c *dynamodb.Client, name string) map[string]map[string]types.AttributeValue {
 	t.Helper()
+	return scanBy(t, c, name, func(it map[string]types.AttributeValue) string { return sval(it["tenant"]) + "/" + sval(it["id"]) })
+}
+
+// scanBy returns every stored item of a table (strongly consistent) by
+// the name key gives it.
+func scanBy(t testing.TB, c *dynamodb.Client, name string, key func(map[string]types.AttributeValue) string) map[string]map[string]types.AttributeValue {
+	t.Helper()
 	out := map[string]map[string]types.AttributeValue{}
 	p := dynamodb.NewScanPaginator(c, &dynamodb.ScanInput{TableName: aws.String(name), ConsistentRead: aws.Bool(true)})
 	for p.HasMorePages() {
@@ -87,7 +94,7 @@ func snapshot(t testing.TB, c *dynamodb.Client, name string) map[string]map[stri
 			t.Fatal(err)
 		}
 		for _, it := range pg.Items {
-			out[sval(it["tenant"])+"/"+sval(it["id"])] = it
+			out[key(it)] = it
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/schema"
 	"github.com/dynaseal/dynaseal/table/job"
 )
 
@@ -40,7 +41,10 @@ type MigrateStats struct {
 	// through JobInput.OnItem (OutcomeUnsealed) with the reason: no tenant
 	// attribute (ErrNotSealed), no key for the tenant and no
 	// create-on-first-use (ErrKeyMissing), values dynaseal cannot seal
-	// (attrcrypt.ErrMalformed), too large once sealed (ErrItemTooLarge),
+	// (attrcrypt.ErrMalformed), an attribute the schema encrypts holding a
+	// binary value its Go type never stores, the mark of a sealed item
+	// stripped of its header and signature (ErrTampered), too large once
+	// sealed (ErrItemTooLarge),
 	// changed by other writers on every attempt (ErrConflict), or a
 	// DynamoDB or key store failure. Run the pass again after fixing them.
 	Unsealed int64
@@ -103,10 +107,13 @@ const (
 // scan or checkpoint failure that stopped a segment.
 //
 // The job trusts what is stored when it seals it: run it on a table whose
-// writers are known (an attacker who can write to the table before the
-// migration can plant rows that the job will sign). After the pass, an
-// item stripped of its header and signature reads as ErrNotSealed, never
-// as verified.
+// writers are known (an attacker who can write to the table before or
+// during the migration can plant rows that the job will sign, or strip a
+// sealed row and edit it). It refuses a row whose encrypted attribute
+// holds a binary value the Go type never stores (a stripped row's
+// ciphertext), which a schema built from a Go type can tell. After the
+// migration (WithMigration removed), an item stripped of its header and
+// signature reads as ErrNotSealed, never as verified.
 func (a *Admin) Migrate(ctx context.Context, in JobInput) (MigrateStats, error) {
 	c, err := a.run(ctx, &in, "migrate", func() job.Handler {
 		return func(ctx context.Context, item map[string]types.AttributeValue, c job.Counts) error {
@@ -173,6 +180,10 @@ func (t *engine) sealInPlace(ctx context.Context, item map[string]types.Attribut
 	if err := t.unsealedTenant("", item); err != nil {
 		return nil, err
 	}
+	if name := t.strippedCiphertext(item); name != "" {
+		return nil, fmt.Errorf("table: the item looks like a sealed item stripped of its header and signature: %w",
+			&attrcrypt.TamperError{Reason: attrcrypt.ReasonAttribute, Attribute: name})
+	}
 	tenant := item[t.schema.Tenant].(*types.AttributeValueMemberS).Value
 	key, err := t.currentKey(ctx, tenant)
 	if err != nil {
@@ -191,6 +202,32 @@ func (t *engine) sealInPlace(ctx context.Context, item map[string]types.Attribut
 		return nil, err
 	}
 	return t.writeChanged(ctx, "seal", item, fresh, &c)
+}
+
+// strippedCiphertext returns the name of an attribute the schema encrypts
+// that holds a binary value although its Go type (a string, number, bool
+// or time) is never stored as one: what a sealed item's ciphertext looks
+// like once its header and signature are stripped. Sealing such an item
+// would adopt an attacker's edit as genuine, so the job refuses it. A
+// schema without Go types (schema.FromSpec) cannot tell, and returns "".
+func (t *engine) strippedCiphertext(item map[string]types.AttributeValue) string {
+	for _, a := range t.schema.Attributes {
+		if a.Action != attrcrypt.ActionEncrypt || a.Type == nil {
+			continue
+		}
+		if _, isB := item[a.Name].(*types.AttributeValueMemberB); !isB {
+			continue
+		}
+		switch a.Type.Kind() {
+		case schema.KindString, schema.KindInt, schema.KindUint, schema.KindFloat, schema.KindBool:
+			return a.Name
+		case schema.KindStruct:
+			if a.Type.IsTime() {
+				return a.Name
+			}
+		}
+	}
+	return ""
 }
 
 // writeChanged writes fresh over stored with an UpdateItem under condition

@@ -2,32 +2,23 @@ package table_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
-	"github.com/dynaseal/dynaseal/itest"
 	"github.com/dynaseal/dynaseal/schema"
 	"github.com/dynaseal/dynaseal/table"
-	"github.com/dynaseal/dynaseal/table/job"
-	"github.com/dynaseal/dynaseal/tenantkeys"
 )
 
 // plainFill writes n plaintext patients per tenant (ids p0000...) with
@@ -280,18 +271,7 @@ func TestMigrateReportsUnsealable(t *testing.T) {
 
 func docSnapshot(t testing.TB, c *dynamodb.Client, name string) map[string]map[string]types.AttributeValue {
 	t.Helper()
-	out := map[string]map[string]types.AttributeValue{}
-	p := dynamodb.NewScanPaginator(c, &dynamodb.ScanInput{TableName: aws.String(name), ConsistentRead: aws.Bool(true)})
-	for p.HasMorePages() {
-		pg, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range pg.Items {
-			out[sval(it["sk"])] = it
-		}
-	}
-	return out
+	return scanBy(t, c, name, func(it map[string]types.AttributeValue) string { return sval(it["sk"]) })
 }
 
 // migrateKillEnv carries TestMigrateKillResume's setup to its child.
@@ -300,39 +280,13 @@ const migrateKillEnv = "DYNASEAL_MIGRATE_KILL_CHILD"
 // TestMigrateKillChild is the worker TestMigrateKillResume starts and
 // kills; it does nothing in a normal run.
 func TestMigrateKillChild(t *testing.T) {
-	raw := os.Getenv(migrateKillEnv)
-	if raw == "" {
-		t.Skip("child process of TestMigrateKillResume")
-	}
-	var ks killSetup
-	if err := json.Unmarshal([]byte(raw), &ks); err != nil {
-		t.Fatal(err)
-	}
-	c := itest.NewDynamoDBClient(os.Getenv("DYNAMODB_ENDPOINT"))
-	store, err := killKeyStore(c, ks.KeyStore, ks.Master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(ks.Log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tb, err := table.New[Patient](&loggingClient{Client: c, log: f}, ks.Table, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := job.NewFileCheckpoints(ks.Checkpoints)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tb, cp := killChild(t, migrateKillEnv, "TestMigrateKillResume")
 	st, err := tb.Admin().Migrate(context.Background(), table.JobInput{JobID: "migrate-kill", Checkpoints: cp,
 		Segments: 2, AllSegments: true, PageSize: 10, RateLimit: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(st)
-	fmt.Printf("STATS %s\n", b)
+	printStats(st)
 }
 
 // TestMigrateKillResume: a migration run in a child process is killed with
@@ -347,83 +301,20 @@ func TestMigrateKillResume(t *testing.T) {
 	}
 	e := newEnv(t)
 	ctx := context.Background()
-	endpoint := itest.Endpoint(t)
-	var mk [32]byte
-	if _, err := rand.Read(mk[:]); err != nil {
-		t.Fatal(err)
-	}
-	ks := killSetup{Master: hex.EncodeToString(mk[:]), Checkpoints: t.TempDir()}
-	ks.Log = filepath.Join(t.TempDir(), "writes.log")
-	ks.KeyStore = itest.NewTable(t, e.c, tenantkeys.CreateTableInput("ks"))
-	store, err := killKeyStore(e.c, ks.KeyStore, ks.Master)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ks, store := newKillSetup(t, e)
 	ks.Table = createTable[Patient](t, e, "patients", nil)
 	tenants := []string{"k1", "k2", "k3"}
 	const rows = 400
 	plainFill(t, e.c, ks.Table, rows/len(tenants)+1, tenants...)
 	total := len(snapshot(t, e.c, ks.Table))
-	cfg, _ := json.Marshal(ks)
-	child := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestMigrateKillChild$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), migrateKillEnv+"="+string(cfg), "DYNAMODB_ENDPOINT="+endpoint)
-		return cmd
-	}
-	oks := func() int {
-		b, _ := os.ReadFile(ks.Log)
-		return strings.Count(string(b), "ok ")
-	}
-	midway := 0
-	for kill := 0; kill < 5; kill++ {
-		cmd := child()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			t.Logf("child %d finished before its kill (%v)", kill, err)
-		case <-time.After(time.Duration(200+mrand.IntN(500)) * time.Millisecond):
-			if err := cmd.Process.Kill(); err != nil { // SIGKILL
-				t.Fatal(err)
-			}
-			<-done
-			if n := oks(); n > 0 && n < total {
-				midway++
-			}
-		}
-		t.Logf("after kill %d: %d seals logged", kill, oks())
-	}
-	if midway < 2 {
-		t.Fatalf("only %d kills landed in the middle of the job; the test proves nothing", midway)
-	}
-	out, err := child().CombinedOutput()
-	if err != nil {
-		t.Fatalf("final run: %v\n%s", err, out)
-	}
+	h := killHarness{env: migrateKillEnv, child: "TestMigrateKillChild", setup: ks}
+	h.killAtRandom(t, 5, 200*time.Millisecond, 500*time.Millisecond, total)
 	var st table.MigrateStats
-	for line := range strings.Lines(string(out)) {
-		if s, ok := strings.CutPrefix(line, "STATS "); ok {
-			if err := json.Unmarshal([]byte(s), &st); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	h.finish(t, &st)
 	if st.Scanned != int64(total) || st.Unsealed != 0 || st.Gone != 0 || st.Sealed+st.AlreadySealed != st.Scanned || !st.FullySealed() {
 		t.Fatalf("final stats %+v, %d rows", st, total)
 	}
-	b, err := os.ReadFile(ks.Log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	okCount := map[string]int{}
-	for line := range strings.Lines(string(b)) {
-		if id, ok := strings.CutPrefix(strings.TrimSpace(line), "ok "); ok {
-			okCount[id]++
-		}
-	}
+	_, okCount := h.writes(t)
 	for id, n := range okCount {
 		if n > 1 {
 			t.Errorf("%s sealed %d times", id, n)

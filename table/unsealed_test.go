@@ -333,6 +333,14 @@ func TestStrippedSealedItem(t *testing.T) {
 		t.Fatalf("stripped item in migration mode: %v", err)
 	}
 	assertNoSecret(t, err)
+	// The migrate job refuses to adopt it: its encrypted attributes hold
+	// ciphertext (binary) where the Go type holds strings.
+	if _, err := table.MigrateItemForTest(ctx, mig, rawGet(t, e.c, name, pkey("t1", "p1"))); !errors.Is(err, table.ErrTampered) {
+		t.Fatalf("migrating a stripped sealed item: %v, want ErrTampered", err)
+	}
+	if !attrcrypt.IsUnsealed(rawGet(t, e.c, name, pkey("t1", "p1"))) {
+		t.Fatal("the stripped item was sealed again")
+	}
 	// A plain-text signed attribute edited along with the strip is still
 	// only ever returned marked.
 	m2 := clone(sealed)
