@@ -43,4 +43,10 @@
 // The same traversal serves run time (FromReflect, For) and the code
 // generator (FromGoType, over go/types), and both call ParseSealTag and
 // ParseDynamoTag, so the two can never disagree about a struct.
+//
+// A tool without the application's Go types (the dynaseal command's
+// migrate job) describes an item type in a small JSON file instead
+// (ParseSpec, FromSpec): keys, tenant, version and each attribute's action.
+// The spec goes through the same walk and checks as a struct with those
+// tags, so it yields the same Actions and Fingerprint.
 package schema

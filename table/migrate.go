@@ -103,8 +103,11 @@ const (
 // after a restart, an item of the interrupted page that was already sealed
 // counts as AlreadySealed. Items that cannot be sealed are reported through
 // in.OnItem (OutcomeUnsealed) and counted in Unsealed; OnItem also receives
-// OutcomeSealed and OutcomeGone items. The error is a context, DynamoDB
-// scan or checkpoint failure that stopped a segment.
+// OutcomeSealed and OutcomeGone items. The error is what stopped a
+// segment: a cancelled context, a failed read, a checkpoint failure, or,
+// with checkpoints, DynamoDB or the key store being unavailable on one
+// item, so that a resume seals it instead of skipping it (without
+// checkpoints such an item is counted Unsealed and the pass goes on).
 //
 // The job trusts what is stored when it seals it: run it on a table whose
 // writers are known (an attacker who can write to the table before or
@@ -125,6 +128,9 @@ func (a *Admin) Migrate(ctx context.Context, in JobInput) (MigrateStats, error) 
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
+				}
+				if in.Checkpoints != nil && unavailable(err) {
+					return fmt.Errorf("table: migrate: %w", err) // resume later; skip nothing
 				}
 				c[cUnsealed]++
 				o, err = OutcomeUnsealed, fmt.Errorf("table: migrate: %w", err)

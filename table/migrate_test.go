@@ -17,8 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/itest/faultproxy"
 	"github.com/dynaseal/dynaseal/schema"
 	"github.com/dynaseal/dynaseal/table"
+	"github.com/dynaseal/dynaseal/table/job"
 )
 
 // plainFill writes n plaintext patients per tenant (ids p0000...) with
@@ -333,5 +335,82 @@ func TestMigrateKillResume(t *testing.T) {
 		if err != nil || p.Name != "n-"+tenant+"-"+id || p.SSN != "123-45-6789" {
 			t.Fatalf("%s after the job: %+v, %v", k, p, err)
 		}
+	}
+}
+
+// TestMigrateOutageStopsAndResumes: a checkpointed migration whose writes
+// start failing (DynamoDB answering 500 through a fault proxy, beyond the
+// SDK's retries) stops with ErrUnavailable instead of counting the row as
+// left unsealed and moving past it; resumed, it seals every row, and the
+// rows sealed after the failed run's last checkpoint count as already
+// sealed, not sealed twice.
+func TestMigrateOutageStopsAndResumes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	pc, p := proxiedClient(t, 11)
+	name := createTable[Patient](t, e, "patients", nil)
+	tb, err := table.New[Patient](pc, name, e.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainFill(t, e.c, name, 20, "o1", "o2", "o3")
+	cp, err := job.NewFileCheckpoints(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := table.JobInput{JobID: "outage", Checkpoints: cp, PageSize: 7}
+	outage := p.Add(faultproxy.Rule{Operation: "UpdateItem", Skip: 25, Action: faultproxy.Respond, Status: 500,
+		Body: `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"boom"}`})
+	st, err := tb.Admin().Migrate(ctx, in)
+	if !errors.Is(err, table.ErrUnavailable) {
+		t.Fatalf("outage: %v, want ErrUnavailable", err)
+	}
+	if st.Sealed != 25 || st.Unsealed != 0 {
+		t.Fatalf("stats at the outage %+v, want the 25 seals before it and nothing left behind", st)
+	}
+	outage.Remove()
+	st, err = tb.Admin().Migrate(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pages of 7: the failed run saved 3 pages (21 rows); rows 22-25 were
+	// sealed after that checkpoint and are found sealed on resume.
+	if st.Scanned != 60 || st.Sealed != 56 || st.AlreadySealed != 4 || !st.FullySealed() {
+		t.Fatalf("resumed stats %+v, want 60 scanned, 56 sealed, 4 already sealed", st)
+	}
+	for k, it := range snapshot(t, e.c, name) {
+		if attrcrypt.IsUnsealed(it) {
+			t.Errorf("%s missed", k)
+		}
+	}
+}
+
+// TestSealInPlaceEveryType: the "unchanged" condition holds for rows with
+// every DynamoDB type (sets, whose order DynamoDB does not keep, lists,
+// maps, BOOL, NULL, binary, numbers in non-canonical text), so such rows
+// are sealed and then verify.
+func TestSealInPlaceEveryType(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	tb, name := docs(t, e)
+	rawPut(t, e.c, name, map[string]types.AttributeValue{
+		"pk": table.S("p"), "sk": table.S("all"), "org": table.S("o1"), "body": table.S("secret"),
+		"ss":   &types.AttributeValueMemberSS{Value: []string{"zeta", "alpha", "mid"}},
+		"ns":   &types.AttributeValueMemberNS{Value: []string{"10", "1.50", "-3"}},
+		"bs":   &types.AttributeValueMemberBS{Value: [][]byte{{3}, {1, 2}}},
+		"l":    &types.AttributeValueMemberL{Value: []types.AttributeValue{table.S("x"), &types.AttributeValueMemberN{Value: "0012"}}},
+		"m":    &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"b": table.S("1"), "a": &types.AttributeValueMemberBOOL{Value: true}}},
+		"flag": &types.AttributeValueMemberBOOL{Value: false},
+		"none": &types.AttributeValueMemberNULL{Value: true},
+		"bin":  &types.AttributeValueMemberB{Value: []byte{0, 1, 2}},
+		"num":  &types.AttributeValueMemberN{Value: "1.500"},
+	})
+	st, err := tb.Admin().Migrate(ctx, table.JobInput{})
+	if err != nil || st.Sealed != 1 {
+		t.Fatalf("%+v, %v", st, err)
+	}
+	d, err := tb.For("o1").Get(ctx, table.Key{PK: table.S("p"), SK: table.S("all")})
+	if err != nil || d.Body != "secret" {
+		t.Fatalf("%+v, %v", d, err)
 	}
 }
