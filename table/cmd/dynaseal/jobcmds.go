@@ -173,19 +173,14 @@ func sweepCmd(fs *flag.FlagSet) func(context.Context, *cli) error {
 	var jf jobFlags
 	jf.register(fs, false)
 	return func(ctx context.Context, c *cli) error {
-		// Without --schema there is nothing to drift from: the schema the
-		// command builds signs everything but the keys, so every item with
-		// an encrypted attribute would "drift". Those are current items.
-		checkDrift := jf.schemaFile != ""
-		r, err := c.prepare(ctx, &jf, "sweep", func(ir table.ItemReport) bool { return checkDrift || ir.Outcome != table.OutcomeDrift })
+		r, err := c.prepare(ctx, &jf, "sweep", func(table.ItemReport) bool { return true })
 		if err != nil {
 			return err
 		}
+		// Without --schema there is nothing to drift from: the schema the
+		// command builds names only the keys and the tenant.
+		r.in.SkipDrift = jf.schemaFile == ""
 		st, err := r.a.Sweep(ctx, r.in)
-		if !checkDrift {
-			st.Current += st.Drift
-			st.Drift = 0
-		}
 		text := fmt.Sprintf("scanned %d, current %d, stale %d, drift %d, tampered %d, unverifiable %d",
 			st.Scanned, st.Current, st.Stale, st.Drift, st.Tampered, st.Unverifiable)
 		return c.finishJob(ctx, &jf, r, "sweep", st, text, st.Tampered+st.Unverifiable, err)
