@@ -79,7 +79,7 @@ func (c *cli) itemReport(r *jobRun, ir table.ItemReport) {
 	if ir.Key.SK != nil && r.d.sk != "" {
 		key[r.d.sk] = ir.Key.SK
 	}
-	if r.pv != nil {
+	if r.pv != nil { // lock order: the bar, then the output
 		r.pv.mu.Lock()
 		defer r.pv.mu.Unlock()
 		if r.pv.drawn {
@@ -87,6 +87,8 @@ func (c *cli) itemReport(r *jobRun, ir table.ItemReport) {
 			r.pv.drawn = false
 		}
 	}
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
 	errText := ""
 	if ir.Err != nil {
 		errText = ir.Err.Error()

@@ -190,7 +190,7 @@ func TestSweepAndPurge(t *testing.T) {
 	f.run(t, "keys", "rotate", "--tenant", "live").ok(t, "rotate")
 	f.tamper(t, "gone", "gone-003", "plan", &types.AttributeValueMemberS{Value: "edited"})
 
-	r := f.run(t, "sweep", "--json", "--progress", "none")
+	r := f.run(t, "sweep", "--json", "--progress", "none", "--all-segments", "--segments", "4")
 	if r.code != exitFailed {
 		t.Fatalf("sweep: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
