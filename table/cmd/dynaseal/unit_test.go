@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/dynaseal/dynaseal/table/job"
 )
 
 // TestAWSErrorDropsMessage: a service error's message text (which can
@@ -87,5 +89,42 @@ func TestKeyValue(t *testing.T) {
 		if isLoopback(ep) != want {
 			t.Errorf("isLoopback(%s) != %v", ep, want)
 		}
+	}
+}
+
+// TestProgressView draws the bar in place (with the estimate capped below
+// 100% until every segment is done) and plain lines otherwise.
+func TestProgressView(t *testing.T) {
+	var w strings.Builder
+	c := &cli{errw: &w, isTerminal: func() bool { return true }}
+	pv, err := c.newProgress("auto", "reencrypt", 100)
+	if err != nil || !pv.bar {
+		t.Fatalf("auto on a terminal: %v %+v", err, pv)
+	}
+	pv.report(job.Progress{Segment: 0, Segments: 2, Scanned: 60, Counts: job.Counts{"resealed": 60, "floor/acme": 2}, Rate: 10})
+	pv.report(job.Progress{Segment: 1, Segments: 2, Scanned: 60, Counts: job.Counts{"resealed": 50}, Rate: 5})
+	out := w.String()
+	if !strings.Contains(out, "\r\033[Kreencrypt [") || !strings.Contains(out, " 99% 120/~100 items") || !strings.Contains(out, "resealed 110") || strings.Contains(out, "floor") {
+		t.Errorf("bar: %q", out)
+	}
+	pv.report(job.Progress{Segment: 0, Segments: 2, Scanned: 60, Done: true})
+	pv.report(job.Progress{Segment: 1, Segments: 2, Scanned: 60, Done: true})
+	pv.finish()
+	if out := w.String(); !strings.Contains(out, "100%") || !strings.HasSuffix(out, "\n") {
+		t.Errorf("finished bar: %q", out)
+	}
+
+	w.Reset()
+	c.isTerminal = func() bool { return false }
+	pv, _ = c.newProgress("auto", "sweep", 0)
+	pv.report(job.Progress{Segment: 3, Segments: 4, Scanned: 7, Counts: job.Counts{"stale": 1}, Rate: 2, Done: true})
+	if got := w.String(); got != "sweep: segment 3/4 done: 7 items (stale 1), 2 items/s, 0s\n" {
+		t.Errorf("line: %q", got)
+	}
+	if pv, _ := c.newProgress("none", "x", 0); pv != nil {
+		t.Error("none gave a view")
+	}
+	if _, err := c.newProgress("fancy", "x", 0); !errors.Is(err, errUsage) {
+		t.Errorf("bad mode: %v", err)
 	}
 }
