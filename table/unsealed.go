@@ -11,16 +11,14 @@ import (
 	"github.com/dynaseal/dynaseal/attrcrypt"
 )
 
-// Migration mode: adopting a table written without dynaseal.
+// WithMigration puts the handle in migration mode, for adopting a table
+// written without dynaseal while Admin.Migrate seals its rows in place.
 //
 // An item with neither dynaseal's header nor its signature is "not sealed"
 // (ErrNotSealed, which does not match ErrTampered). Anyone with write access
 // can strip both from a sealed item, so nothing about an unsealed item is
 // ever verified: outside migration mode every read of one fails with
-// ErrNotSealed and returns nothing of it.
-//
-// WithMigration puts a handle in migration mode while the Migrate job seals
-// the table's rows in place. Then:
+// ErrNotSealed and returns nothing of it. In migration mode:
 //
 //   - A read returns an unsealed item only when the call opts in
 //     (AllowUnsealed for Get and BatchGet, QueryInput.AllowUnsealed or
@@ -34,20 +32,16 @@ import (
 //     a scope (ErrNotFound and ErrWrongTenant).
 //   - Update (and TxUpdate) of an unsealed item reads it unverified,
 //     applies the function and writes the result sealed, on condition that
-//     the stored item is still unsealed and unchanged (see unsealedCond), so
-//     it never overwrites the Migrate job's or another writer's write: the
-//     loser gets ErrConflict, and RetryConflicts re-reads the item.
-//   - TxGet, ReadIn and Reseal do not read unsealed items (ErrNotSealed).
+//     the stored item is still unsealed and unchanged, so it never
+//     overwrites the Migrate job's or another writer's write: the loser
+//     gets ErrConflict, and RetryConflicts re-reads the item.
+//   - TxGet, ReadIn and the re-encryption job do not read unsealed items
+//     (ErrNotSealed).
 //
-// Without WithMigration, AllowUnsealed and the other opt-ins have no effect:
-// turning migration mode off (after a full Migrate pass reported no
-// unsealed item left) makes every remaining or re-planted unsealed row fail
-// again, whatever the calling code asks.
-
-// WithMigration puts the handle in migration mode (see AllowUnsealed): reads
-// that opt in return unsealed items marked unverified, and Update seals an
-// unsealed item it changes. Remove it once Migrate reports that no unsealed
-// item is left.
+// Without WithMigration, AllowUnsealed and the other opt-ins have no
+// effect: removing it (after a full Migrate pass reported no unsealed item
+// left) makes every remaining or re-planted unsealed row fail again,
+// whatever the calling code asks.
 func WithMigration() Option { return func(o *config) { o.migration = true } }
 
 // AllowUnsealed makes Get or BatchGet on a handle built WithMigration return
