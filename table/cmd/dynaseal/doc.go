@@ -28,7 +28,7 @@
 //	reencrypt [--tenant T]
 //	sweep     [--tenant T]
 //	purge     --tenant T --yes
-//	migrate   --encrypt a,b [--plain c] [--create-keys]
+//	migrate   --encrypt a,b [--plain c] [--create-keys] | --schema file.json
 //	checkpoints create-table|show
 //
 // shred, retire and purge need --yes. inspect prints an item's header (the
@@ -44,7 +44,9 @@
 // tenant's items are read through its partition, or a global secondary
 // index keyed on the tenant attribute (found from DescribeTable), or, with
 // --scan, a filtered scan of the whole table. Only migrate needs actions:
-// --encrypt and --plain name them, every other attribute is signed.
+// --encrypt and --plain name them (every other attribute is signed), or
+// --schema names a schema file (the JSON form schema.ParseSpec reads), with
+// which sweep also reports items whose recorded actions drift from it.
 //
 // # Jobs
 //

@@ -79,7 +79,7 @@ func (c *cli) itemReport(r *jobRun, ir table.ItemReport) {
 	if ir.Key.SK != nil && r.d.sk != "" {
 		key[r.d.sk] = ir.Key.SK
 	}
-	if r.pv != nil {
+	if r.pv != nil { // lock order: the bar, then the output
 		r.pv.mu.Lock()
 		defer r.pv.mu.Unlock()
 		if r.pv.drawn {
@@ -87,6 +87,8 @@ func (c *cli) itemReport(r *jobRun, ir table.ItemReport) {
 			r.pv.drawn = false
 		}
 	}
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
 	errText := ""
 	if ir.Err != nil {
 		errText = ir.Err.Error()
@@ -173,19 +175,14 @@ func sweepCmd(fs *flag.FlagSet) func(context.Context, *cli) error {
 	var jf jobFlags
 	jf.register(fs, false)
 	return func(ctx context.Context, c *cli) error {
-		// Without --schema there is nothing to drift from: the schema the
-		// command builds signs everything but the keys, so every item with
-		// an encrypted attribute would "drift". Those are current items.
-		checkDrift := jf.schemaFile != ""
-		r, err := c.prepare(ctx, &jf, "sweep", func(ir table.ItemReport) bool { return checkDrift || ir.Outcome != table.OutcomeDrift })
+		r, err := c.prepare(ctx, &jf, "sweep", func(table.ItemReport) bool { return true })
 		if err != nil {
 			return err
 		}
+		// Without --schema there is nothing to drift from: the schema the
+		// command builds names only the keys and the tenant.
+		r.in.SkipDrift = jf.schemaFile == ""
 		st, err := r.a.Sweep(ctx, r.in)
-		if !checkDrift {
-			st.Current += st.Drift
-			st.Drift = 0
-		}
 		text := fmt.Sprintf("scanned %d, current %d, stale %d, drift %d, tampered %d, unverifiable %d",
 			st.Scanned, st.Current, st.Stale, st.Drift, st.Tampered, st.Unverifiable)
 		return c.finishJob(ctx, &jf, r, "sweep", st, text, st.Tampered+st.Unverifiable, err)
@@ -234,7 +231,7 @@ func checkpointsCreateTable(fs *flag.FlagSet) func(context.Context, *cli) error 
 		if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, *wait); err != nil {
 			return fmt.Errorf("wait for table %s: %w", name, err)
 		}
-		return c.printDone("created checkpoint table", name, "", nil)
+		return c.printCreated("checkpoint", name)
 	}
 }
 

@@ -209,5 +209,10 @@ func jobEnd(ctx context.Context, jf *jobFlags, err error) error {
 		}
 		return fmt.Errorf("%w; without --checkpoint a new run starts over", errStopped)
 	}
+	if jf.checkpoint != "" {
+		// An outage (DynamoDB, the key store) stops a checkpointed job
+		// rather than skipping items; what was done is saved.
+		return fmt.Errorf("%w (progress is saved: run it again with --resume --job-id %s)", err, jf.jobID)
+	}
 	return err
 }

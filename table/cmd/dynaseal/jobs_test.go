@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynaseal/dynaseal/attrcrypt"
+	"github.com/dynaseal/dynaseal/itest/faultproxy"
 	"github.com/dynaseal/dynaseal/table"
 )
 
@@ -189,7 +190,7 @@ func TestSweepAndPurge(t *testing.T) {
 	f.run(t, "keys", "rotate", "--tenant", "live").ok(t, "rotate")
 	f.tamper(t, "gone", "gone-003", "plan", &types.AttributeValueMemberS{Value: "edited"})
 
-	r := f.run(t, "sweep", "--json", "--progress", "none")
+	r := f.run(t, "sweep", "--json", "--progress", "none", "--all-segments", "--segments", "4")
 	if r.code != exitFailed {
 		t.Fatalf("sweep: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -314,7 +315,9 @@ func TestCheckpointsInDynamoDB(t *testing.T) {
 	f.seedMany(t, 8, "c1")
 	name := strings.ReplaceAll(t.Name(), "/", "-") + "-ckpt"
 	spec := "dynamodb://" + name
-	f.run(t, "checkpoints", "create-table", "--checkpoint", spec).ok(t, "create-table")
+	if r := f.run(t, "checkpoints", "create-table", "--checkpoint", spec, "--json").ok(t, "create-table"); !strings.Contains(r.stdout, `"table": "`+name+`"`) {
+		t.Errorf("create-table printed %s", r.stdout)
+	}
 	t.Cleanup(func() {
 		_, _ = f.db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
@@ -336,4 +339,44 @@ func TestCheckpointsInDynamoDB(t *testing.T) {
 	}
 	// Another pass under the same id is refused by the job framework.
 	f.run(t, "reencrypt", "--segment", "0", "--segments", "2", "--checkpoint", spec, "--job-id", "sw-1", "--resume").want(t, "other pass", exitFailed, "another pass")
+}
+
+// TestReencryptOutage: DynamoDB answers 500 to every read after the first
+// pages (beyond the SDK's retries); the checkpointed job stops with exit 1
+// and says to resume, nothing is skipped, and --resume finishes the pass
+// with every item resealed once.
+func TestReencryptOutage(t *testing.T) {
+	f := newFixture(t)
+	f.seedMany(t, 30, "out")
+	f.run(t, "keys", "rotate", "--tenant", "out").ok(t, "rotate")
+	p, err := faultproxy.New(f.endpoint, faultproxy.WithSeed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	rule := faultproxy.ServerError("Query", 500, "InternalServerError")
+	rule.Skip = 2
+	h := p.Add(rule)
+	args := []string{"reencrypt", "--endpoint-url", p.URL(), "--tenant", "out", "--page-size", "5",
+		"--checkpoint", "file://" + filepath.Join(t.TempDir(), "ckpt"), "--job-id", "out-1", "--verbose", "--json", "--progress", "none"}
+	r := f.run(t, args...)
+	if r.code != exitFailed || !strings.Contains(r.stderr, "--resume") || h.Fired() == 0 || !strings.Contains(r.stdout, `"complete": false`) {
+		t.Fatalf("outage: exit %d, fired %d\n%s\n%s", r.code, h.Fired(), r.stdout, r.stderr)
+	}
+	seen := map[string]int{}
+	resealedKeys(t, r.stdout, seen)
+	if len(seen) != 10 {
+		t.Errorf("%d items resealed before the outage, want the 10 of the two pages read", len(seen))
+	}
+	h.Remove()
+	r = f.run(t, append(args, "--resume")...).ok(t, "resume after the outage")
+	resealedKeys(t, r.stdout, seen)
+	if len(seen) != 30 {
+		t.Errorf("%d items resealed in all, want 30", len(seen))
+	}
+	for id, k := range seen {
+		if k != 1 {
+			t.Errorf("%s resealed %d times", id, k)
+		}
+	}
 }

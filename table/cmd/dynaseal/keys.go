@@ -87,6 +87,15 @@ func (c *cli) printDone(op, tenant, class string, extra map[string]any) error {
 	return err
 }
 
+// printCreated reports a table the command created.
+func (c *cli) printCreated(what, table string) error {
+	if c.g.json {
+		return c.printJSON(map[string]any{"op": "create-table", "kind": what, "table": table, "ok": true})
+	}
+	_, err := fmt.Fprintf(c.out, "created %s table %s\n", what, table)
+	return err
+}
+
 func keysCreateTable(fs *flag.FlagSet) func(context.Context, *cli) error {
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for the table to become active")
 	return func(ctx context.Context, c *cli) error {
@@ -100,7 +109,7 @@ func keysCreateTable(fs *flag.FlagSet) func(context.Context, *cli) error {
 		if err := tenantkeys.CreateTable(ctx, db, c.g.keyTable, *wait); err != nil {
 			return err
 		}
-		return c.printDone("created key store table", c.g.keyTable, "", nil)
+		return c.printCreated("key store", c.g.keyTable)
 	}
 }
 

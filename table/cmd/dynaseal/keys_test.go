@@ -155,6 +155,25 @@ func TestKeysKMS(t *testing.T) {
 	}
 	// The local master key cannot unwrap what KMS wrapped.
 	f.run(t, "keys", "rotate", "--tenant", "kms-t").want(t, "rotate with the wrong wrapping key", exitFailed, "not allowed")
+
+	// Rewrap to a second KMS key: the versions move, the new key alone
+	// then serves, the old one no longer does.
+	key2 := srv.CreateKey("dynaseal test 2")
+	if err := srv.SetAlias("alias/dynaseal-2", key2); err != nil {
+		t.Fatal(err)
+	}
+	newArgs := func(args ...string) []string {
+		return append([]string{"--master-key-file", "", "--kms-key", "alias/dynaseal-2", "--kms-endpoint-url", srv.URL()}, args...)
+	}
+	f.run(t, newArgs("keys", "rewrap", "--tenant", "kms-t", "--from-kms-key", "alias/dynaseal")...).ok(t, "rewrap")
+	moved := decodeJSON[[]versionJSON](t, f.run(t, newArgs("keys", "versions", "--tenant", "kms-t", "--json")...).ok(t, "versions").stdout)
+	for i, v := range moved {
+		if v.WrappingKey == vs[i].WrappingKey || !strings.Contains(v.WrappingKey, key2) {
+			t.Errorf("version %d wrapped by %q after rewrap (was %q, want key %s)", v.Version, v.WrappingKey, vs[i].WrappingKey, key2)
+		}
+	}
+	f.run(t, newArgs("keys", "rotate", "--tenant", "kms-t")...).ok(t, "rotate under the new key")
+	f.run(t, kmsArgs("keys", "rotate", "--tenant", "kms-t")...).want(t, "rotate under the old key", exitFailed, "not allowed")
 }
 
 // lastLine returns the last non-empty line of a keyring file (its newest key).

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 )
 
 // Exit codes.
@@ -33,8 +34,10 @@ var errItemsFailed = errors.New("failed")
 // the clients made from them (lazily, so --help needs no AWS setup).
 type cli struct {
 	out, errw io.Writer
-	g         globals
-	res       resources
+	// outMu serializes item reports, which concurrent segments send.
+	outMu sync.Mutex
+	g     globals
+	res   resources
 	// isTerminal reports whether progress goes to a terminal; tests
 	// replace it.
 	isTerminal func() bool
