@@ -358,6 +358,19 @@ func TestSearcherMatchesFunctions(t *testing.T) {
 	if _, err := s.Beacon(S("x"), 0, 65); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("65 bits: err = %v, want ErrInvalidConfig", err)
 	}
+	// Zero leaves no derived key material behind.
+	states := [][]byte{s.beacon.inner, s.beacon.outer, s.claim.inner, s.claim.outer}
+	s.Zero()
+	for i, st := range states {
+		if len(st) == 0 {
+			t.Fatalf("state %d empty before Zero", i)
+		}
+		for _, b := range st {
+			if b != 0 {
+				t.Fatalf("state %d not zeroed", i)
+			}
+		}
+	}
 }
 
 // BenchmarkSearcherBeacon is the per-item beacon cost once the engine
