@@ -269,7 +269,7 @@ func (t *Table[T]) searchValue(attr string, v types.AttributeValue, norm attrcry
 	}
 	nv, err := attrcrypt.NormalizedValue(v, norm)
 	if err != nil {
-		return nil, fmt.Errorf("table: search %s: %w", attr, scrubBeaconError(err))
+		return nil, fmt.Errorf("%w: attribute %s: %w", ErrInvalidSearchValue, attr, scrubBeaconError(err))
 	}
 	return nv, nil
 }

@@ -42,6 +42,7 @@ type Short struct {
 	_      struct{} `seal:"index=by_region_email,pk=region_email"`
 	_      struct{} `seal:"compound=email_age,parts=email+age"`
 	_      struct{} `seal:"index=by_email_age,pk=tenant,sk=email_age"`
+	_      struct{} `seal:"index=by_region_age,pk=region,sk=email_age"`
 }
 
 // Contact's partition key is not the tenant: tenants share partitions.
@@ -241,6 +242,18 @@ func TestFindDropsCollisions(t *testing.T) {
 		if exp := sorted(byEmail[email]); !slices.Equal(got, exp) {
 			t.Fatalf("FindCompound(email_age prefix %s) = %v, want %v", email, got, exp)
 		}
+		// The same prefix under an index partitioned by region.
+		p, err := s.FindCompoundPage(ctx, "email_age", []types.AttributeValue{table.S(email)}, table.QueryInput{Index: "by_region_age", Partition: table.S("eu")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eu []string
+		for _, it := range p.Items {
+			eu = append(eu, it.ID)
+		}
+		if exp := sorted(byRegionEmail["eu|"+email]); p.Cursor != "" || !slices.Equal(sorted(eu), exp) {
+			t.Fatalf("FindCompoundPage(email_age prefix %s in eu) = %v (cursor %q), want %v", email, eu, p.Cursor, exp)
+		}
 		for age := range 3 {
 			got := collect(t, s.FindCompound(ctx, "email_age", []types.AttributeValue{table.S(email), table.N(int64(age))}), shortID)
 			if exp := sorted(byEmailAge[fmt.Sprint(email, "|", age)]); !slices.Equal(got, exp) {
@@ -406,6 +419,16 @@ func TestFindAcrossRotation(t *testing.T) {
 	}
 	if got := collect(t, s.Find(ctx, "email", table.S("rot@example.com")), customerID); !slices.Equal(got, []string{"new1", "old1", "old2"}) {
 		t.Fatalf("Find across a rotation = %v", got)
+	}
+	// Reseal moves old1 to the new key and keeps its beacon.
+	if st, err := tb.Reseal(ctx, table.ScanInput{}); err != nil || st.Resealed != 1 {
+		t.Fatalf("Reseal: %+v, %v", st, err)
+	}
+	if b := sval(t, rawGet(t, e.c, name, pkey("acme", "old1"))["email#b"]); b != b1 {
+		t.Fatalf("old1 has beacon %q after the reseal, %q before", b, b1)
+	}
+	if got := collect(t, s.Find(ctx, "email", table.S("rot@example.com")), customerID); !slices.Equal(got, []string{"new1", "old1", "old2"}) {
+		t.Fatalf("Find after a reseal = %v", got)
 	}
 }
 
@@ -637,6 +660,9 @@ func TestSearchRefusals(t *testing.T) {
 		{"no beacon", first(s.Find(ctx, "name", table.S("x"))), table.ErrNoBeaconIndex},
 		{"no attribute", first(s.Find(ctx, "nope", table.S("x"))), table.ErrNoBeaconIndex},
 		{"wrong type", first(s.Find(ctx, "email", table.N(5))), table.ErrInvalidSearchValue},
+		{"nil value", first(s.Find(ctx, "email", nil)), table.ErrInvalidSearchValue},
+		{"typed nil value", first(s.Find(ctx, "email", (*types.AttributeValueMemberS)(nil))), table.ErrInvalidSearchValue},
+		{"invalid UTF-8", first(s.Find(ctx, "email", table.S("\xff"))), table.ErrInvalidSearchValue},
 		{"no compound", first(s.FindCompound(ctx, "nope", []types.AttributeValue{table.S("x")})), table.ErrNoBeaconIndex},
 		{"no parts", first(s.FindCompound(ctx, "status_email", nil)), table.ErrNoBeaconIndex},
 		{"too many parts", first(s.FindCompound(ctx, "status_email", []types.AttributeValue{table.S("a"), table.S("b"), table.S("c")})), table.ErrNoBeaconIndex},
