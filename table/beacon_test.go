@@ -86,6 +86,32 @@ func collect[T any](t *testing.T, seq func(func(*T, error) bool), id func(*T) st
 	return out
 }
 
+// findPages pages through a search from in, checking that no page holds
+// more than PageSize items, and returns the ids in page order.
+func findPages[T any](t *testing.T, in table.QueryInput, page func(table.QueryInput) (table.Page[T], error), id func(*T) string) []string {
+	t.Helper()
+	var got []string
+	for pages := 0; ; pages++ {
+		if pages > 1000 {
+			t.Fatal("paging never ends")
+		}
+		p, err := page(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) > int(in.PageSize) {
+			t.Fatalf("page of %d items, PageSize %d", len(p.Items), in.PageSize)
+		}
+		for _, v := range p.Items {
+			got = append(got, id(v))
+		}
+		if p.Cursor == "" {
+			return got
+		}
+		in.Cursor = p.Cursor
+	}
+}
+
 func customerID(c *Customer) string { return c.ID }
 func shortID(c *Short) string       { return c.ID }
 
@@ -208,27 +234,9 @@ func TestFindDropsCollisions(t *testing.T) {
 			t.Fatalf("Find(%s) = %v, want %v", email, got, exp)
 		}
 		// Paged: never more than PageSize, never a duplicate, the same set.
-		var paged []string
-		in := table.QueryInput{PageSize: 3}
-		for pages := 0; ; pages++ {
-			if pages > n {
-				t.Fatal("FindPage never ends")
-			}
-			p, err := s.FindPage(ctx, "email", table.S(email), in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(p.Items) > 3 {
-				t.Fatalf("page of %d items, PageSize 3", len(p.Items))
-			}
-			for _, it := range p.Items {
-				paged = append(paged, it.ID)
-			}
-			if p.Cursor == "" {
-				break
-			}
-			in.Cursor = p.Cursor
-		}
+		paged := findPages(t, table.QueryInput{PageSize: 3}, func(in table.QueryInput) (table.Page[Short], error) {
+			return s.FindPage(ctx, "email", table.S(email), in)
+		}, shortID)
 		if got, exp := sorted(paged), sorted(byEmail[email]); !slices.Equal(got, exp) || len(paged) != len(exp) {
 			t.Fatalf("FindPage(%s) = %v, want %v", email, paged, exp)
 		}
@@ -772,21 +780,9 @@ func TestFindCompoundPages(t *testing.T) {
 		t.Fatalf("prefix search: %d ascending, %d descending, want 20", len(all), len(desc))
 	}
 	for _, descending := range []bool{false, true} {
-		var paged []string
-		in := table.QueryInput{PageSize: 6, Descending: descending}
-		for {
-			p, err := s.FindCompoundPage(ctx, "status_email", parts, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range p.Items {
-				paged = append(paged, v.ID)
-			}
-			if p.Cursor == "" {
-				break
-			}
-			in.Cursor = p.Cursor
-		}
+		paged := findPages(t, table.QueryInput{PageSize: 6, Descending: descending}, func(in table.QueryInput) (table.Page[Customer], error) {
+			return s.FindCompoundPage(ctx, "status_email", parts, in)
+		}, customerID)
 		want := all
 		if descending {
 			want = desc
