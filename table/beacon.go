@@ -215,7 +215,7 @@ func plainPart(v types.AttributeValue, last bool) (string, error) {
 		}
 		return c, nil
 	default:
-		return "", fmt.Errorf("%w: a plaintext compound part is a string or a number, not %s", ErrInvalidSearchValue, typeName(v))
+		return "", fmt.Errorf("%w: a plaintext compound part is a string or a number (S or N), not %s", ErrInvalidSearchValue, typeName(v))
 	}
 }
 
@@ -230,8 +230,8 @@ func scrubBeaconError(err error) error {
 	return errors.New("beacon computation failed")
 }
 
-// typeName names the DynamoDB type of v for error messages (never its
-// value).
+// typeName names the scalar DynamoDB type of v (S, N or B) for checks
+// and error messages, never its value.
 func typeName(v types.AttributeValue) string {
 	switch v.(type) {
 	case *types.AttributeValueMemberS:
@@ -240,24 +240,10 @@ func typeName(v types.AttributeValue) string {
 		return "N"
 	case *types.AttributeValueMemberB:
 		return "B"
-	case *types.AttributeValueMemberBOOL:
-		return "BOOL"
-	case *types.AttributeValueMemberNULL:
-		return "NULL"
-	case *types.AttributeValueMemberM:
-		return "M"
-	case *types.AttributeValueMemberL:
-		return "L"
-	case *types.AttributeValueMemberSS:
-		return "SS"
-	case *types.AttributeValueMemberNS:
-		return "NS"
-	case *types.AttributeValueMemberBS:
-		return "BS"
 	case nil:
 		return "nothing"
 	}
-	return fmt.Sprintf("%T", v)
+	return "not a scalar"
 }
 
 // searchValue checks a searched value against the stored type of attribute
@@ -269,7 +255,7 @@ func (t *engine) searchValue(attr string, v types.AttributeValue, norm attrcrypt
 	}
 	nv, err := attrcrypt.NormalizedValue(v, norm)
 	if err != nil {
-		return nil, fmt.Errorf("table: search %s: %w", attr, scrubBeaconError(err))
+		return nil, fmt.Errorf("%w: attribute %s: %w", ErrInvalidSearchValue, attr, scrubBeaconError(err))
 	}
 	return nv, nil
 }

@@ -42,6 +42,7 @@ type Short struct {
 	_      struct{} `seal:"index=by_region_email,pk=region_email"`
 	_      struct{} `seal:"compound=email_age,parts=email+age"`
 	_      struct{} `seal:"index=by_email_age,pk=tenant,sk=email_age"`
+	_      struct{} `seal:"index=by_region_age,pk=region,sk=email_age"`
 }
 
 // Contact's partition key is not the tenant: tenants share partitions.
@@ -83,6 +84,32 @@ func collect[T any](t *testing.T, seq func(func(*T, error) bool), id func(*T) st
 	}
 	slices.Sort(out)
 	return out
+}
+
+// findPages pages through a search from in, checking that no page holds
+// more than PageSize items, and returns the ids in page order.
+func findPages[T any](t *testing.T, in table.QueryInput, page func(table.QueryInput) (table.Page[T], error), id func(*T) string) []string {
+	t.Helper()
+	var got []string
+	for pages := 0; ; pages++ {
+		if pages > 1000 {
+			t.Fatal("paging never ends")
+		}
+		p, err := page(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) > int(in.PageSize) {
+			t.Fatalf("page of %d items, PageSize %d", len(p.Items), in.PageSize)
+		}
+		for _, v := range p.Items {
+			got = append(got, id(v))
+		}
+		if p.Cursor == "" {
+			return got
+		}
+		in.Cursor = p.Cursor
+	}
 }
 
 func customerID(c *Customer) string { return c.ID }
@@ -207,27 +234,9 @@ func TestFindDropsCollisions(t *testing.T) {
 			t.Fatalf("Find(%s) = %v, want %v", email, got, exp)
 		}
 		// Paged: never more than PageSize, never a duplicate, the same set.
-		var paged []string
-		in := table.QueryInput{PageSize: 3}
-		for pages := 0; ; pages++ {
-			if pages > n {
-				t.Fatal("FindPage never ends")
-			}
-			p, err := s.FindPage(ctx, "email", table.S(email), in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(p.Items) > 3 {
-				t.Fatalf("page of %d items, PageSize 3", len(p.Items))
-			}
-			for _, it := range p.Items {
-				paged = append(paged, it.ID)
-			}
-			if p.Cursor == "" {
-				break
-			}
-			in.Cursor = p.Cursor
-		}
+		paged := findPages(t, table.QueryInput{PageSize: 3}, func(in table.QueryInput) (table.Page[Short], error) {
+			return s.FindPage(ctx, "email", table.S(email), in)
+		}, shortID)
 		if got, exp := sorted(paged), sorted(byEmail[email]); !slices.Equal(got, exp) || len(paged) != len(exp) {
 			t.Fatalf("FindPage(%s) = %v, want %v", email, paged, exp)
 		}
@@ -240,6 +249,18 @@ func TestFindDropsCollisions(t *testing.T) {
 		got := collect(t, s.FindCompound(ctx, "email_age", []types.AttributeValue{table.S(email)}), shortID)
 		if exp := sorted(byEmail[email]); !slices.Equal(got, exp) {
 			t.Fatalf("FindCompound(email_age prefix %s) = %v, want %v", email, got, exp)
+		}
+		// The same prefix under an index partitioned by region.
+		p, err := s.FindCompoundPage(ctx, "email_age", []types.AttributeValue{table.S(email)}, table.QueryInput{Index: "by_region_age", Partition: table.S("eu")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eu []string
+		for _, it := range p.Items {
+			eu = append(eu, it.ID)
+		}
+		if exp := sorted(byRegionEmail["eu|"+email]); p.Cursor != "" || !slices.Equal(sorted(eu), exp) {
+			t.Fatalf("FindCompoundPage(email_age prefix %s in eu) = %v (cursor %q), want %v", email, eu, p.Cursor, exp)
 		}
 		for age := range 3 {
 			got := collect(t, s.FindCompound(ctx, "email_age", []types.AttributeValue{table.S(email), table.N(int64(age))}), shortID)
@@ -406,6 +427,16 @@ func TestFindAcrossRotation(t *testing.T) {
 	}
 	if got := collect(t, s.Find(ctx, "email", table.S("rot@example.com")), customerID); !slices.Equal(got, []string{"new1", "old1", "old2"}) {
 		t.Fatalf("Find across a rotation = %v", got)
+	}
+	// Reseal moves old1 to the new key and keeps its beacon.
+	if st, err := tb.Reseal(ctx, table.ScanInput{}); err != nil || st.Resealed != 1 {
+		t.Fatalf("Reseal: %+v, %v", st, err)
+	}
+	if b := sval(t, rawGet(t, e.c, name, pkey("acme", "old1"))["email#b"]); b != b1 {
+		t.Fatalf("old1 has beacon %q after the reseal, %q before", b, b1)
+	}
+	if got := collect(t, s.Find(ctx, "email", table.S("rot@example.com")), customerID); !slices.Equal(got, []string{"new1", "old1", "old2"}) {
+		t.Fatalf("Find after a reseal = %v", got)
 	}
 }
 
@@ -637,6 +668,9 @@ func TestSearchRefusals(t *testing.T) {
 		{"no beacon", first(s.Find(ctx, "name", table.S("x"))), table.ErrNoBeaconIndex},
 		{"no attribute", first(s.Find(ctx, "nope", table.S("x"))), table.ErrNoBeaconIndex},
 		{"wrong type", first(s.Find(ctx, "email", table.N(5))), table.ErrInvalidSearchValue},
+		{"nil value", first(s.Find(ctx, "email", nil)), table.ErrInvalidSearchValue},
+		{"typed nil value", first(s.Find(ctx, "email", (*types.AttributeValueMemberS)(nil))), table.ErrInvalidSearchValue},
+		{"invalid UTF-8", first(s.Find(ctx, "email", table.S("\xff"))), table.ErrInvalidSearchValue},
 		{"no compound", first(s.FindCompound(ctx, "nope", []types.AttributeValue{table.S("x")})), table.ErrNoBeaconIndex},
 		{"no parts", first(s.FindCompound(ctx, "status_email", nil)), table.ErrNoBeaconIndex},
 		{"too many parts", first(s.FindCompound(ctx, "status_email", []types.AttributeValue{table.S("a"), table.S("b"), table.S("c")})), table.ErrNoBeaconIndex},
@@ -746,21 +780,9 @@ func TestFindCompoundPages(t *testing.T) {
 		t.Fatalf("prefix search: %d ascending, %d descending, want 20", len(all), len(desc))
 	}
 	for _, descending := range []bool{false, true} {
-		var paged []string
-		in := table.QueryInput{PageSize: 6, Descending: descending}
-		for {
-			p, err := s.FindCompoundPage(ctx, "status_email", parts, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range p.Items {
-				paged = append(paged, v.ID)
-			}
-			if p.Cursor == "" {
-				break
-			}
-			in.Cursor = p.Cursor
-		}
+		paged := findPages(t, table.QueryInput{PageSize: 6, Descending: descending}, func(in table.QueryInput) (table.Page[Customer], error) {
+			return s.FindCompoundPage(ctx, "status_email", parts, in)
+		}, customerID)
 		want := all
 		if descending {
 			want = desc

@@ -23,22 +23,7 @@ func TestQueryPageNoRepeatAfterShortCall(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := tb.For("o1")
-	in := table.QueryInput{Partition: table.S("p"), PageSize: 2}
-	var got []string
-	for pages := 0; pages < 10; pages++ {
-		p, err := s.QueryPage(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range p.Items {
-			got = append(got, d.SK)
-		}
-		if p.Cursor == "" {
-			break
-		}
-		in.Cursor = p.Cursor
-	}
+	got := pageAll(ctx, t, tb.For("o1"), table.QueryInput{Partition: table.S("p"), PageSize: 2}, func(d *Doc) string { return d.SK })
 	if !slices.Equal(got, []string{"b", "c"}) {
 		t.Fatalf("pages hold %v, want [b c]", got)
 	}
