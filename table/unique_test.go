@@ -979,3 +979,53 @@ func TestUniqueInvariantUnderRaces(t *testing.T) {
 	}
 	t.Logf("%d values held at the end", want)
 }
+
+// TestUniqueDeleteUnopenable: Delete removes an item that does not open (a
+// tampered one, one of a shredded tenant) as it would for any type; its
+// claims stay as stale claims that the next write of the value releases.
+func TestUniqueDeleteUnopenable(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	tb, name := customers(t, e)
+	a := tb.For("tenant-a")
+	if err := a.Create(ctx, &Customer{ID: "c1", Email: "v@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	it := clone(rawGet(t, e.c, name, pkey("tenant-a", "c1")))
+	it["name"] = &types.AttributeValueMemberB{Value: []byte("edited")}
+	rawPut(t, e.c, name, it)
+	if _, err := a.Get(ctx, sk("c1"), table.ConsistentRead()); !errors.Is(err, table.ErrTampered) {
+		t.Fatalf("tampered item: %v", err)
+	}
+	if err := a.Delete(ctx, sk("c1"), table.MustExist()); err != nil {
+		t.Fatalf("Delete of a tampered item: %v", err)
+	}
+	wantStored(t, e.c, name, 0, 1)
+	if err := a.Create(ctx, &Customer{ID: "c2", Email: "v@example.com"}); err != nil {
+		t.Fatalf("create of the value of a deleted tampered item: %v", err)
+	}
+	wantStored(t, e.c, name, 1, 1)
+	// A shredded tenant's items can still be deleted.
+	g := tb.For("gone")
+	if err := g.Create(ctx, &Customer{ID: "g1", Email: "v@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Shred(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Delete(ctx, sk("g1"), table.MustExist()); err != nil {
+		t.Fatalf("Delete of a shredded tenant's item: %v", err)
+	}
+	if _, err := g.Get(ctx, sk("g1"), table.ConsistentRead()); !errors.Is(err, table.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+	// Another tenant's item is never deleted, opened or not.
+	acc, accName := accounts(t, e)
+	if err := acc.For("org-b").Create(ctx, &Account{PK: "b1", SK: "x", Handle: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := acc.For("org-a").Delete(ctx, table.Key{PK: table.S("b1"), SK: table.S("x")}); !errors.Is(err, table.ErrWrongTenant) {
+		t.Fatalf("Delete of another tenant's item: %v", err)
+	}
+	wantStored(t, e.c, accName, 1, 1)
+}
