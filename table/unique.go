@@ -72,6 +72,8 @@ import (
 //     that did not change writes no claim (an update costs no more).
 //   - Delete (and TxDelete): read (strongly consistent), then delete the
 //     item on condition that its signature is unchanged, with its claims.
+//     An item that does not open (tampered, its key shredded) is deleted
+//     without them, as Delete deletes any item; they stay as stale claims.
 //   - BatchWrite refuses such types (ErrUniqueUnsupported): BatchWriteItem
 //     takes no conditions and cannot keep claims.
 //
@@ -227,7 +229,7 @@ func (t *Table[T]) claimMAC(bk attrcrypt.Key, cs string, owner map[string]types.
 // with primary key owner from the values of old to those of cur (plaintext
 // items as the codec marshals them; nil when the item is absent).
 func (s Scope[T]) claimOps(ctx context.Context, owner, old, cur map[string]types.AttributeValue) ([]txBuilt, error) {
-	if !s.t.hasUnique() {
+	if !s.t.hasUnique() || (old == nil && cur == nil) {
 		return nil, nil
 	}
 	bk, err := s.beaconKey(ctx, false)
@@ -329,7 +331,7 @@ func (s Scope[T]) readStored(ctx context.Context, km map[string]types.AttributeV
 		return nil, nil, fmt.Errorf("table: the stored item with this key belongs to another tenant: %w", ErrWrongTenant)
 	}
 	if err != nil {
-		return nil, nil, err
+		return raw, nil, err // raw for a Delete, which removes an item that does not open
 	}
 	return raw, plain, nil
 }
@@ -341,7 +343,11 @@ func (s Scope[T]) readCond(c *expr, raw map[string]types.AttributeValue) {
 		c.add("attribute_not_exists(" + c.name(s.t.schema.PartitionKey) + ")")
 		return
 	}
-	c.add(c.name(attrcrypt.SignatureAttribute) + " = " + c.value(raw[attrcrypt.SignatureAttribute]))
+	if sig, ok := raw[attrcrypt.SignatureAttribute]; ok {
+		c.add(c.name(attrcrypt.SignatureAttribute) + " = " + c.value(sig))
+	} else { // an item that does not open may lack it
+		c.add("attribute_not_exists(" + c.name(attrcrypt.SignatureAttribute) + ")")
+	}
 }
 
 // txCreateUnique is Create of v with the claims of its unique values.
@@ -399,11 +405,22 @@ func (s Scope[T]) txDeleteUnique(ctx context.Context, k Key, wc writeConfig) (b 
 		return txBuilt{}, false, err
 	}
 	raw, old, err := s.readStored(ctx, km)
+	unopened := false
+	if err != nil && !errors.Is(err, ErrWrongTenant) && raw != nil {
+		// The item does not open (tampered, or its key shredded or
+		// retired): delete it as Delete deletes any item, without its
+		// claims, which stay behind as stale claims that the next write
+		// wanting their value releases (releaseStale).
+		unopened, err = true, nil
+	}
 	if err != nil {
 		return txBuilt{}, false, err
 	}
 	var c expr
 	s.readCond(&c, raw)
+	if unopened && !s.t.pkIsTenant {
+		c.add(c.name(s.t.schema.Tenant) + " = " + c.value(S(s.tenant)))
+	}
 	b = txBuilt{key: km, failed: func(old map[string]types.AttributeValue) error { return s.txCause(old, ErrNotFound) }}
 	if raw == nil {
 		if wc.mustExist || wc.ifVersion != nil {
@@ -439,7 +456,7 @@ func (s Scope[T]) txDeleteUnique(ctx context.Context, k Key, wc writeConfig) (b 
 
 // uniqueAttempts bounds the retries of a write that keeps claims when it
 // loses a race it can safely run again on a fresh read.
-const uniqueAttempts = 5
+const uniqueAttempts = 10
 
 // retryUnique runs once until it succeeds, fails with anything but
 // ErrConflict, or uniqueAttempts attempts were made.
