@@ -119,6 +119,15 @@ func NewSearcher(key Key, table, attr string) (*Searcher, error) {
 	return s, nil
 }
 
+// Zero overwrites the Searcher's derived keys, for a cache that evicts
+// it. A Searcher must not be used after Zero.
+func (s *Searcher) Zero() {
+	clear(s.beacon.inner)
+	clear(s.beacon.outer)
+	clear(s.claim.inner)
+	clear(s.claim.outer)
+}
+
 // Beacon returns the beacon of v (see the package function Beacon).
 func (s *Searcher) Beacon(v types.AttributeValue, norm Normalization, bits int) (string, error) {
 	if bits < MinBeaconBits || bits > MaxBeaconBits {

@@ -358,6 +358,19 @@ func TestSearcherMatchesFunctions(t *testing.T) {
 	if _, err := s.Beacon(S("x"), 0, 65); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("65 bits: err = %v, want ErrInvalidConfig", err)
 	}
+	// Zero leaves no derived key material behind.
+	states := [][]byte{s.beacon.inner, s.beacon.outer, s.claim.inner, s.claim.outer}
+	s.Zero()
+	for i, st := range states {
+		if len(st) == 0 {
+			t.Fatalf("state %d empty before Zero", i)
+		}
+		for _, b := range st {
+			if b != 0 {
+				t.Fatalf("state %d not zeroed", i)
+			}
+		}
+	}
 }
 
 // BenchmarkSearcherBeacon is the per-item beacon cost once the engine
@@ -378,4 +391,43 @@ func BenchmarkSearcherBeacon(b *testing.B) {
 	// CPU time per beacon: wall time on a loaded machine measures the
 	// scheduler (compare with BenchmarkSealReference's cpu-ns/KB).
 	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+}
+
+// TestNormalizationIdempotent: normalising a normalised string changes
+// nothing, for random strings mixing ASCII, Unicode letters of every case
+// and Unicode white space; so a value and its normalised form always share
+// their beacon, and a find compares like with like.
+func TestNormalizationIdempotent(t *testing.T) {
+	alphabet := []rune("aZ09 \t\n\u00a0\u2003\u3000\u0085ÉéİıΣσςẞßǅǆǄ\u0301\u200bКк𝔸Ω")
+	key := randomKey(t)
+	var seed [8]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		t.Fatal(err)
+	}
+	r := binary.BigEndian.Uint64(seed[:])
+	next := func(n uint64) uint64 { r ^= r << 13; r ^= r >> 7; r ^= r << 17; return r % n }
+	for range 2000 {
+		var b strings.Builder
+		for range next(12) {
+			b.WriteRune(alphabet[next(uint64(len(alphabet)))])
+		}
+		for _, norm := range []Normalization{NormalizeTrim, NormalizeLower, NormalizeTrim | NormalizeLower} {
+			once, err := NormalizedValue(S(b.String()), norm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			twice, err := NormalizedValue(S(string(once[1:])), norm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(once) != string(twice) {
+				t.Fatalf("norm %d of %q: %q then %q", norm, b.String(), once, twice)
+			}
+			b1, _ := Beacon(key, "t", "a", S(b.String()), norm, 64)
+			b2, _ := Beacon(key, "t", "a", S(string(once[1:])), norm, 64)
+			if b1 != b2 {
+				t.Fatalf("norm %d: %q and its normal form have different beacons", norm, b.String())
+			}
+		}
+	}
 }
