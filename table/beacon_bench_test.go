@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/dynaseal/dynaseal/table"
 	"github.com/dynaseal/dynaseal/tenantkeys"
@@ -24,7 +25,9 @@ type ReferenceBeacon struct {
 	Tags    []string `dynamodbav:"tags,stringset"`
 }
 
-func benchSeal[T any](b *testing.B, v *T) {
+// sealOp returns the write path of Put for v (SealForTest) on a table
+// with a cached key provider, run once.
+func sealOp[T any](b *testing.B, v *T) func() {
 	keys := tenantkeys.NewCache(newStore(b))
 	tb, err := table.New[T](noClient{}, "bench", keys)
 	if err != nil {
@@ -32,15 +35,23 @@ func benchSeal[T any](b *testing.B, v *T) {
 	}
 	ctx := context.Background()
 	s := tb.For("tenant-0042")
-	if _, err := table.SealForTest(ctx, s, v); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
+	op := func() {
 		if _, err := table.SealForTest(ctx, s, v); err != nil {
 			b.Fatal(err)
 		}
 	}
+	op()
+	return op
+}
+
+func benchSeal[T any](b *testing.B, v *T) {
+	op := sealOp(b, v)
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		op()
+	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkSealNoBeacon is the write path of Put (marshal, key, seal,
@@ -102,41 +113,103 @@ func drain(b *testing.B, seq func(func(*Searchable, error) bool)) {
 	}
 }
 
-// BenchmarkFindByBeacon is Find by an encrypted email against DynamoDB
-// Local: beacon, index query, verify, decrypt, exactness check, 5 items.
-func BenchmarkFindByBeacon(b *testing.B) {
+// searchOps returns a Find by beacon and the same search as a Query of
+// the plaintext copy's index, each cycling through the 200 emails and
+// checking that it found 5 items, warmed up.
+func searchOps(b *testing.B) (find, plain func()) {
 	s := searchBench(b)
 	ctx := context.Background()
-	i := 0
-	op := func() {
+	i, j := 0, 0
+	find = func() {
 		i++
 		drain(b, s.Find(ctx, "email", table.S(fmt.Sprintf("user%03d@example.com", i%200))))
 	}
-	for range 200 {
-		op() // JIT warm-up of DynamoDB Local
+	plain = func() {
+		j++
+		drain(b, s.Query(ctx, table.QueryInput{Index: "by_plain", Partition: table.S(fmt.Sprintf("user%03d@example.com", j%200))}))
 	}
+	for range 200 { // JIT warm-up of DynamoDB Local
+		find()
+		plain()
+	}
+	return find, plain
+}
+
+// BenchmarkFindByBeacon is Find by an encrypted email against DynamoDB
+// Local: beacon, index query, verify, decrypt, exactness check, 5 items.
+func BenchmarkFindByBeacon(b *testing.B) {
+	find, _ := searchOps(b)
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for b.Loop() {
-		op()
+		find()
 	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "client-cpu-ns/op")
 }
 
 // BenchmarkQueryPlainIndex is the same search as BenchmarkFindByBeacon on
 // the plaintext copy of the email: a Query of its index (tenant filter,
 // verify, decrypt), 5 items.
 func BenchmarkQueryPlainIndex(b *testing.B) {
-	s := searchBench(b)
-	ctx := context.Background()
-	i := 0
-	op := func() {
-		i++
-		drain(b, s.Query(ctx, table.QueryInput{Index: "by_plain", Partition: table.S(fmt.Sprintf("user%03d@example.com", i%200))}))
-	}
-	for range 200 {
-		op()
-	}
+	_, plain := searchOps(b)
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for b.Loop() {
-		op()
+		plain()
 	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "client-cpu-ns/op")
+}
+
+// interleave runs a and b in alternating blocks of blk ops, so that both
+// see the same machine load, and reports each one's wall time and process
+// CPU time per op under the names na and nb, and the ratios a/b. The CPU
+// figures are this process's only (DynamoDB Local is another process).
+func interleave(bm *testing.B, blk int, na string, a func(), nb string, b func()) {
+	var wall, cpu [2]time.Duration
+	var ops [2]int
+	side := 0
+	w0, c0 := time.Now(), processCPU()
+	flush := func() {
+		w1, c1 := time.Now(), processCPU()
+		wall[side] += w1.Sub(w0)
+		cpu[side] += c1 - c0
+		w0, c0 = w1, c1
+	}
+	bm.ResetTimer()
+	for i := 0; bm.Loop(); i++ {
+		if i > 0 && i%blk == 0 {
+			flush()
+			side = 1 - side
+		}
+		if side == 0 {
+			a()
+		} else {
+			b()
+		}
+		ops[side]++
+	}
+	flush()
+	if ops[0] == 0 || ops[1] == 0 {
+		return // too few iterations to compare
+	}
+	per := func(d time.Duration, n int) float64 { return float64(d) / float64(n) }
+	bm.ReportMetric(per(wall[0], ops[0]), na+"-ns/op")
+	bm.ReportMetric(per(wall[1], ops[1]), nb+"-ns/op")
+	bm.ReportMetric(per(wall[0], ops[0])/per(wall[1], ops[1]), "wall-ratio")
+	bm.ReportMetric(per(cpu[0], ops[0])/per(cpu[1], ops[1]), "cpu-ratio")
+}
+
+// BenchmarkInterleavedFindVsPlainIndex alternates BenchmarkFindByBeacon's
+// and BenchmarkQueryPlainIndex's searches in blocks of 20; its ratios are
+// the figures to trust on a shared machine.
+func BenchmarkInterleavedFindVsPlainIndex(b *testing.B) {
+	find, plain := searchOps(b)
+	interleave(b, 20, "find", find, "plain", plain)
+}
+
+// BenchmarkInterleavedSealBeacon alternates BenchmarkSealWithBeacon's and
+// BenchmarkSealNoBeacon's seals in blocks of 200.
+func BenchmarkInterleavedSealBeacon(b *testing.B) {
+	with, without := sealOp(b, func() *ReferenceBeacon { r := ReferenceBeacon(*referenceItem()); return &r }()), sealOp(b, referenceItem())
+	interleave(b, 200, "beacon", with, "nobeacon", without)
 }

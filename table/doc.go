@@ -63,6 +63,50 @@
 // INCLUDE), otherwise queries on it fail with ErrIndexProjection. Unverified
 // data is never returned.
 //
+// # Searchable encryption
+//
+// A field tagged seal:"encrypt,beacon" (with lower, trim, beacon=BITS,
+// index=NAME; see the schema package) gets a beacon: on every write (Put,
+// Create, Update, BatchWrite, the Tx operations, ReadModifyWrite) the
+// engine computes it from the field's plaintext and stores it as the
+// signed string attribute NAME#b = tenant U+001F hex, and likewise each
+// compound beacon; a value the item already holds under those names is
+// discarded, and a beacon whose source is absent is removed. Beacons are
+// covered by the signature, so an edited, swapped or copied beacon makes
+// the item ErrTampered. The indexes the schema declares are registered as
+// if by WithIndex (projection ALL); a WithIndex of the same name must
+// agree with them, and Check compares them with the table.
+//
+//	for c, err := range s.Find(ctx, "email", table.S("Ada@Example.com")) { ... }
+//	page, err := s.FindPage(ctx, "email", table.S("ada@example.com"), table.QueryInput{PageSize: 20})
+//	for c, err := range s.FindCompound(ctx, "status_email", []types.AttributeValue{table.S("active")}) { ... }
+//
+// Find queries the first declared index keyed on the field's beacon and
+// returns, verified and decrypted, exactly the items whose field
+// normalises to the searched value: items that only share the truncated
+// beacon are dropped after verification and counted
+// (MetricBeaconCollisions), so a page may hold fewer items than PageSize.
+// FindCompound takes the leading parts of a compound: all of them for an
+// index keyed by the compound, or a prefix (begins_with, ending at a part
+// boundary) for an index whose partition key is the tenant and sort key
+// the compound; every given part is compared after verification.
+// BeaconValue and CompoundValue return the stored values for queries of
+// your own.
+//
+// Keys. Beacons are computed under the tenant's beacon key, version 1 of
+// the key class tenantkeys.BeaconClass(class), which is never rotated:
+// rotating the data key changes no beacon. A write takes it with
+// CurrentKey (creating it on first use when the provider does) and refuses
+// any other version with ErrBeaconKey, except for a tenant shredded and
+// reopened, whose version 1 is shredded and whose new beacon key indexes
+// what is written after the reopen. A search takes version 1 by reference
+// and so never creates a key: a tenant that never had one finds nothing,
+// and a shredded tenant's search fails with ErrKeyShredded without
+// returning any item. The per-table, per-field keys derived from a beacon
+// key are cached in the Table (bounded), so a beacon costs one HMAC.
+// WithKeyClass refuses class names starting with "__", which are reserved
+// for beacon keys.
+//
 // # Cursors
 //
 // QueryPage returns an opaque cursor. It is AES-256-GCM sealed under a key
