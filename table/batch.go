@@ -132,7 +132,8 @@ func (s Scope[T]) BatchGet(ctx context.Context, keys []Key, opts ...ReadOption) 
 // the rest is written; writes still unprocessed after the last attempt are
 // returned with their keys in a *BatchError, never dropped. On a table whose
 // partition key is not the tenant attribute, BatchWrite needs
-// WithUnguardedBatchWrite.
+// WithUnguardedBatchWrite. A type with unique attributes is refused with
+// ErrUniqueUnsupported, since unconditional writes cannot keep its claims.
 func (s Scope[T]) BatchWrite(ctx context.Context, puts []*T, deletes []Key) error {
 	if err := s.check(); err != nil {
 		return err

@@ -164,7 +164,9 @@ func (s Scope[T]) getRaw(ctx context.Context, k Key, consistent bool) (map[strin
 
 // Create writes v, which must not exist yet (ErrAlreadyExists otherwise).
 // With a version attribute, v is written with version 1 and v's version
-// field is set to 1 on success.
+// field is set to 1 on success. For a type with unique attributes the item
+// and the claims of its values are written in one transaction; a value
+// another item of the tenant holds is ErrUniqueTaken (see GetUnique).
 func (s Scope[T]) Create(ctx context.Context, v *T) error {
 	if s.t != nil && s.t.hasUnique() {
 		return s.createUnique(ctx, v)
@@ -192,6 +194,12 @@ func (s Scope[T]) Create(ctx context.Context, v *T) error {
 // was lost and that the SDK resent is recognised by its signature and
 // reported as success; ErrUnknownOutcome means the resend found another
 // writer's item, so whether the first attempt applied is unknown.
+//
+// For a type with unique attributes, Put first reads the stored item
+// (strongly consistent) and writes in one transaction the item, on
+// condition that the stored one is still the one read, and the claims of
+// the values that change (ErrUniqueTaken for a taken value); without a
+// version attribute a lost race is retried on a fresh read.
 func (s Scope[T]) Put(ctx context.Context, v *T) error {
 	if s.t != nil && s.t.hasUnique() {
 		return s.putUnique(ctx, v)
@@ -235,6 +243,9 @@ func (s Scope[T]) deleteCond(wc writeConfig, mustExist bool) expr {
 // one-item transaction with an idempotency token (twice the write capacity
 // of DeleteItem), so a resend after a lost answer is answered as the first
 // attempt was and a delete that succeeded is never reported as ErrNotFound.
+// For a type with unique attributes, Delete reads the item (strongly
+// consistent) and deletes it, on condition that it is unchanged, with the
+// claims of its values in one transaction.
 func (s Scope[T]) Delete(ctx context.Context, k Key, opts ...WriteOption) error {
 	if err := s.check(); err != nil {
 		return err

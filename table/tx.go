@@ -94,7 +94,13 @@ func (s Scope[T]) txCause(old map[string]types.AttributeValue, absent error) err
 func (s Scope[T]) TxPut(v *T) TxOp { return s.txPut(v, modePut) }
 
 // TxCreate is Create as one write of a transaction; a failure of its
-// condition cancels the transaction with ErrAlreadyExists.
+// condition cancels the transaction with ErrAlreadyExists. For a type with
+// unique attributes the claims of its values join the transaction (a taken
+// value: ErrUniqueTaken, reported on this op). Likewise TxPut and TxDelete
+// of such a type read the stored item when TransactWrite builds them and
+// carry the claim writes as Put and Delete do, and TxUpdate moves the
+// claims of the values fn changes. The claim writes count towards the 100
+// writes of a transaction (ErrTooManyOps).
 func (s Scope[T]) TxCreate(v *T) TxOp { return s.txPut(v, modeCreate) }
 
 // TxUpdate is Update as one write of a transaction: when TransactWrite runs,

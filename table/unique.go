@@ -439,7 +439,7 @@ func (s Scope[T]) txDeleteUnique(ctx context.Context, k Key, wc writeConfig) (b 
 
 // uniqueAttempts bounds the retries of a write that keeps claims when it
 // loses a race it can safely run again on a fresh read.
-const uniqueAttempts = 5
+const uniqueAttempts = 10
 
 // retryUnique runs once until it succeeds, fails with anything but
 // ErrConflict, or uniqueAttempts attempts were made.

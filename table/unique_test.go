@@ -894,3 +894,88 @@ func TestUniqueStaleClaimReleased(t *testing.T) {
 		t.Fatalf("create over the claim of a tampered item: %v", err)
 	}
 }
+
+// TestUniqueInvariantUnderRaces: goroutines run random Creates, Puts,
+// Updates and Deletes over a few items and values of two unique
+// attributes. Afterwards no two items share a value, every value an item
+// holds has exactly one claim, which GetUnique resolves to that item, and
+// no other claim is left. Only the outcomes a caller must expect are
+// accepted: success, ErrUniqueTaken, ErrAlreadyExists, ErrConflict,
+// ErrNotFound.
+func TestUniqueInvariantUnderRaces(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	tb, name := accounts(t, e)
+	a := tb.For("org-a")
+	const workers, ops, ids, values = 6, 40, 4, 5
+	key := func(i int) table.Key { return table.Key{PK: table.S(fmt.Sprintf("id%d", i)), SK: table.S("x")} }
+	val := func(r uint64) string {
+		if r%values == 0 {
+			return "" // no value: no claim
+		}
+		return fmt.Sprintf("v%d", r%values)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*ops)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := uint64(w*7919 + 1)
+			next := func() uint64 { r ^= r << 13; r ^= r >> 7; r ^= r << 17; return r }
+			for range ops {
+				i := int(next() % ids)
+				acc := &Account{PK: fmt.Sprintf("id%d", i), SK: "x", Handle: val(next()), Phone: val(next())}
+				var err error
+				switch next() % 4 {
+				case 0:
+					err = a.Create(ctx, acc)
+				case 1:
+					err = a.Put(ctx, acc)
+				case 2:
+					h, p := val(next()), val(next())
+					_, err = a.Update(ctx, key(i), func(x *Account) error { x.Handle, x.Phone = h, p; return nil }, table.RetryConflicts(3))
+				case 3:
+					err = a.Delete(ctx, key(i))
+				}
+				if err != nil && !errors.Is(err, table.ErrAlreadyExists) && !errors.Is(err, table.ErrConflict) && !errors.Is(err, table.ErrNotFound) {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("unexpected outcome: %v", err)
+	}
+	held := map[string]string{} // attr/value -> id
+	want := 0
+	for i := range ids {
+		acc, err := a.Get(ctx, key(i), table.ConsistentRead())
+		if errors.Is(err, table.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for attr, v := range map[string]string{"handle": acc.Handle, "phone": acc.Phone} {
+			if v == "" {
+				continue
+			}
+			if other, dup := held[attr+"/"+v]; dup {
+				t.Fatalf("%s %s held by %s and %s", attr, v, other, acc.PK)
+			}
+			held[attr+"/"+v] = acc.PK
+			want++
+			got, err := a.GetUnique(ctx, attr, table.S(v))
+			if err != nil || got.PK != acc.PK {
+				t.Fatalf("GetUnique(%s %s): %+v %v, want %s", attr, v, got, err, acc.PK)
+			}
+		}
+	}
+	if _, claims := rawItems(t, e.c, name); len(claims) != want {
+		t.Fatalf("%d claims for %d held values", len(claims), want)
+	}
+	t.Logf("%d values held at the end", want)
+}
