@@ -52,28 +52,6 @@
 //     opens one stored image read elsewhere (a DynamoDB Streams record's
 //     NewImage or OldImage, an export) with the generated codec. All of it
 //     calls the table package; none of its logic is duplicated.
-//   - For a composite key (two key arguments, which are easy to swap), the
-//     same operations taking a <T>Key struct: GetKey, DeleteKey, UpdateKey,
-//     TxGetKey, TxDeleteKey, TxUpdateKey, TxConditionCheckKey. The
-//     positional methods stay.
-//   - For each index declared in the tags (seal:"index=NAME[:sk]" on a
-//     field, or _ struct{} `seal:"index=NAME,pk=A,sk=B"`) whose keys are
-//     signed, plain or tenant attributes: QueryBy<Index>, QueryBy<Index>Page
-//     and CountBy<Index>, with the partition value as the key field's Go
-//     type (none when it is the tenant) and a typed sort condition when
-//     the index has a sort key (<T><Field>Equal and friends). The Go name
-//     of an index drops a leading "by" and a trailing "index": "byStatus"
-//     and "status-index" both give QueryByStatus.
-//   - For each beacon (seal:"encrypt,beacon") with an index keyed on it:
-//     FindBy<Field> and FindBy<Field>Page; for each compound beacon
-//     (_ struct{} `seal:"compound=NAME,parts=a+b"`) with an index that
-//     serves it: FindBy<Name> and FindBy<Name>Page taking every part as
-//     its field's Go type; for each unique field: GetBy<Field>. They call
-//     table.Scope.Find, FindCompound and GetUnique, which verify, decrypt
-//     and return exact matches only. An index keyed on a beacon or a
-//     compound gets no QueryBy method (its FindBy methods search it). Two
-//     of these methods with one name (indexes "byStatus" and "status", say)
-//     are refused at generation.
 //
 // # Supported field types
 //
@@ -102,6 +80,35 @@
 // (attributevalue cannot decode what it writes), seal tags inside nested
 // structs (they would have no effect), and every problem schema reports
 // (bad seal tags, unexported tagged fields, reserved names, missing keys).
+//
+// # Index, search and key-struct methods
+//
+// The repository also has, from the key schema and the search declarations
+// (package schema):
+//
+//   - For a composite key (two key arguments, which are easy to swap), the
+//     same operations taking a <T>Key struct: GetKey, DeleteKey, UpdateKey,
+//     TxGetKey, TxDeleteKey, TxUpdateKey, TxConditionCheckKey. The
+//     positional methods stay.
+//   - For each index declared in the tags (seal:"index=NAME[:sk]" on a
+//     field, or _ struct{} `seal:"index=NAME,pk=A,sk=B"`) whose keys are
+//     signed, plain or tenant attributes: QueryBy<Index>, QueryBy<Index>Page
+//     and CountBy<Index>, with the partition value as the key field's Go
+//     type (none when it is the tenant) and a typed sort condition when
+//     the index has a sort key (<T><Field>Equal and friends). The Go name
+//     of an index drops a leading "by" and a trailing "index": "byStatus"
+//     and "status-index" both give QueryByStatus.
+//   - For each beacon (seal:"encrypt,beacon") with an index keyed on it:
+//     FindBy<Field> and FindBy<Field>Page; for each compound beacon
+//     (_ struct{} `seal:"compound=NAME,parts=a+b"`) with an index that
+//     serves it: FindBy<Name> and FindBy<Name>Page taking every part as
+//     its field's Go type (a pointer field's element type); for each
+//     unique field: GetBy<Field>. They call
+//     table.Scope.Find, FindCompound and GetUnique, which verify, decrypt
+//     and return exact matches only. An index keyed on a beacon or a
+//     compound gets no QueryBy method (its FindBy methods search it). Two
+//     of these methods with one name (indexes "byStatus" and "status", say)
+//     are refused at generation.
 //
 // # Staleness
 //

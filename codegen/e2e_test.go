@@ -22,7 +22,8 @@ import "time"
 type Visit struct {
 	Clinic  string            ` + "`dynamodbav:\"clinic\" seal:\"pk,tenant\"`" + `
 	At      time.Time         ` + "`dynamodbav:\"at,unixtime\" seal:\"sk\"`" + `
-	Patient string            ` + "`dynamodbav:\"patient\" seal:\"encrypt\"`" + `
+	Patient string            ` + "`dynamodbav:\"patient\" seal:\"encrypt,beacon,lower,index=byPatient\"`" + `
+	Ward    string            ` + "`dynamodbav:\"ward,omitempty\" seal:\"index=byWard\"`" + `
 	Notes   []string          ` + "`dynamodbav:\"notes,omitempty\" seal:\"encrypt\"`" + `
 	Vitals  map[string]float64 ` + "`dynamodbav:\"vitals\" seal:\"encrypt\"`" + `
 	Room    *int              ` + "`dynamodbav:\"room\"`" + `
@@ -68,6 +69,12 @@ func TestVisits(t *testing.T) {
 	room := 4
 	for i := 0; i < 5; i++ {
 		v := &Visit{Clinic: "north", At: base.Add(time.Duration(i) * time.Hour), Patient: "patient", Vitals: map[string]float64{"hr": 60 + float64(i)}, Room: &room}
+		if i%2 == 0 {
+			v.Ward = "east"
+		}
+		if i == 4 {
+			v.Patient = "Other"
+		}
 		if err := sc.Put(ctx, v); err != nil {
 			t.Fatalf("Put: %v", err)
 		}
@@ -94,6 +101,27 @@ func TestVisits(t *testing.T) {
 	}
 	if _, err := repo.For("south").Get(ctx, base); !errors.Is(err, table.ErrNotFound) && !errors.Is(err, table.ErrWrongTenant) {
 		t.Fatalf("other tenant: %v", err)
+	}
+	// Generated search methods: a beacon (FindByPatient) and a declared
+	// index on a signed attribute (CountByWard).
+	found := 0
+	for v, err := range sc.FindByPatient(ctx, "PATIENT") {
+		if err != nil {
+			t.Fatalf("FindByPatient: %v", err)
+		}
+		if v.Patient != "patient" {
+			t.Fatalf("FindByPatient returned patient %q", v.Patient)
+		}
+		found++
+	}
+	if found != 4 {
+		t.Fatalf("FindByPatient found %d visits, want 4", found)
+	}
+	for _, err := range repo.For("south").FindByPatient(ctx, "patient") {
+		t.Fatalf("FindByPatient in another tenant yielded (%v)", err)
+	}
+	if n, err := sc.CountByWard(ctx, "east"); err != nil || n != 3 {
+		t.Fatalf("CountByWard(east) = %d, %v; want 3", n, err)
 	}
 }
 `

@@ -3,6 +3,7 @@ package codegen
 import (
 	"bytes"
 	"fmt"
+	"go/types"
 	"strings"
 	"unicode"
 
@@ -12,28 +13,36 @@ import (
 	"github.com/dynaseal/dynaseal/schema"
 )
 
+// searchType is the Go type a typed query or search takes for field f:
+// the field's type, or its element type when it is a pointer (a query value
+// is never nil, and a non-nil pointer is stored as its element).
+func searchType(f *field) types.Type {
+	return derefType(f.typ)
+}
+
 // emitSortConds writes the typed sort conditions of key field sk (the
 // table's sort key, or an index's): a value encoder named svName and
 // <T><Field>Equal and friends.
 func (g *gen) emitSortConds(w *bytes.Buffer, r *rootInfo, sk *field, svName string) {
 	name, tbl, ty := r.name, g.imp(tablePath), g.ty()
-	fmt.Fprintf(w, "// %s encodes a sort-key value for a query condition; it panics\n// only if the key type's own marshaler fails.\nfunc %s(v %s) %s.AttributeValue {\nav, err := func() (%s.AttributeValue, error) {\nvar av %s.AttributeValue\n", svName, svName, g.typ(sk.typ), ty, ty, ty)
+	st := searchType(sk)
+	fmt.Fprintf(w, "// %s encodes a sort-key value for a query condition; it panics\n// only if the key type's own marshaler fails.\nfunc %s(v %s) %s.AttributeValue {\nav, err := func() (%s.AttributeValue, error) {\nvar av %s.AttributeValue\n", svName, svName, g.typ(st), ty, ty, ty)
 	cond := sk.tag
 	cond.OmitEmpty, cond.NullEmpty = false, false
-	g.enc(w, ectx{field: name + "." + sk.name, ret: "return nil, "}, sk.typ, "v", true, cond, g.varSink("av"), false)
+	g.enc(w, ectx{field: name + "." + sk.name, ret: "return nil, "}, st, "v", true, cond, g.varSink("av"), false)
 	w.WriteString("return av, nil\n}()\nif err != nil {\npanic(err)\n}\nreturn av\n}\n\n")
 	for _, c := range []struct{ fn, doc string }{
 		{"Equal", "equal to v"}, {"LessThan", "less than v"}, {"LessOrEqual", "less than or equal to v"},
 		{"GreaterThan", "greater than v"}, {"GreaterOrEqual", "greater than or equal to v"},
 	} {
 		fmt.Fprintf(w, "// %s%s%s matches %s items whose %s is %s.\nfunc %s%s%s(v %s) %s.SortCondition {\nreturn %s.%s(%s(v))\n}\n\n",
-			name, sk.gonam, c.fn, name, sk.gonam, c.doc, name, sk.gonam, c.fn, g.typ(sk.typ), tbl, tbl, c.fn, svName)
+			name, sk.gonam, c.fn, name, sk.gonam, c.doc, name, sk.gonam, c.fn, g.typ(st), tbl, tbl, c.fn, svName)
 	}
 	fmt.Fprintf(w, "// %s%sBetween matches %s items with lo <= %s <= hi.\nfunc %s%sBetween(lo, hi %s) %s.SortCondition {\nreturn %s.Between(%s(lo), %s(hi))\n}\n\n",
-		name, sk.gonam, name, sk.gonam, name, sk.gonam, g.typ(sk.typ), tbl, tbl, svName, svName)
+		name, sk.gonam, name, sk.gonam, name, sk.gonam, g.typ(st), tbl, tbl, svName, svName)
 	if kt := r.schema.KeyType(sk.name); kt == awstypes.ScalarAttributeTypeS || kt == awstypes.ScalarAttributeTypeB {
 		fmt.Fprintf(w, "// %s%sBeginsWith matches %s items whose %s starts with prefix.\nfunc %s%sBeginsWith(prefix %s) %s.SortCondition {\nreturn %s.BeginsWith(%s(prefix))\n}\n\n",
-			name, sk.gonam, name, sk.gonam, name, sk.gonam, g.typ(sk.typ), tbl, tbl, svName)
+			name, sk.gonam, name, sk.gonam, name, sk.gonam, g.typ(st), tbl, tbl, svName)
 	}
 }
 
@@ -169,10 +178,11 @@ func plainIndex(r *rootInfo, fields []field, ix schema.Index) bool {
 // value is always sent).
 func (g *gen) emitValueFunc(w *bytes.Buffer, r *rootInfo, f *field, fname string) {
 	ty := g.ty()
-	fmt.Fprintf(w, "// %s encodes v as the codec stores %s.%s.\nfunc %s(v %s) (%s.AttributeValue, error) {\nvar av %s.AttributeValue\n", fname, r.name, f.gonam, fname, g.typ(f.typ), ty, ty)
+	t := searchType(f)
+	fmt.Fprintf(w, "// %s encodes v as the codec stores %s.%s.\nfunc %s(v %s) (%s.AttributeValue, error) {\nvar av %s.AttributeValue\n", fname, r.name, f.gonam, fname, g.typ(t), ty, ty)
 	cond := f.tag
 	cond.OmitEmpty, cond.NullEmpty = false, false
-	g.enc(w, ectx{field: r.name + "." + f.name, ret: "return nil, "}, f.typ, "v", true, cond, g.varSink("av"), false)
+	g.enc(w, ectx{field: r.name + "." + f.name, ret: "return nil, "}, t, "v", true, cond, g.varSink("av"), false)
 	w.WriteString("return av, nil\n}\n\n")
 }
 
@@ -204,7 +214,7 @@ func (g *gen) emitIndexQueries(w *bytes.Buffer, r *rootInfo, fields []field, nam
 		if ix.PartitionKey != s.Tenant {
 			g.searchValue(w, r, pk, sortDone)
 			a := argName(pk.gonam)
-			pkParam, pkArg = ", "+a+" "+g.typ(pk.typ), a+", "
+			pkParam, pkArg = ", "+a+" "+g.typ(searchType(pk)), a+", "
 			pkDoc = " whose " + pk.gonam + " equals " + a
 		}
 		condParam, condArg, condDoc := "", "", ""
@@ -311,10 +321,10 @@ func (g *gen) emitFinds(w *bytes.Buffer, r *rootInfo, fields []field, names *met
 		a := argName(f.gonam)
 		w.WriteString(docComment(fmt.Sprintf("%s returns the tenant's %s items whose %s equals %s%s, through the beacon index: each item is verified and decrypted, and items that only share the truncated beacon are dropped, never returned (table.Scope.Find). opts add table.Descending, table.Filter and the like.", m, name, f.gonam, a, normDoc(b.Normalize))))
 		fmt.Fprintf(w, "func (s %sScope) %s(ctx %s.Context, %s %s, opts ...%s.QueryOption) %s.Seq2[*%s, error] {\nv, err := %s(%s)\nif err != nil {\n%s\n}\nreturn s.s.Find(ctx, %q, v, opts...)\n}\n\n",
-			name, m, ctxPkg, a, g.typ(f.typ), tbl, g.imp("iter"), name, enc, a, fail(name), f.name)
+			name, m, ctxPkg, a, g.typ(searchType(f)), tbl, g.imp("iter"), name, enc, a, fail(name), f.name)
 		w.WriteString(docComment(fmt.Sprintf("%s returns one page of %s (at most pageSize index items; 0: DynamoDB's default), starting after cursor (\"\" for the first page). Dropped collisions can leave a page short, or empty with a cursor (table.Scope.FindPage).", mp, m)))
 		fmt.Fprintf(w, "func (s %sScope) %s(ctx %s.Context, %s %s, pageSize int32, cursor string, opts ...%s.QueryOption) (%s.Page[%s], error) {\nv, err := %s(%s)\nif err != nil {\nreturn %s.Page[%s]{}, err\n}\nreturn s.s.FindPage(ctx, %q, v, %s.ApplyQueryOptions(%s.QueryInput{PageSize: pageSize, Cursor: cursor}, opts...))\n}\n\n",
-			name, mp, ctxPkg, a, g.typ(f.typ), tbl, tbl, name, enc, a, tbl, name, f.name, tbl, tbl)
+			name, mp, ctxPkg, a, g.typ(searchType(f)), tbl, tbl, name, enc, a, tbl, name, f.name, tbl, tbl)
 	}
 	for _, c := range s.Compounds {
 		if !beaconIndexed(r, c.Attribute, true) {
@@ -337,7 +347,7 @@ func (g *gen) emitFinds(w *bytes.Buffer, r *rootInfo, fields []field, names *met
 		var params, encs, partDoc []string
 		for i, f := range parts {
 			a := argName(f.gonam)
-			params = append(params, a+" "+g.typ(f.typ))
+			params = append(params, a+" "+g.typ(searchType(f)))
 			enc := g.searchValue(w, r, f, done)
 			encs = append(encs, fmt.Sprintf("if parts[%d], err = %s(%s); err != nil {\n", i, enc, a))
 			partDoc = append(partDoc, f.gonam+" equals "+a)
@@ -372,7 +382,7 @@ func (g *gen) emitFinds(w *bytes.Buffer, r *rootInfo, fields []field, names *met
 		arg := argName(f.gonam)
 		w.WriteString(docComment(fmt.Sprintf("%s returns the %s of the tenant whose unique %s equals %s%s: one consistent read of the value's claim and one of the item it names, verified (table.Scope.GetUnique). No such item is table.ErrNotFound.", m, name, f.gonam, arg, normDoc(a.Normalize))))
 		fmt.Fprintf(w, "func (s %sScope) %s(ctx %s.Context, %s %s, opts ...%s.ReadOption) (*%s, error) {\nv, err := %s(%s)\nif err != nil {\nreturn nil, err\n}\nreturn s.s.GetUnique(ctx, %q, v, opts...)\n}\n\n",
-			name, m, ctxPkg, arg, g.typ(f.typ), tbl, name, enc, arg, f.name)
+			name, m, ctxPkg, arg, g.typ(searchType(f)), tbl, name, enc, arg, f.name)
 	}
 }
 
