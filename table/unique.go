@@ -141,30 +141,15 @@ func IsClaimItem(item map[string]types.AttributeValue) bool {
 // hasUnique reports whether T has unique attributes.
 func (t *Table[T]) hasUnique() bool { return len(t.schema.Unique) > 0 }
 
-// beaconKey returns the tenant's beacon key for the table's class, which
-// must be version 1 (beacon keys are not rotated). A write asks for the
-// current key (which a provider with create-on-first-use creates); a read
-// (forRead) asks for version 1 by reference, which never creates a key. The
-// caller zeroes it.
+// beaconKey returns the tenant's beacon key for the table's class, as the
+// beacons get it (beaconKeyForWrite, beaconKeyForRead): version 1, or for
+// a tenant reopened after a shred the key made after the reopen. A read
+// (forRead) never creates a key. The caller zeroes it.
 func (s Scope[T]) beaconKey(ctx context.Context, forRead bool) (attrcrypt.Key, error) {
-	class := tenantkeys.BeaconClass(s.t.class)
-	var k attrcrypt.Key
-	var err error
 	if forRead {
-		k, err = s.t.keyByRef(ctx, attrcrypt.KeyRef{Tenant: s.tenant, Class: class, Version: 1})
-	} else {
-		sctx, end := s.t.obs.keySpan(ctx, class, 0)
-		k, err = s.t.keys.CurrentKey(sctx, s.tenant, class)
-		end(err)
+		return s.t.beaconKeyForRead(ctx, s.tenant)
 	}
-	if err != nil {
-		return attrcrypt.Key{}, fmt.Errorf("table: beacon key (class %s): %w", class, err)
-	}
-	if k.Ref.Version != 1 {
-		k.Zero()
-		return attrcrypt.Key{}, fmt.Errorf("table: beacon key of class %s has version %d; only version 1 is supported (beacon keys are not rotated)", class, k.Ref.Version)
-	}
-	return k, nil
+	return s.t.beaconKeyForWrite(ctx, s.tenant)
 }
 
 // claimString returns the claim string of value v of unique attribute
