@@ -61,7 +61,7 @@ func fieldNamed(fields []field, name string) *field {
 var scopeMethods = []string{
 	"Scope", "Tenant", "Get", "Put", "Create", "Delete", "Update", "Query", "QueryPage", "Count",
 	"BatchGet", "BatchWrite", "TxPut", "TxCreate", "TxDelete", "TxUpdate", "TxConditionCheck", "TxGet",
-	"OpenImage", "GetKey", "DeleteKey", "UpdateKey", "TxGetKey", "TxDeleteKey", "TxUpdateKey", "TxConditionCheckKey",
+	"GetKey", "DeleteKey", "UpdateKey", "TxGetKey", "TxDeleteKey", "TxUpdateKey", "TxConditionCheckKey",
 }
 
 // methodNames hands out the names of a scope's generated search methods
