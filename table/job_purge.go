@@ -120,8 +120,8 @@ func (t *engine) purgeItem(ctx context.Context, item map[string]types.AttributeV
 		case err == nil:
 			key.Zero()
 			return OutcomeKept, nil
-		case !errors.Is(err, ErrKeyShredded) && !errors.Is(err, ErrTampered):
-			return "", err
+		case !errors.Is(err, ErrKeyShredded) && !errors.Is(err, ErrTampered) && !errors.Is(err, ErrNotSealed):
+			return "", err // unsealed: a claim item, or a plaintext row
 		}
 		now, err := t.deleteIfUnchanged(ctx, item)
 		switch {

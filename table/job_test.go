@@ -230,6 +230,27 @@ func TestReEncryptTenantIndex(t *testing.T) {
 	if err != nil || st.Current != 10 || st.Resealed != 0 {
 		t.Fatalf("whole table afterwards: %+v, %v", st, err)
 	}
+	// Purge through the keys-only index: every item whose tenant attribute
+	// is o1, including a claim-like item of another shape, and nothing of o2.
+	rawPut(t, e.c, name, map[string]types.AttributeValue{"pk": table.S("claim#o1#x"), "sk": table.S("c"), "org": table.S("o1")})
+	if err := e.store.Shred(ctx, "o1"); err != nil {
+		t.Fatal(err)
+	}
+	cc.scans.Store(0)
+	ps, err := tb.Admin().Purge(ctx, table.JobInput{Tenant: "o1"})
+	if err != nil || ps != (table.PurgeStats{Scanned: 6, Deleted: 6}) || cc.scans.Load() != 0 {
+		t.Fatalf("purge through the index: %+v, %v, %d scans", ps, err, cc.scans.Load())
+	}
+	left := 0
+	for _, err := range plain.Scan(ctx, table.ScanInput{ConsistentRead: true}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		left++
+	}
+	if left != 5 {
+		t.Fatalf("%d items left, want o2's 5", left)
+	}
 }
 
 // TestJobSegmentsCoverTableOnce: four workers, each with its own handle
