@@ -57,7 +57,7 @@ func New[T any](client Client, name string, keys tenantkeys.Provider, opts ...Op
 		cfg.batchAttempts = 1
 	}
 	if strings.HasPrefix(cfg.keyClass, "__") {
-		return nil, fmt.Errorf("table: key class %q: classes starting with \"__\" are reserved (beacon keys live in %s classes)", cfg.keyClass, tenantkeys.BeaconClassPrefix)
+		return nil, fmt.Errorf("table: key class %q: %w: classes starting with \"__\" are reserved (beacon keys live in %s classes)", cfg.keyClass, tenantkeys.ErrInvalidName, tenantkeys.BeaconClassPrefix)
 	}
 	t := &Table[T]{client: client, name: name, logical: name, class: cfg.keyClass, keys: keys, cfg: cfg, indexes: map[string]Index{}}
 	if cfg.logicalName != "" {
