@@ -120,7 +120,9 @@ func WithLogicalName(name string) Option { return func(o *config) { o.logicalNam
 // WithKeyClass selects the tenant key class (data classification) the table
 // seals with; "" (the default) is the tenant's default class. Reads open an
 // item under the class its header names (the header is signed), so a table
-// can move to a new class by re-sealing its items.
+// can move to a new class by re-sealing its items. New refuses a class
+// starting with "__" (an error matching tenantkeys.ErrInvalidName): those
+// hold beacon keys (tenantkeys.BeaconClass).
 func WithKeyClass(class string) Option { return func(o *config) { o.keyClass = class } }
 
 // WithSealerConfig adjusts the attrcrypt configuration before the sealer is

@@ -202,7 +202,14 @@ func (s Scope[T]) planFindCompound(ctx context.Context, compound string, parts [
 	asSort := func(ix Index) bool {
 		return ix.SortKey == compound && (ix.PartitionKey == t.schema.Tenant) == (in.Partition == nil)
 	}
-	ix, err := t.pickIndex(in, func(ix Index) bool { return asPartition(ix) || asSort(ix) }, fmt.Sprintf("compound %s with %d of its %d parts", compound, len(parts), len(c.Parts)))
+	what := fmt.Sprintf("compound %s with %d of its %d parts", compound, len(parts), len(c.Parts))
+	either := func(ix Index) bool { return asPartition(ix) || asSort(ix) }
+	ix, err := t.pickIndex(in, either, what)
+	if in.Index == "" && err == nil && !asPartition(ix) {
+		if pix, perr := t.pickIndex(in, asPartition, what); perr == nil {
+			ix = pix // an index keyed by the compound comes first
+		}
+	}
 	if err != nil {
 		return plannedQuery{}, err
 	}

@@ -109,7 +109,7 @@ func newConfig(opts []Option) config {
 // and the checked index declarations.
 func newEngine(client Client, name string, keys tenantkeys.Provider, sch *schema.Schema, cfg config) (*engine, error) {
 	if strings.HasPrefix(cfg.keyClass, "__") {
-		return nil, fmt.Errorf("table: key class %q: classes starting with \"__\" are reserved (beacon keys live in %s classes)", cfg.keyClass, tenantkeys.BeaconClassPrefix)
+		return nil, fmt.Errorf("table: key class %q: %w: classes starting with \"__\" are reserved (beacon keys live in %s classes)", cfg.keyClass, tenantkeys.ErrInvalidName, tenantkeys.BeaconClassPrefix)
 	}
 	t := &engine{client: client, name: name, logical: name, class: cfg.keyClass, keys: keys, cfg: cfg, indexes: map[string]Index{}, schema: sch}
 	if cfg.logicalName != "" {
