@@ -206,6 +206,8 @@ func buildSearch(s *Schema, decls []walkField) []error {
 		}
 		if a.Unique {
 			switch {
+			case a.Action == attrcrypt.ActionPlain:
+				attrErr(a, "unique on a plain attribute: its value is not covered by the signature, so a claim could not be checked against it; make it signed or encrypted")
 			case role:
 				attrErr(a, "unique on a key, tenant or version attribute; the primary key is unique already")
 			case !searchable(a):

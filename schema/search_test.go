@@ -72,7 +72,7 @@ type Customer struct {
 	Status  string   `dynamodbav:"status,omitempty" seal:"index=byStatus"`
 	Created int64    `dynamodbav:"created" seal:"index=byStatus:sk"`
 	Code    []byte   `dynamodbav:"code" seal:"encrypt,beacon=8"`
-	Score   int      `dynamodbav:"score" seal:"plain,unique"`
+	Score   int      `dynamodbav:"score" seal:"unique"`
 	Region  string   `dynamodbav:"region,omitempty" seal:"plain"`
 	_       struct{} `seal:"compound=status_email,parts=status+email"`
 	_       struct{} `seal:"compound=region_created,parts=region+created"`
@@ -248,6 +248,11 @@ func TestSearchRefusals(t *testing.T) {
 		T string `seal:"pk,tenant"`
 		K string `seal:"sk,unique"`
 	}
+	type uniqueOnPlain struct {
+		T string `seal:"pk,tenant"`
+		K string `seal:"sk"`
+		U string `seal:"plain,unique"`
+	}
 	type uniqueOnMap struct {
 		T string            `seal:"pk,tenant"`
 		K string            `seal:"sk"`
@@ -422,6 +427,7 @@ func TestSearchRefusals(t *testing.T) {
 		{reflect.TypeFor[beaconOnList](), "L", "beacon on type []string"},
 		{reflect.TypeFor[uniqueOnKey](), "K", "unique on a key"},
 		{reflect.TypeFor[uniqueOnMap](), "M", "unique on type map[string]string"},
+		{reflect.TypeFor[uniqueOnPlain](), "U", "unique on a plain attribute"},
 		{reflect.TypeFor[lowerAlone](), "E", "lower and trim apply to a beacon or a unique value"},
 		{reflect.TypeFor[lowerOnNumber](), "N", "lower and trim apply to strings only"},
 		{reflect.TypeFor[indexOnEncrypted](), "E", `index "byE" on an encrypted attribute: add beacon`},

@@ -758,7 +758,7 @@ func TestUniqueBeaconKeyVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = tb.For("tenant-a").Create(ctx, &UCustomer{ID: "c1", Email: "a@example.com"})
-	if err == nil || !strings.Contains(err.Error(), "version 2") {
+	if !errors.Is(err, table.ErrBeaconKey) || !strings.Contains(err.Error(), "version 2") {
 		t.Fatalf("Create under a beacon key of version 2: %v", err)
 	}
 	if items, claims := rawItems(t, e.c, name); len(items)+len(claims) != 0 {
