@@ -6,6 +6,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/metrics"
 	"github.com/aws/smithy-go/tracing"
 
@@ -170,5 +173,49 @@ func TestObservabilitySpansAndCounters(t *testing.T) {
 	}
 	if got := mt.get(table.MetricTampered); got != 1 {
 		t.Fatalf("tampered counter %d, want 1", got)
+	}
+}
+
+// conflicting answers every TransactWriteItems as cancelled by another
+// transaction, the way DynamoDB does when two transactions touch one item.
+type conflicting struct {
+	*dynamodb.Client
+	whole bool // the whole call fails with TransactionConflictException
+}
+
+func (c *conflicting) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if c.whole {
+		return nil, &types.TransactionConflictException{Message: aws.String("conflict")}
+	}
+	reasons := make([]types.CancellationReason, len(in.TransactItems))
+	for i := range reasons {
+		reasons[i] = types.CancellationReason{Code: aws.String("None")}
+	}
+	reasons[0].Code = aws.String("TransactionConflict")
+	return nil, &types.TransactionCanceledException{Message: aws.String("cancelled"), CancellationReasons: reasons}
+}
+
+// TestObservabilityTransactionConflicts: a transaction cancelled by another
+// one (for one op or for the whole call) counts one conflict on each table
+// it writes, and reads as ErrConflict.
+func TestObservabilityTransactionConflicts(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, whole := range []bool{false, true} {
+		mt := &recMeter{counts: map[string]int64{}}
+		name := createTable[Patient](t, e, "patients", nil)
+		c := &conflicting{Client: e.c, whole: whole}
+		pt, err := table.New[Patient](c, name, e.rec, table.WithMeterProvider(mt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps := pt.For("tenant-a")
+		err = table.TransactWrite(ctx, c, ps.TxCreate(&Patient{ID: "p1"}), ps.TxCreate(&Patient{ID: "p2"}))
+		if !errors.Is(err, table.ErrConflict) {
+			t.Fatalf("whole=%v: %v, want ErrConflict", whole, err)
+		}
+		if got := mt.get(table.MetricConflicts); got != 1 {
+			t.Fatalf("whole=%v: conflicts %d, want 1 (one per table, not per op)", whole, got)
+		}
 	}
 }

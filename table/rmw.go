@@ -237,6 +237,7 @@ func (r *rmwRead) check() txBuilt {
 	c, names, values := r.cond()
 	return txBuilt{
 		key: r.key,
+		obs: r.obs,
 		item: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 			TableName: &r.table, Key: r.key, ConditionExpression: &c,
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values,

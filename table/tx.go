@@ -29,6 +29,8 @@ type txBuilt struct {
 	// extra are the unique-value claim writes that go with the op, in the
 	// same transaction (see unique.go).
 	extra []txBuilt
+	// obs counts a transaction conflict on the op's table (nil: none).
+	obs *observer
 }
 
 type txFunc func(ctx context.Context) (txBuilt, error)
@@ -54,6 +56,7 @@ func (s Scope[T]) txPut(v *T, mode writeMode) TxOp {
 func (s Scope[T]) txBuiltPut(r putReq, v *T, mode writeMode) txBuilt {
 	nv := r.newVersion
 	return txBuilt{
+		obs: s.t.obs,
 		item: types.TransactWriteItem{Put: &types.Put{
 			TableName:                           aws.String(s.t.name),
 			Item:                                r.item,
@@ -115,6 +118,7 @@ func (s Scope[T]) TxUpdate(k Key, fn func(*T) error) TxOp {
 		}
 		nv := r.newVersion
 		return txBuilt{
+			obs:       s.t.obs,
 			item:      txUpdate(s.t.name, r.key, r.update, &r.cond),
 			onSuccess: func() { s.t.setVersion(v, nv) },
 			key:       r.key,
@@ -184,7 +188,7 @@ func (s Scope[T]) txKeyed(k Key, opts []WriteOption, mustExist bool, build func(
 				return fmt.Errorf("%w: %w", ErrConditionFailed, s.txCause(old, ErrNotFound))
 			}
 		}
-		return txBuilt{item: build(aws.String(s.t.name), km, s.deleteCond(wc, mustExist)), failed: failed, key: km}, nil
+		return txBuilt{item: build(aws.String(s.t.name), km, s.deleteCond(wc, mustExist)), failed: failed, key: km, obs: s.t.obs}, nil
 	})
 }
 
@@ -232,6 +236,7 @@ func sendTx(ctx context.Context, client Client, built []txBuilt) error {
 	_, err := client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ClientRequestToken: aws.String(uuid.NewString())})
 	if err != nil {
 		err = txError(err, flat)
+		countTxConflicts(ctx, err, flat)
 		if te, ok := err.(*TxError); ok && owner != nil {
 			collapseTxError(te, owner, len(built))
 		}
@@ -243,6 +248,32 @@ func sendTx(ctx context.Context, client Client, built []txBuilt) error {
 		}
 	}
 	return nil
+}
+
+// countTxConflicts counts, once on each table of the transaction, a
+// transaction that another transaction cancelled (TransactionConflict, for
+// one op or for the whole call). Failed conditions are counted where their
+// cause is told (txCause).
+func countTxConflicts(ctx context.Context, err error, built []txBuilt) {
+	te, ok := err.(*TxError)
+	if !ok {
+		return
+	}
+	var de *DynamoDBError
+	conflict := errors.As(te.err, &de) && de.Code == "TransactionConflictException"
+	for _, code := range te.Reasons {
+		conflict = conflict || code == "TransactionConflict"
+	}
+	if !conflict {
+		return
+	}
+	seen := map[*observer]bool{}
+	for _, b := range built {
+		if b.obs != nil && !seen[b.obs] {
+			seen[b.obs] = true
+			b.obs.conflict(ctx)
+		}
+	}
 }
 
 func txError(err error, built []txBuilt) error {

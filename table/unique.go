@@ -269,7 +269,7 @@ func (s Scope[T]) claimWrite(bk attrcrypt.Key, cs string, owner map[string]types
 	key := s.claimKey(cs)
 	var c expr
 	c.add("attribute_not_exists(" + c.name(s.t.schema.PartitionKey) + ") OR " + c.name(attrcrypt.ClaimAttribute) + " = " + c.value(&types.AttributeValueMemberB{Value: mac}))
-	b := txBuilt{key: key, failed: failed}
+	b := txBuilt{key: key, failed: failed, obs: s.t.obs}
 	if !put {
 		b.item = types.TransactWriteItem{Delete: &types.Delete{
 			TableName: aws.String(s.t.name), Key: key, ConditionExpression: c.String(),
