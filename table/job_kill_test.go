@@ -58,7 +58,10 @@ func killKeyStore(c *dynamodb.Client, ksTable, master string) (*tenantkeys.Store
 // TestJobKillChild is the worker TestJobKillResume starts and kills; it
 // does nothing in a normal run.
 func TestJobKillChild(t *testing.T) {
-	tb, cp := killChild(t, killEnv, "TestJobKillResume")
+	tb, cp := killChild(t, killEnv)
+	if tb == nil {
+		return // the child process of TestJobKillResume; nothing to do in a normal run
+	}
 	st, err := tb.Admin().ReEncrypt(context.Background(), table.JobInput{JobID: "kill", Checkpoints: cp, PageSize: 10, RateLimit: 150})
 	if err != nil {
 		t.Fatal(err)

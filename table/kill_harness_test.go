@@ -45,12 +45,14 @@ func newKillSetup(t *testing.T, e *env) (killSetup, *tenantkeys.Store) {
 
 // killChild, in a child process, reads the setup from the environment
 // variable env and returns a handle on its table whose writes are logged,
-// and its file checkpoints. In a normal run (env unset) it skips the test.
-func killChild(t *testing.T, env, parent string) (*table.Table[Patient], *job.FileCheckpoints) {
+// and its file checkpoints. In a normal run (env unset) it returns nil and
+// the calling test, the child's entry point, does nothing (it is not a
+// skipped test: the parent test runs it in its child process).
+func killChild(t *testing.T, env string) (*table.Table[Patient], *job.FileCheckpoints) {
 	t.Helper()
 	raw := os.Getenv(env)
 	if raw == "" {
-		t.Skip("child process of " + parent)
+		return nil, nil
 	}
 	var ks killSetup
 	if err := json.Unmarshal([]byte(raw), &ks); err != nil {

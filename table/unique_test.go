@@ -986,9 +986,9 @@ func TestUniqueInvariantUnderRaces(t *testing.T) {
 func TestUniqueDeleteUnopenable(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	tb, name := customers(t, e)
+	tb, name := ucustomers(t, e)
 	a := tb.For("tenant-a")
-	if err := a.Create(ctx, &Customer{ID: "c1", Email: "v@example.com"}); err != nil {
+	if err := a.Create(ctx, &UCustomer{ID: "c1", Email: "v@example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	it := clone(rawGet(t, e.c, name, pkey("tenant-a", "c1")))
@@ -1001,13 +1001,13 @@ func TestUniqueDeleteUnopenable(t *testing.T) {
 		t.Fatalf("Delete of a tampered item: %v", err)
 	}
 	wantStored(t, e.c, name, 0, 1)
-	if err := a.Create(ctx, &Customer{ID: "c2", Email: "v@example.com"}); err != nil {
+	if err := a.Create(ctx, &UCustomer{ID: "c2", Email: "v@example.com"}); err != nil {
 		t.Fatalf("create of the value of a deleted tampered item: %v", err)
 	}
 	wantStored(t, e.c, name, 1, 1)
 	// A shredded tenant's items can still be deleted.
 	g := tb.For("gone")
-	if err := g.Create(ctx, &Customer{ID: "g1", Email: "v@example.com"}); err != nil {
+	if err := g.Create(ctx, &UCustomer{ID: "g1", Email: "v@example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.store.Shred(ctx, "gone"); err != nil {
